@@ -1,0 +1,56 @@
+"""The `stancekit` command: a thin layer over the library, one verb per stage."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import config as config_mod
+from . import taxonomy as taxonomy_mod
+
+TAXONOMY_OPTION = click.option(
+    "--taxonomy", "taxonomy_path", type=click.Path(path_type=Path), default=taxonomy_mod.DEFAULT_PATH,
+    show_default=True, help="The taxonomy file that defines labels and choices.",
+)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one clear line to stderr and exit."""
+    click.echo(f"stancekit: {message}", err=True)
+    sys.exit(code)
+
+
+def load_taxonomy(path: Path) -> taxonomy_mod.Taxonomy:
+    try:
+        return taxonomy_mod.load(path)
+    except taxonomy_mod.TaxonomyError as exc:
+        fail(str(exc))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="stancekit")
+def main() -> None:
+    """Label, validate and release conditional-stance datasets with Label Studio."""
+
+
+@main.command("config")
+@TAXONOMY_OPTION
+@click.option("--out", type=click.Path(path_type=Path), default=config_mod.DEFAULT_PATH, show_default=True,
+              help="Where to write the Label Studio labeling config.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if --out differs from a fresh render.")
+def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
+    """Render the Label Studio labeling config (XML) from the taxonomy."""
+    xml = config_mod.render(load_taxonomy(taxonomy_path))
+    if check:
+        current = out.read_text(encoding="utf-8") if out.exists() else None
+        if current != xml:
+            fail(f"{out} is stale: run `stancekit config --out {out}`", code=1)
+        click.echo(f"{out} is up to date")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(xml, encoding="utf-8")
+    tmp.replace(out)
+    click.echo(f"wrote {out}")
