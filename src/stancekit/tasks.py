@@ -95,7 +95,7 @@ def chunk_bounds(text: str, max_chars: int | None) -> list[tuple[int, int]]:
                 break
         if cut == 0:
             cut = _safe_cut(text, start + max_chars) - start
-            if cut == 0:  # a single grapheme longer than the limit: cut it rather than loop
+            if cut <= 0:  # a single grapheme longer than the limit: cut it rather than loop
                 cut = max_chars
         bounds.append((start, start + cut))
         start += cut
