@@ -222,6 +222,8 @@ def ensure_server(state_dir: Path, port: int, creds: Credentials, ls_venv: str |
     running = read_server(state_dir)
     if running and _pid_alive(running.pid) and is_healthy(running.url):
         return running, False
+    if not port_is_free(port):
+        raise LabelStudioError(f"port {port} on {HOST} is taken by another program: choose another with --port")
     exe = ls_executable(ls_venv)
     url = f"http://{HOST}:{port}"
     log_path = state_dir / "server.log"
@@ -333,7 +335,7 @@ def ensure_project(client: Client, title: str, label_config: str) -> tuple[int, 
         created = client.call("creating the project", client.sdk.projects.create, title=title, label_config=label_config)
         return created.id, "created"
     current = client.call("reading the project", client.sdk.projects.get, id=project.id)
-    if current.label_config == label_config:
+    if (current.label_config or "").strip() == label_config.strip():  # Label Studio drops the final newline
         return project.id, "unchanged"
     # Label Studio's PATCH accepts a config that drops labels already used; its validator does not.
     client.call(f"checking the new labeling config against project {project.id}",
