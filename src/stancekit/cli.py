@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from . import config as config_mod
+from . import preannotate
+from . import tasks as tasks_mod
 from . import taxonomy as taxonomy_mod
 
 TAXONOMY_OPTION = click.option(
@@ -69,8 +71,6 @@ def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
 def tasks_cmd(documents: Path, out: Path, max_chars: int | None, rules_path: Path, no_predictions: bool,
               taxonomy_path: Path) -> None:
     """Turn DOCUMENTS (documents.parquet) into Label Studio tasks with rule-based pre-annotations."""
-    from . import preannotate, tasks as tasks_mod
-
     taxonomy = load_taxonomy(taxonomy_path)
     try:
         predict = None if no_predictions else preannotate.predictor(taxonomy, rules_path)
@@ -94,6 +94,7 @@ def _project_title(title: str | None, taxonomy_path: Path) -> str:
     return title or f"stancekit {load_taxonomy(taxonomy_path).name}"
 
 
+# The ls verbs import stancekit.labelstudio inside the command: the SDK takes about 2 s to import.
 @main.group("ls")
 def ls_group() -> None:
     """Run a local Label Studio and move tasks in and exports out (up | push | pull | down)."""
@@ -142,7 +143,6 @@ def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, t
 def ls_push(tasks_file: Path, state_dir: Path, url: str | None, title: str | None, taxonomy_path: Path) -> None:
     """Import TASKS_FILE into the project, skipping tasks already there (same doc_id and chunk)."""
     from . import labelstudio as ls
-    from . import tasks as tasks_mod
 
     title = _project_title(title, taxonomy_path)
     try:

@@ -20,7 +20,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -207,20 +207,25 @@ def read_server(state_dir: Path) -> Server | None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether pid runs, and (where /proc tells) runs Label Studio rather than a process that reused the pid."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return b"label-studio" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
 
 
 def ensure_server(state_dir: Path, port: int, creds: Credentials, ls_venv: str | Path | None = None,
                   say: Callable[[str], None] = lambda s: None) -> tuple[Server, bool]:
     """The running server recorded in state_dir, or a new one; True when it was just started."""
     running = read_server(state_dir)
-    if running and _pid_alive(running.pid) and is_healthy(running.url):
+    if running and _pid_alive(running.pid):  # started earlier, perhaps still starting
+        wait_healthy(running.url, log_path=state_dir / "server.log")
         return running, False
     if not port_is_free(port):
         raise LabelStudioError(f"port {port} on {HOST} is taken by another program: choose another with --port")
@@ -297,8 +302,7 @@ class Client:
 
     def call(self, doing: str, fn: Callable, *args, **kwargs):
         try:
-            result = fn(*args, **kwargs)
-            return list(result) if isinstance(result, Iterator) else result
+            return fn(*args, **kwargs)
         except (ApiError, httpx.HTTPError) as exc:
             raise describe(exc, self.url, doing) from None
 
@@ -316,15 +320,14 @@ class Client:
 
 def connect(state_dir: Path = DEFAULT_STATE_DIR, url: str | None = None) -> Client:
     """A client for the server in state_dir, or for `url` with the token in LABEL_STUDIO_API_KEY."""
-    token = os.environ.get("LABEL_STUDIO_API_KEY")
+    if url is not None and os.environ.get("LABEL_STUDIO_API_KEY"):
+        return Client(url, os.environ["LABEL_STUDIO_API_KEY"])
     if url is None:
         server = read_server(state_dir)
         if server is None:
             raise LabelStudioError(f"no Label Studio recorded in {state_dir}: run `stancekit ls up` (or pass --url)")
         url = server.url
-    if not token:
-        token = load_credentials(state_dir).token
-    return Client(url, token)
+    return Client(url, load_credentials(state_dir).token)
 
 
 def ensure_project(client: Client, title: str, label_config: str) -> tuple[int, str]:
@@ -445,10 +448,14 @@ def pull(client: Client, project_id: int, out_dir: Path = DEFAULT_EXPORT_DIR, ti
         n += 1
         out = out_dir / f"{stamp}-{n}.json"
     tmp = out.with_name(out.name + ".part")
-    try:
+
+    def download() -> None:
         with open(tmp, "wb") as f:
-            client.call("downloading the export", lambda: [f.write(chunk) for chunk in client.sdk.projects.exports.download(
-                id=project_id, export_pk=export.id, export_type="JSON")])
+            for chunk in client.sdk.projects.exports.download(id=project_id, export_pk=export.id, export_type="JSON"):
+                f.write(chunk)
+
+    try:
+        client.call("downloading the export", download)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
