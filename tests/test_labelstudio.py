@@ -293,3 +293,14 @@ def test_a_lost_import_reply_does_not_duplicate_tasks(label_studio, project, art
     assert (result.imported, result.already_there, result.conflicts) == (len(article_tasks), 0, [])
     keys = [labelstudio.task_key({"data": t.data}) for t in label_studio.client.tasks.list(project=project_id, page_size=100)]
     assert sorted(keys) == sorted(labelstudio.task_key(t) for t in article_tasks)
+
+
+@pytest.mark.labelstudio
+def test_a_rejected_batch_names_its_tasks_and_imports_nothing(label_studio, project, article_tasks):
+    _, project_id = project
+    client = labelstudio.Client(label_studio.base_url, label_studio.token)
+    bad = {"data": {"doc_id": "doc_without_text", "chunk": 0}}  # Label Studio rejects a task without $text
+    with pytest.raises(labelstudio.LabelStudioError, match=r"answered 400 while importing tasks #0\.\.#1 .*") as err:
+        labelstudio.push(client, project_id, [article_tasks[0], bad])
+    assert "\n" not in str(err.value) and label_studio.token not in str(err.value)
+    assert list(label_studio.client.tasks.list(project=project_id)) == []

@@ -349,9 +349,11 @@ def ensure_project(client: Client, title: str, label_config: str) -> tuple[int, 
 
 # --- tasks in ------------------------------------------------------------------------------
 
-def task_key(task: dict) -> tuple[str, int]:
+def task_key(task: dict) -> tuple[str, int | str]:
+    """(doc_id, chunk): what makes a task unique in a project."""
     data = task.get("data") or {}
-    return str(data.get("doc_id")), int(data.get("chunk", 0))
+    chunk = data.get("chunk", 0)
+    return str(data.get("doc_id")), chunk if isinstance(chunk, int) else str(chunk)
 
 
 def _text_digest(text: str) -> str:
@@ -398,17 +400,19 @@ def push(client: Client, project_id: int, tasks: list[dict], batch_size: int = I
         existing = existing_tasks(client, project_id)
         if before is None:
             before = existing
-        missing = [t for t, k in zip(tasks, keys) if k not in existing]
+        missing = [i for i, k in enumerate(keys) if k not in existing]
+        doing = f"importing tasks into project {project_id}"
         try:
             for n, batch in enumerate(_batches(missing, batch_size), 1):
-                client.sdk.projects.import_tasks(id=project_id, request=batch, return_task_ids=True,
+                doing = f"importing tasks #{batch[0]}..#{batch[-1]} (file order, from 0) into project {project_id}"
+                client.sdk.projects.import_tasks(id=project_id, request=[tasks[i] for i in batch], return_task_ids=True,
                                                  request_options={"max_retries": 0})
                 say(f"imported batch {n} ({len(batch)} tasks)")
             break
         except (ApiError, httpx.HTTPError) as exc:
             transient = not isinstance(exc, ApiError) or exc.status_code >= 500 or exc.status_code == 429
             if not transient or attempt == IMPORT_ATTEMPTS - 1:
-                raise describe(exc, client.url, f"importing tasks into project {project_id}") from None
+                raise describe(exc, client.url, doing) from None
             say(f"import failed ({describe(exc, client.url, 'importing').args[0]}); resuming in {2 ** attempt} s")
             time.sleep(2 ** attempt)
     return PushResult(
