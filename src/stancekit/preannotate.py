@@ -6,7 +6,7 @@ Rules (each one visible in the YAML):
   label its question applies to and the cue's value; stance sentences must mention the target;
 - attribute values come from the first attribute cue in the span's sentence, else the default;
 - the document choice follows `document` (conditions present, else the commonest polarity);
-- a span scores 0.5, plus 0.25 when someone is named as its voice, plus 0.25 when the
+- a span scores 0.5, plus 0.25 when a `voice` cue names who says it, plus 0.25 when the
   sentence is reported speech (a quote or a verb of saying); a prediction scores their mean.
 Predictions are suggestions shown to annotators, never gold.
 """
@@ -63,6 +63,7 @@ class Rules:
     target: re.Pattern
     spans: tuple[SpanRule, ...]
     attributes: tuple[AttributeRule, ...]
+    voice: str  # the attribute whose cues name who voices a span
     saying: re.Pattern
     document: dict[str, dict]  # question -> {default, with_conditions, from_spans}
 
@@ -114,8 +115,10 @@ def load(taxonomy: Taxonomy, path: str | Path = DEFAULT_PATH) -> Rules:
             if rule["from_spans"] not in {s.question for s in spans}:
                 raise PreannotatorError(f"{where}: from_spans must name a question under `spans`")
             document[question] = dict(rule)
+        if raw["voice"] not in {a.question for a in attributes}:
+            raise PreannotatorError(f"{path}: voice must name a question under `attributes`")
         rules = Rules(str(raw["name"]), str(raw["version"]), _cue_pattern(raw["target_cues"]), tuple(spans),
-                      tuple(attributes), _cue_pattern(raw["saying_cues"]), document)
+                      tuple(attributes), raw["voice"], _cue_pattern(raw["saying_cues"]), document)
     except (KeyError, TypeError, AttributeError) as exc:
         raise PreannotatorError(f"{path}: missing or malformed key {exc}") from None
     covered = {s.question for s in spans} | {a.question for a in attributes}
@@ -151,7 +154,7 @@ def predict_text(text: str, rules: Rules, taxonomy: Taxonomy) -> dict:
         for rule in rules.attributes:
             hit = _first(rule.cues, s_text)
             attrs[rule.question] = hit[0] if hit else rule.default
-            named = named or (hit is not None and rule is rules.attributes[0])
+            named = named or (hit is not None and rule.question == rules.voice)
         reported = bool(_QUOTES.search(s_text) or rules.saying.search(s_text))
         score = 0.5 + 0.25 * named + 0.25 * reported
         for rule in rules.spans:
@@ -180,13 +183,13 @@ def predict_text(text: str, rules: Rules, taxonomy: Taxonomy) -> dict:
         for question in (q.name for q in taxonomy.region_attributes if q.name in values):
             result.append({"id": rid, "from_name": question, "to_name": TEXT_NAME, "type": "choices",
                            "value": {**value, "choices": [values[question]]}})
+    label_of = {r.question: r.label for r in rules.spans}
     for question, rule in rules.document.items():
-        labels = {s[0] for s in spans}
-        by_question = {r.question: r.label for r in rules.spans}
-        stance_label = by_question[rule["from_spans"]]
+        stance_label = label_of[rule["from_spans"]]
         polarities = Counter(s[3][rule["from_spans"]] for s in spans if s[0] == stance_label)
+        conditions = any(s[0] != stance_label for s in spans)
         choice = rule["default"]
-        if polarities and len(labels) > 1:
+        if polarities and conditions:
             choice = rule["with_conditions"]
         elif polarities:
             commonest = polarities.most_common(1)[0][0]
