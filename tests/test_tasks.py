@@ -93,6 +93,7 @@ def test_cli_without_predictions(tmp_path, documents_parquet):
     (lambda p: (p / "x.parquet").write_text("not parquet") and p / "x.parquet", "not a readable Parquet file"),
     (lambda p: _documents(p, [{"doc_id": "d", "text": "t"}]), "missing column(s) title, source_file"),
     (lambda p: _documents(p, [{"doc_id": None, "title": "", "text": "t", "source_file": "s"}]), "row 0"),
+    (lambda p: _documents(p, [{"doc_id": "d", "title": "", "text": "t", "source_file": "s"}] * 2), "row 1: doc_id d appears twice"),
 ])
 def test_bad_documents_are_one_clear_line(tmp_path, make, message):
     out = tmp_path / "tasks.json"

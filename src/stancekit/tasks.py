@@ -44,9 +44,13 @@ def read_documents(path: str | Path) -> list[dict]:
     if missing:
         raise TasksError(f"{path}: missing column(s) {', '.join(missing)} (expected documents.parquet from `stancekit ingest`)")
     rows = table.select(list(COLUMNS)).to_pylist()
+    seen = set()
     for i, row in enumerate(rows):
         if not isinstance(row["doc_id"], str) or not isinstance(row["text"], str):
             raise TasksError(f"{path}: row {i}: doc_id and text must be non-null strings")
+        if row["doc_id"] in seen:
+            raise TasksError(f"{path}: row {i}: doc_id {row['doc_id']} appears twice")
+        seen.add(row["doc_id"])
     return rows
 
 
