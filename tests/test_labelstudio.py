@@ -16,7 +16,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from stancekit import config, exports, labelstudio, preannotate, taxonomy
+from stancekit import exports, labelstudio, taxonomy
 from stancekit import tasks as tasks_mod
 from stancekit.cli import main
 
