@@ -121,13 +121,13 @@ def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, t
     except OSError as exc:
         fail(f"{config_path}: cannot read the labeling config ({exc.strerror})")
     try:
-        creds, created = ls.ensure_credentials(state_dir)
+        creds, _ = ls.ensure_credentials(state_dir)
         server, _ = ls.ensure_server(state_dir, port, creds, ls_venv, say=click.echo)
         project_id, what = ls.ensure_project(ls.connect(state_dir), title, label_config)
     except ls.LabelStudioError as exc:
         fail(str(exc), code=1)
     click.echo(f"project {title!r} {what}: {server.url}/projects/{project_id}/data")
-    if created:
+    if ls.first_showing(state_dir):
         click.echo(f"log in as {creds.email} with password {creds.password}  (shown once; kept in "
                    f"{state_dir / 'credentials.json'}, with the API token)")
     else:

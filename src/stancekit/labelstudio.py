@@ -93,6 +93,15 @@ def ensure_credentials(state_dir: Path) -> tuple[Credentials, bool]:
     return creds, True
 
 
+def first_showing(state_dir: Path) -> bool:
+    """True the first time it is asked for this state dir: the password is shown once, after a successful start."""
+    marker = state_dir / "password-shown"
+    if marker.exists():
+        return False
+    marker.touch()
+    return True
+
+
 # --- the server process ----------------------------------------------------------------
 
 def ls_executable(ls_venv: str | Path | None = None) -> Path:
