@@ -8,20 +8,20 @@ maps chunk offsets back to document offsets.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import orjson
 
 from .taxonomy import LABELS_NAME, Taxonomy
 
 CHUNK_BYTES = 1 << 20
-_NEXT = re.compile(rb'["\[\]{}]')
-_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _WHITESPACE = b" \t\r\n"
+_QUOTE, _BACKSLASH = 0x22, 0x5C
+_OPENS, _CLOSES = (0x7B, 0x5B), (0x7D, 0x5D)  # { [ and } ]
 
 
 class ExportReadError(ValueError):
@@ -40,93 +40,108 @@ class RawTask:
     data: bytes  # the task's JSON text
 
 
+def _depth_changes(piece: bytes, in_string: bool) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Positions of the brackets outside strings in `piece`, their depth steps (+1/-1), and the string state at its end.
+
+    Escapes are blanked first (an escaped backslash, then an escaped quote), which keeps
+    byte positions; the remaining quotes all delimit strings, so their running parity tells
+    which bytes are inside a string. `piece` never ends inside a run of backslashes.
+    """
+    clean = piece.replace(b"\\\\", b"__").replace(b'\\"', b"__")
+    arr = np.frombuffer(clean, dtype=np.uint8)
+    quotes = np.cumsum(arr == _QUOTE, dtype=np.int64)
+    inside = (quotes + in_string) & 1
+    opens = (arr == _OPENS[0]) | (arr == _OPENS[1])
+    closes = (arr == _CLOSES[0]) | (arr == _CLOSES[1])
+    positions = np.flatnonzero((opens | closes) & (inside == 0))
+    steps = np.where(opens[positions], 1, -1)
+    return positions, steps, bool((int(quotes[-1]) + in_string) & 1) if len(arr) else in_string
+
+
 def iter_task_bytes(stream: BinaryIO, path: str | Path = "<stream>", chunk_bytes: int = CHUNK_BYTES) -> Iterator[RawTask]:
-    """Yield each element of the top-level JSON array as raw bytes, in bounded memory."""
-    buf = b""
-    base = 0  # file offset of buf[0]
-    pos = 0
-    eof = False
+    """Yield each element of the top-level JSON array as raw bytes, in bounded memory.
 
-    def more() -> bool:
-        nonlocal buf, base, pos, eof, start, gap_from
-        if eof:
-            return False
-        keep_from = start if start is not None else min(pos, gap_from)
-        chunk = stream.read(chunk_bytes)
-        if not chunk:
-            eof = True
-            return False
-        buf = buf[keep_from:] + chunk
-        base += keep_from
-        pos -= keep_from
-        gap_from -= keep_from
-        if start is not None:
-            start -= keep_from
-        return True
-
-    start: int | None = None
-    gap_from = 0  # where the bytes between top-level elements begin
-    # The opening bracket, after an optional BOM and whitespace.
-    while len(buf) < 3 and more():
-        pass
-    if buf.startswith(b"\xef\xbb\xbf"):
-        pos = 3
-    while True:
-        stripped = buf[pos:].lstrip(_WHITESPACE)
-        if stripped:
-            pos = len(buf) - len(stripped)
-            break
-        if not more():
-            raise ExportReadError(path, "empty file: expected a JSON array of tasks")
-    if buf[pos:pos + 1] != b"[":
-        raise ExportReadError(path, f"not a Label Studio JSON export: expected '[' at byte {base + pos}, found {buf[pos:pos + 1]!r}")
-    pos += 1
-    depth = 1
+    Each chunk is scanned with vectorised byte operations (no Python loop per token):
+    only the brackets outside strings are visited, and only those at the top two levels
+    cost a Python step.
+    """
+    buf = b""  # bytes not yet yielded; buf[0] is at file offset `base`
+    base = 0
+    scanned = 0  # buf[:scanned] has been scanned
+    depth = 0
+    in_string = False
+    start: int | None = None  # where the current task begins in buf
+    gap_from = 0  # where the bytes after the previous element begin in buf
     index = 0
-    gap_from = pos
+    eof = False
+    opened = False
+
     while True:
-        m = _NEXT.search(buf, pos)
-        if m is None:
-            pos = len(buf)
-            if not more():
-                break
-            continue
-        ch = m.group()
-        if depth == 1:
-            gap = buf[gap_from:m.start()].strip(_WHITESPACE + b",")
-            if gap or ch == b'"':
-                raise ExportReadError(path, f"task {index} at byte {base + gap_from} is not a JSON object")
-        if ch == b'"':
-            s = _STRING_REST.match(buf, m.end())
-            if s is None:  # the string goes on past the buffer
-                pos = m.start()
-                if not more():
-                    break
+        if not eof:
+            chunk = stream.read(chunk_bytes)
+            if chunk:
+                buf += chunk
+            else:
+                eof = True
+        limit = len(buf)
+        if not eof:  # never split a run of backslashes between two scans
+            while limit > scanned and buf[limit - 1] == _BACKSLASH:
+                limit -= 1
+        if not opened:
+            head = buf[3:] if buf.startswith(b"\xef\xbb\xbf") else buf
+            stripped = head.lstrip(_WHITESPACE)
+            if not stripped:
+                if eof:
+                    raise ExportReadError(path, "empty file: expected a JSON array of tasks")
                 continue
-            pos = s.end()
-            continue
-        pos = m.end()
-        if ch in b"[{":
-            if depth == 1:
-                if ch == b"[":
-                    raise ExportReadError(path, f"task {index} at byte {base + m.start()} is not a JSON object")
-                start = m.start()
-            depth += 1
-        else:
-            depth -= 1
-            if depth == 1:
-                yield RawTask(index, base + start, buf[start:pos])
-                index += 1
-                start = None
-                gap_from = pos
-            elif depth == 0:
-                trailing = buf[pos:].strip(_WHITESPACE)
-                while not trailing and more():
-                    trailing = buf[pos:].strip(_WHITESPACE)
-                if trailing:
-                    raise ExportReadError(path, f"unexpected data after the closing ']' at byte {base + pos}")
-                return
-    raise ExportReadError(path, f"truncated: the JSON array is not closed (read {index} complete tasks, {base + len(buf)} bytes)")
+            if len(buf) < 3 and not eof:
+                continue
+            first = len(buf) - len(stripped)
+            if stripped[:1] != b"[":
+                raise ExportReadError(path, f"not a Label Studio JSON export: expected '[' at byte {first}, found {stripped[:1]!r}")
+            opened = True
+            depth = 1
+            scanned = gap_from = first + 1
+        if limit > scanned:
+            positions, steps, in_string = _depth_changes(buf[scanned:limit], in_string)
+            levels = depth + np.cumsum(steps)
+            # Only brackets that open or close a top-level element, or close the array, matter here.
+            for k in np.flatnonzero((levels <= 1) | ((levels == 2) & (steps == 1))):
+                pos = scanned + int(positions[k])
+                level = int(levels[k])
+                if level == 2:  # a task opens
+                    gap = buf[gap_from:pos].strip(_WHITESPACE)
+                    if gap != (b"," if index else b"") or buf[pos] != _OPENS[0]:
+                        raise ExportReadError(path, f"task {index} at byte {base + gap_from} is not a JSON object")
+                    start = pos
+                elif level == 1:  # a task closes
+                    yield RawTask(index, base + start, buf[start:pos + 1])
+                    index += 1
+                    start = None
+                    gap_from = pos + 1
+                else:  # the array closes
+                    gap = buf[gap_from:pos].strip(_WHITESPACE)
+                    if gap and (gap != b"," or index == 0) or buf[pos] != _CLOSES[1]:
+                        raise ExportReadError(path, f"task {index} at byte {base + gap_from} is not a JSON object")
+                    trailing = buf[pos + 1:].strip(_WHITESPACE)
+                    while not trailing and not eof:
+                        chunk = stream.read(chunk_bytes)
+                        eof = not chunk
+                        trailing = chunk.strip(_WHITESPACE)
+                    if trailing:
+                        raise ExportReadError(path, f"unexpected data after the closing ']' at byte {base + pos + 1}")
+                    return
+            depth = int(levels[-1]) if len(levels) else depth
+            scanned = limit
+        if eof:
+            raise ExportReadError(path, f"truncated: the JSON array is not closed (read {index} complete tasks, {base + len(buf)} bytes)")
+        keep = start if start is not None else gap_from
+        buf = buf[keep:]
+        base += keep
+        scanned -= keep
+        gap_from -= keep
+        if start is not None:
+            start = 0
 
 
 def parse_task(raw: RawTask, path: str | Path = "<stream>") -> dict:
