@@ -50,8 +50,7 @@ def task(rng: random.Random, tax: taxonomy_mod.Taxonomy, task_id: int, annotatio
     result_sets = []
     for a in range(annotations):
         result = []
-        for r in range(regions):
-            first = rng.randrange(0, len(words) - 6)
+        for r, first in enumerate(rng.sample(range(len(words) - 6), regions)):
             start, end = words[first][0], words[first + rng.randrange(1, 6)][1]
             label = tax.label_names[r % len(tax.label_names)]
             rid = _region_id(rng)
