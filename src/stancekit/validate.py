@@ -333,7 +333,8 @@ class Validator:
         shown = value.get("text")
         if isinstance(shown, str) and shown != piece and shown != _ls_text(piece):
             problems.append(self._problem(ctx, "SPAN_TEXT_MISMATCH", f"{at}/value/text",
-                                          f"value.text is {_show(shown)}, text[{start}:{end}] is {_show(piece)}", annotation_id, rid))
+                                          f"value.text is {_show(shown)}, expected text[{start}:{end}] = {_show(piece)} "
+                                          f"(or with each CR and LF written as \\n)", annotation_id, rid))
         if piece.isspace():
             problems.append(self._problem(ctx, "SPAN_WHITESPACE_ONLY", f"{at}/value",
                                           f"span [{start}, {end}) is {_show(piece)}, expected some non-whitespace text",
