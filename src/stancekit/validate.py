@@ -278,7 +278,8 @@ class Validator:
         ctx = (file, index, _key(task.get("id")))
         problems = []
         if not self._schema.is_valid(task):
-            problems.extend(self._schema_problem(ctx, task, e) for e in self._schema.iter_errors(task))
+            # dict.fromkeys: two subschemas can fail on the same value with the same message
+            problems.extend(dict.fromkeys(self._schema_problem(ctx, task, e) for e in self._schema.iter_errors(task)))
         data = task.get("data")
         text = data.get(TEXT_NAME) if isinstance(data, dict) else None
         text = text if isinstance(text, str) else None
