@@ -44,18 +44,16 @@ def _depth_changes(piece: bytes, in_string: bool) -> tuple[np.ndarray, np.ndarra
     """Positions of the brackets outside strings in `piece`, their depth steps (+1/-1), and the string state at its end.
 
     Escapes are blanked first (an escaped backslash, then an escaped quote), which keeps
-    byte positions; the remaining quotes all delimit strings, so their running parity tells
-    which bytes are inside a string. `piece` never ends inside a run of backslashes.
+    byte positions; the remaining quotes all delimit strings, so a bracket is outside a
+    string when an even number of quotes precede it. `piece` never ends inside a run of backslashes.
     """
     clean = piece.replace(b"\\\\", b"__").replace(b'\\"', b"__")
     arr = np.frombuffer(clean, dtype=np.uint8)
-    quotes = np.cumsum(arr == _QUOTE, dtype=np.int64)
-    inside = (quotes + in_string) & 1
+    quotes = np.flatnonzero(arr == _QUOTE)
     opens = (arr == _OPENS[0]) | (arr == _OPENS[1])
-    closes = (arr == _CLOSES[0]) | (arr == _CLOSES[1])
-    positions = np.flatnonzero((opens | closes) & (inside == 0))
-    steps = np.where(opens[positions], 1, -1)
-    return positions, steps, bool((int(quotes[-1]) + in_string) & 1) if len(arr) else in_string
+    brackets = np.flatnonzero(opens | (arr == _CLOSES[0]) | (arr == _CLOSES[1]))
+    positions = brackets[((np.searchsorted(quotes, brackets) + in_string) & 1) == 0]
+    return positions, np.where(opens[positions], 1, -1), bool((len(quotes) + in_string) & 1)
 
 
 def iter_task_bytes(stream: BinaryIO, path: str | Path = "<stream>", chunk_bytes: int = CHUNK_BYTES) -> Iterator[RawTask]:

@@ -228,6 +228,7 @@ class Validator:
         self._schema = jsonschema_rs.validator_for(schema_mod.task_schema(self.schema))
         self._doc_questions = taxonomy.document_choices
         self._doc_names = {q.name for q in taxonomy.document_choices}
+        self._labels = set(taxonomy.label_names)
         self._attributes = {q.name: q for q in taxonomy.region_attributes}
         self._required_attributes = {
             label: [q.name for q in taxonomy.attributes_for(label) if q.required] for label in taxonomy.label_names
@@ -398,7 +399,7 @@ class Validator:
                                               annotation_id, rid))
                 continue
             span_at, label = spans[rid]
-            if label is not None and label in self.taxonomy.label_names and label not in self._attributes[name].applies_to:
+            if label in self._labels and label not in self._attributes[name].applies_to:
                 problems.append(self._problem(ctx, "CHOICE_NOT_APPLICABLE", f"{at}/{j}",
                                               f"{name} is answered for a {label} span, expected it only for "
                                               f"{', '.join(self._attributes[name].applies_to)}", annotation_id, rid))
