@@ -284,8 +284,13 @@ def cancelled_annotation(tasks):
 
 
 def draft_excluded(tasks):
-    tasks[0]["drafts"] = [987654]
-    return "/0/drafts/0"
+    t, a, ann = next(_annotations(tasks))
+    # the shape Label Studio 1.23 exports a draft in
+    tasks[t]["drafts"] = [{"id": 987654, "user": "annotator@example.com", "created_username": "annotator@example.com, 2",
+                           "created_ago": "0\xa0minutes", "result": copy.deepcopy(ann["result"]), "lead_time": 3.0,
+                           "was_postponed": False, "import_id": None, "created_at": "2026-11-22T00:36:08.787550Z",
+                           "updated_at": "2026-11-22T00:36:08.787577Z", "task": tasks[t]["id"], "annotation": None}]
+    return f"/{t}/drafts/0"
 
 
 def task_without_annotation(tasks):

@@ -287,9 +287,10 @@ class Validator:
         drafts = task.get("drafts")
         drafts = drafts if isinstance(drafts, list) else []
         for k, draft in enumerate(drafts):
-            draft_id = draft.get("id") if isinstance(draft, dict) else draft
+            draft_id, user = (draft.get("id"), draft.get("user")) if isinstance(draft, dict) else (draft, None)
+            by = f" by {_show(user)}" if user is not None else ""
             problems.append(self._problem(ctx, "DRAFT_EXCLUDED", f"/drafts/{k}",
-                                          f"draft {_show(draft_id)} is not submitted and is left out"))
+                                          f"draft {_show(draft_id)}{by} is not submitted and is left out"))
         annotations = task.get("annotations")
         validated = cancelled = 0
         for i, annotation in enumerate(annotations if isinstance(annotations, list) else ()):
