@@ -150,6 +150,9 @@ def test_config_that_does_not_match_the_taxonomy_exits_2(tmp_path):
     config.write_text(CONFIG.replace('<Label value="STANCE"', '<Label value="EXTRA"/><Label value="STANCE"'))
     result = CliRunner().invoke(main, ["validate", "--config", str(config), str(write(base_export(), tmp_path / "e.json"))])
     assert result.exit_code == 2 and "regenerate it with `stancekit config`" in result.output
+    config.write_text(CONFIG.replace('choice="single-radio"', 'choice="multiple"', 1))
+    result = CliRunner().invoke(main, ["validate", "--config", str(config), str(tmp_path / "e.json")])
+    assert result.exit_code == 2 and "single choice=False" in result.output
     config.write_text("<View><Labels")
     result = CliRunner().invoke(main, ["validate", "--config", str(config), str(tmp_path / "e.json")])
     assert result.exit_code == 2 and "not a valid labeling config" in result.output

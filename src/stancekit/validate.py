@@ -210,11 +210,12 @@ def check_config(config_xml: str, taxonomy: Taxonomy, where: str = "config") -> 
                           f"regenerate it with `stancekit config`")
     for name, (tag, values, per_region) in expected.items():
         c = controls[name]
-        found = (c.tag, list(c.labels), str(c.attr.get("perRegion", "")).lower() == "true", list(c.to_name))
-        if found != (tag, values, per_region, [TEXT_NAME]):
-            raise ConfigError(f"{where}: control {name!r} is {found[0]} {found[1]} (perRegion={found[2]}, toName={found[3]}), "
-                              f"the taxonomy expects {tag} {values} (perRegion={per_region}, toName=['{TEXT_NAME}']); "
-                              f"regenerate it with `stancekit config`")
+        found = (c.tag, list(c.labels), str(c.attr.get("perRegion", "")).lower() == "true", list(c.to_name),
+                 str(c.attr.get("choice", "single")).startswith("single"))
+        if found != (tag, values, per_region, [TEXT_NAME], True):
+            raise ConfigError(f"{where}: control {name!r} is {found[0]} {found[1]} (perRegion={found[2]}, toName={found[3]}, "
+                              f"single choice={found[4]}), the taxonomy expects {tag} {values} (perRegion={per_region}, "
+                              f"toName=['{TEXT_NAME}'], single choice=True); regenerate it with `stancekit config`")
 
 
 class Validator:
