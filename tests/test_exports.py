@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stancekit.exports import ExportReadError, annotation_regions, iter_task_bytes, iter_tasks
+from stancekit.exports import ExportReadError, annotation_regions, iter_json_array, iter_tasks
 from stancekit.taxonomy import load
 
 TEXT = st.text(alphabet=st.sampled_from(list('ab "\\{}[]:,\n\r\tЖé\u0301😀🇺🇦')), max_size=20)
@@ -23,26 +23,28 @@ TASKS = st.lists(st.dictionaries(TEXT, JSON_VALUE, max_size=4), max_size=6)
 @settings(max_examples=300, deadline=None)
 @given(tasks=TASKS, chunk=st.integers(1, 64), indent=st.sampled_from([None, 1]), ascii_only=st.booleans())
 def test_split_equals_whole_parse(tasks, chunk, indent, ascii_only):
-    data = json.dumps(tasks, indent=indent, ensure_ascii=ascii_only).encode()
-    got = [json.loads(raw.data) for raw in iter_task_bytes(io.BytesIO(data), chunk_bytes=chunk)]
+    data = json.dumps(tasks, indent=indent, ensure_ascii=ascii_only)
+    got = [task for _, task in iter_json_array(io.StringIO(data), chunk_chars=chunk)]
     assert got == tasks
 
 
 @settings(max_examples=300, deadline=None)
 @given(tasks=TASKS.filter(bool), cut=st.integers(1, 10_000), chunk=st.integers(1, 64))
 def test_truncated_export_is_an_error_never_a_crash(tasks, cut, chunk):
-    data = json.dumps(tasks).encode()
+    data = json.dumps(tasks)
     data = data[: max(0, len(data) - 1 - cut % len(data))]
     with pytest.raises(ExportReadError):
-        list(iter_task_bytes(io.BytesIO(data), chunk_bytes=chunk))
+        list(iter_json_array(io.StringIO(data), chunk_chars=chunk))
 
 
 @pytest.mark.parametrize("data, message", [
-    (b"", "empty file"),
-    (b'{"id": 1}', "expected '['"),
-    (b"[1, 2]", "task 0 at byte 1 is not a JSON object"),
+    (b"", "found an empty file"),
+    (b'{"id": 1}', "expected a JSON array '['"),
+    (b"[1, 2]", "task 0 at character 1 is not a JSON object"),
     (b'[{"id": 1}] trailing', "unexpected data after"),
-    (b'[{"id": 1}, {"id"', "truncated"),
+    (b'[{"id": 1}, {"id"', "task 1 at character 12 is truncated"),
+    (b'[{"id": 1}, {"id": x}]', "task 1 at character 12 is not valid JSON"),
+    (b'[{"id": 1}', "the JSON array is not closed after 1 complete tasks"),
 ])
 def test_not_an_export(tmp_path, data, message):
     path = tmp_path / "export.json"
@@ -54,7 +56,7 @@ def test_not_an_export(tmp_path, data, message):
 def test_task_that_is_not_utf8_names_the_task(tmp_path):
     path = tmp_path / "export.json"
     path.write_bytes(b'[{"id": 1}, {"id": "\xff"}]')
-    with pytest.raises(ExportReadError, match="task 1 at byte 12 is not valid UTF-8"):
+    with pytest.raises(ExportReadError, match="not valid UTF-8"):
         list(iter_tasks(path))
 
 
