@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 APPROACHES = {
-    "parse-only (split + orjson per task)":
+    "parse-only (stancekit.exports.iter_tasks)":
         "from stancekit.exports import iter_tasks\nfor _ in iter_tasks(PATH): pass",
     "stancekit validate (library)":
         "from stancekit import validate, taxonomy\nvalidate.check([PATH], taxonomy.load(), open('schema/labeling-config.xml').read())",
@@ -45,10 +45,9 @@ def main() -> int:
     parser.add_argument("--python-jsonschema", type=int, default=0, metavar="N",
                         help="also time pure-Python jsonschema on the first N tasks (scaled to all tasks)")
     args = parser.parse_args()
-    from stancekit.exports import iter_task_bytes
+    from stancekit.exports import iter_tasks
 
-    with open(args.export, "rb") as stream:
-        tasks = sum(1 for _ in iter_task_bytes(stream))
+    tasks = sum(1 for _ in iter_tasks(args.export))
     mb = args.export.stat().st_size / 1e6
     rows = []
     names = list(APPROACHES)[:2] + (["whole-file json.load"] if args.whole_file else [])

@@ -11,11 +11,10 @@ Labels and choices come from the taxonomy. Written streaming: memory does not gr
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 from pathlib import Path
-
-import orjson
 
 from stancekit import taxonomy as taxonomy_mod
 
@@ -107,15 +106,15 @@ def write(path: Path, tasks: int, annotations: int = 3, regions: int = 8, seed: 
     rng = random.Random(seed)
     every = max(1, tasks // 10)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as out:
-        out.write(b"[")
+    with open(tmp, "w", encoding="utf-8") as out:
+        out.write("[")
         for i in range(tasks):
             t = task(rng, tax, i + 1, annotations, regions)
             if defects and i % every == every // 2:
                 inject_defect(t, (i // every) % 4, tax)
-            out.write(b"\n" if i == 0 else b",\n")
-            out.write(orjson.dumps(t))
-        out.write(b"\n]\n")
+            out.write("\n" if i == 0 else ",\n")
+            out.write(json.dumps(t, ensure_ascii=False))
+        out.write("\n]\n")
     tmp.replace(path)
 
 

@@ -8,9 +8,8 @@ and returns the JSON pointer where the validator must report it.
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
-
-import orjson
 
 from stancekit import taxonomy as taxonomy_mod
 from stancekit.taxonomy import LABELS_NAME
@@ -22,7 +21,7 @@ TAXONOMY = taxonomy_mod.load(ROOT / "schema/taxonomy.yaml")
 
 def base_export() -> list[dict]:
     if REAL_EXPORT.exists():
-        return orjson.loads(REAL_EXPORT.read_bytes())
+        return json.loads(REAL_EXPORT.read_text(encoding="utf-8"))
     return _stand_in_export()
 
 
@@ -71,7 +70,7 @@ def _stand_in_export() -> list[dict]:
 
 
 def write(tasks: list, path: Path) -> Path:
-    path.write_bytes(orjson.dumps(tasks))
+    path.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
     return path
 
 

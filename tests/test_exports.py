@@ -1,84 +1,86 @@
-"""The streaming export reader splits any JSON array of objects exactly, in any chunking, and fails in one line."""
-
-from __future__ import annotations
+"""The streaming export reader yields exactly the tasks of the array, at any chunk size, and fails in one line."""
 
 import io
+import re
 import json
 
-import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stancekit.exports import ExportReadError, iter_task_bytes, iter_tasks, parse_task
+from stancekit.exports import ExportReadError, annotation_regions, iter_json_array, iter_tasks
+from stancekit.taxonomy import load
 
-NASTY = st.lists(st.sampled_from(list('"\\{}[],: \n\tabПу') + ["🇺🇦", "\u2028", "\\\\", '\\"']), max_size=12).map("".join)
-VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | NASTY,
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(NASTY, children, max_size=3),
-    max_leaves=8,
+TEXT = st.text(alphabet=st.sampled_from(list('ab "\\{}[]:,\n\r\tЖé\u0301😀🇺🇦')), max_size=20)
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers() | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=10,
 )
-TASKS = st.lists(st.dictionaries(NASTY, VALUES, max_size=4), max_size=6)
-
-
-def _dump(tasks: list, style: int) -> bytes:
-    if style == 0:
-        return orjson.dumps(tasks)
-    if style == 1:
-        return json.dumps(tasks, indent=2, ensure_ascii=False).encode()
-    if style == 2:
-        return b"\xef\xbb\xbf \n" + json.dumps(tasks, ensure_ascii=True).encode() + b"\n\n"
-    return b"[\n" + b" ,\n ".join(orjson.dumps(t) for t in tasks) + b"\n ]"
+TASKS = st.lists(st.dictionaries(TEXT, JSON_VALUE, max_size=4), max_size=6)
 
 
 @settings(max_examples=300, deadline=None)
-@given(tasks=TASKS, style=st.integers(0, 3), chunk=st.integers(1, 64))
-def test_split_matches_a_whole_parse(tasks, style, chunk):
-    raw = _dump(tasks, style)
-    pieces = list(iter_task_bytes(io.BytesIO(raw), chunk_bytes=chunk))
-    assert [orjson.loads(p.data) for p in pieces] == tasks
-    assert [p.index for p in pieces] == list(range(len(tasks)))
-    for p in pieces:
-        assert raw[p.offset:p.offset + len(p.data)] == p.data
+@given(tasks=TASKS, chunk=st.integers(1, 64), indent=st.sampled_from([None, 1]), ascii_only=st.booleans())
+def test_split_equals_whole_parse(tasks, chunk, indent, ascii_only):
+    data = json.dumps(tasks, indent=indent, ensure_ascii=ascii_only)
+    got = [task for _, task in iter_json_array(io.StringIO(data), chunk_chars=chunk)]
+    assert got == tasks
 
 
-@settings(max_examples=200, deadline=None)
-@given(tasks=TASKS.filter(bool), style=st.integers(0, 3), chunk=st.integers(1, 64), data=st.data())
-def test_truncation_is_a_read_error(tasks, style, chunk, data):
-    raw = _dump(tasks, style)
-    cut = data.draw(st.integers(0, len(raw.rstrip()) - 1))
-    with pytest.raises(ExportReadError) as info:
-        for piece in iter_task_bytes(io.BytesIO(raw[:cut]), "x.json", chunk_bytes=chunk):
-            parse_task(piece, "x.json")
-    assert str(info.value).startswith("x.json: ") and "\n" not in str(info.value)
+@settings(max_examples=300, deadline=None)
+@given(tasks=TASKS.filter(bool), cut=st.integers(1, 10_000), chunk=st.integers(1, 64))
+def test_truncated_export_is_an_error_never_a_crash(tasks, cut, chunk):
+    data = json.dumps(tasks)
+    data = data[: max(0, len(data) - 1 - cut % len(data))]
+    with pytest.raises(ExportReadError):
+        list(iter_json_array(io.StringIO(data), chunk_chars=chunk))
 
 
-@pytest.mark.parametrize("raw, says", [
-    (b"", "empty file"),
-    (b"  \n", "empty file"),
-    (b'{"id": 1}', "expected '['"),
-    (b"[1]", "task 0 at byte 1 is not a JSON object"),
-    (b'[{"a": 1}, "x"]', "task 1 at byte 9 is not a JSON object"),
-    (b"[[]]", "task 0 at byte 1 is not a JSON object"),
-    (b'[{"a": 1}}', "task 1 at byte 9 is not a JSON object"),
-    (b'[{"a": 1}] x', "unexpected data after the closing ']'"),
-    (b'[{"a": 1} {"b": 2}]', "task 1 at byte 9 is not a JSON object"),
-    (b'[{"a": "\\"}]', "truncated"),
-    (b'[{"a": [}]', "not valid JSON"),
-    (b'[{"a": "\xff"}]', "not valid UTF-8"),
+@pytest.mark.parametrize("data, message", [
+    (b"", "found an empty file"),
+    (b'{"id": 1}', "expected a JSON array '['"),
+    (b"[1, 2]", "task 0 at character 1 is not a JSON object"),
+    (b'[{"id": 1}] trailing', "unexpected data after"),
+    (b'[{"id": 1}, {"id"', "task 1 at character 12 is truncated"),
+    (b'[{"id": 1}, {"id": x}]', "task 1 at character 12 is not valid JSON"),
+    (b'[{"id": 1}', "the JSON array is not closed after 1 complete tasks"),
+    (b'[{"id": 1}, {"text": "cut in a stri', "task 1 at character 12 is truncated"),
+    (b'[{"id": 1}, {"ok": fal', "task 1 at character 12 is truncated"),
+    (b'[{"id": 1}, {"ok": 1, "x": y, "more": "and more text after the error"}]', "not valid JSON (Expecting value at character 27)"),
 ])
-def test_bad_input_names_the_problem(raw, says, tmp_path):
-    path = tmp_path / "e.json"
-    path.write_bytes(raw)
-    with pytest.raises(ExportReadError) as info:
+def test_not_an_export(tmp_path, data, message):
+    path = tmp_path / "export.json"
+    path.write_bytes(data)
+    with pytest.raises(ExportReadError, match=re.escape(message)):
         list(iter_tasks(path))
-    assert says in str(info.value) and str(path) in str(info.value)
 
 
-def test_empty_array_and_large_task(tmp_path):
-    path = tmp_path / "e.json"
-    path.write_bytes(b"[]")
-    assert list(iter_tasks(path)) == []
-    big = {"data": {"text": "x\\\"}{" * 600_000}}  # larger than a read chunk, escapes straddling chunk ends
-    path.write_bytes(orjson.dumps([big, {"id": 2}]))
-    assert [t for _, t in iter_tasks(path)] == [big, {"id": 2}]
+def test_task_that_is_not_utf8_names_the_task(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_bytes(b'[{"id": 1}, {"id": "\xff"}]')
+    with pytest.raises(ExportReadError, match="not valid UTF-8"):
+        list(iter_tasks(path))
+
+
+def test_bom_is_accepted(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_bytes(b'\xef\xbb\xbf[{"id": 7}]')
+    assert list(iter_tasks(path)) == [(0, {"id": 7})]
+
+
+def test_regions_join_per_region_choices_and_add_chunk_offset():
+    result = [
+        {"id": "r1", "from_name": "label", "to_name": "text", "type": "labels",
+         "value": {"start": 3, "end": 8, "text": "hello", "labels": ["CONDITION"]}},
+        {"id": "r1", "from_name": "condition_type", "to_name": "text", "type": "choices",
+         "value": {"start": 3, "end": 8, "text": "hello", "choices": ["halt_arms_supplies"]}},
+        {"id": "d", "from_name": "doc_stance", "to_name": "text", "type": "choices",
+         "value": {"choices": ["oppose"]}},
+        {"id": "bad", "from_name": "label", "type": "labels", "value": {"start": "3"}},
+    ]
+    choices, spans = annotation_regions(result, load(), offset=100)
+    assert choices == {"doc_stance": ["oppose"]}
+    assert spans == [{"region_id": "r1", "label": "CONDITION", "start": 103, "end": 108, "text": "hello",
+                      "polarity": None, "condition_type": "halt_arms_supplies", "attribution": None,
+                      "modality": None}]

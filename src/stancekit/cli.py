@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import config as config_mod
+from . import guidelines as guidelines_mod
 from . import schema as schema_mod
 from . import taxonomy as taxonomy_mod
 
@@ -56,6 +57,26 @@ def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
     tmp.write_text(xml, encoding="utf-8")
     tmp.replace(out)
     click.echo(f"wrote {out}")
+
+
+@main.command("guidelines")
+@TAXONOMY_OPTION
+@click.option("--path", "guidelines_path", type=click.Path(path_type=Path), default=guidelines_mod.DEFAULT_PATH,
+              show_default=True, help="The guidelines file whose generated block is rewritten.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the generated block is stale.")
+def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> None:
+    """Regenerate the taxonomy tables between the GENERATED markers in GUIDELINES.md."""
+    taxonomy = load_taxonomy(taxonomy_path)
+    try:
+        if check:
+            if not guidelines_mod.is_current(guidelines_path, taxonomy):
+                fail(f"{guidelines_path}: the taxonomy tables are stale: run `stancekit guidelines`", code=1)
+            click.echo(f"{guidelines_path} is up to date")
+            return
+        changed = guidelines_mod.write(guidelines_path, taxonomy)
+    except guidelines_mod.GuidelinesError as exc:
+        fail(str(exc))
+    click.echo(f"{'wrote' if changed else 'unchanged'} {guidelines_path}")
 
 
 @main.command("schema")

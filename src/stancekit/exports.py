@@ -1,27 +1,24 @@
 """Read Label Studio JSON exports task by task, and turn annotations into plain spans.
 
 An export is one JSON array of tasks that can reach gigabytes, so it is never loaded
-whole: `iter_tasks` finds each top-level element's bytes and parses only that slice.
+whole: `iter_tasks` parses one task at a time from a bounded buffer.
 `annotation_regions` joins a span with its per-region choices (same region id) and
 maps chunk offsets back to document offsets.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
-
-import numpy as np
-import orjson
+from typing import TextIO
 
 from .taxonomy import LABELS_NAME, Taxonomy
 
-CHUNK_BYTES = 1 << 20
-_WHITESPACE = b" \t\r\n"
-_QUOTE, _BACKSLASH = 0x22, 0x5C
-_OPENS, _CLOSES = (0x7B, 0x5B), (0x7D, 0x5D)  # { [ and } ]
+CHUNK_CHARS = 1 << 20
+MAX_TASK_CHARS = 1 << 26  # a task larger than this is reported, not buffered without end
+_DECODER = json.JSONDecoder()
+_BETWEEN = " \t\r\n,"
 
 
 class ExportReadError(ValueError):
@@ -33,134 +30,86 @@ class ExportReadError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class RawTask:
-    index: int  # position in the export's array, from 0
-    offset: int  # byte offset of the task in the file
-    data: bytes  # the task's JSON text
+def iter_json_array(stream: TextIO, path: str | Path = "<stream>", chunk_chars: int = CHUNK_CHARS) -> Iterator[tuple[int, dict]]:
+    """Yield (index, object) for each element of a top-level JSON array, in bounded memory.
 
-
-def _depth_changes(piece: bytes, in_string: bool) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Positions of the brackets outside strings in `piece`, their depth steps (+1/-1), and the string state at its end.
-
-    Escapes are blanked first (an escaped backslash, then an escaped quote), which keeps
-    byte positions; the remaining quotes all delimit strings, so a bracket is outside a
-    string when an even number of quotes precede it. `piece` never ends inside a run of backslashes.
+    Each element is parsed on its own by the stdlib's C decoder (`raw_decode`), so memory
+    holds one chunk plus one task, and garbage from a parsed task is freed at once.
     """
-    clean = piece.replace(b"\\\\", b"__").replace(b'\\"', b"__")
-    arr = np.frombuffer(clean, dtype=np.uint8)
-    quotes = np.flatnonzero(arr == _QUOTE)
-    opens = (arr == _OPENS[0]) | (arr == _OPENS[1])
-    brackets = np.flatnonzero(opens | (arr == _CLOSES[0]) | (arr == _CLOSES[1]))
-    positions = brackets[((np.searchsorted(quotes, brackets) + in_string) & 1) == 0]
-    return positions, np.where(opens[positions], 1, -1), bool((len(quotes) + in_string) & 1)
-
-
-def iter_task_bytes(stream: BinaryIO, path: str | Path = "<stream>", chunk_bytes: int = CHUNK_BYTES) -> Iterator[RawTask]:
-    """Yield each element of the top-level JSON array as raw bytes, in bounded memory.
-
-    Each chunk is scanned with vectorised byte operations (no Python loop per token):
-    only the brackets outside strings are visited, and only those at the top two levels
-    cost a Python step.
-    """
-    buf = b""  # bytes not yet yielded; buf[0] is at file offset `base`
-    base = 0
-    scanned = 0  # buf[:scanned] has been scanned
-    depth = 0
-    in_string = False
-    start: int | None = None  # where the current task begins in buf
-    gap_from = 0  # where the bytes after the previous element begin in buf
-    index = 0
+    buf = ""
+    pos = 0
+    consumed = 0  # characters dropped from the front of buf
     eof = False
-    opened = False
 
-    while True:
-        if not eof:
-            chunk = stream.read(chunk_bytes)
-            if chunk:
-                buf += chunk
-            else:
-                eof = True
-        limit = len(buf)
-        if not eof:  # never split a run of backslashes between two scans
-            while limit > scanned and buf[limit - 1] == _BACKSLASH:
-                limit -= 1
-        if not opened:
-            head = buf[3:] if buf.startswith(b"\xef\xbb\xbf") else buf
-            stripped = head.lstrip(_WHITESPACE)
-            if not stripped:
-                if eof:
-                    raise ExportReadError(path, "empty file: expected a JSON array of tasks")
-                continue
-            if len(buf) < 3 and not eof:
-                continue
-            first = len(buf) - len(stripped)
-            if stripped[:1] != b"[":
-                raise ExportReadError(path, f"not a Label Studio JSON export: expected '[' at byte {first}, found {stripped[:1]!r}")
-            opened = True
-            depth = 1
-            scanned = gap_from = first + 1
-        if limit > scanned:
-            positions, steps, in_string = _depth_changes(buf[scanned:limit], in_string)
-            levels = depth + np.cumsum(steps)
-            # Only brackets that open or close a top-level element, or close the array, matter here.
-            for k in np.flatnonzero((levels <= 1) | ((levels == 2) & (steps == 1))):
-                pos = scanned + int(positions[k])
-                level = int(levels[k])
-                if level == 2:  # a task opens
-                    gap = buf[gap_from:pos].strip(_WHITESPACE)
-                    if gap != (b"," if index else b"") or buf[pos] != _OPENS[0]:
-                        raise ExportReadError(path, f"task {index} at byte {base + gap_from} is not a JSON object")
-                    start = pos
-                elif level == 1:  # a task closes
-                    yield RawTask(index, base + start, buf[start:pos + 1])
-                    index += 1
-                    start = None
-                    gap_from = pos + 1
-                else:  # the array closes
-                    gap = buf[gap_from:pos].strip(_WHITESPACE)
-                    if gap and (gap != b"," or index == 0) or buf[pos] != _CLOSES[1]:
-                        raise ExportReadError(path, f"task {index} at byte {base + gap_from} is not a JSON object")
-                    trailing = buf[pos + 1:].strip(_WHITESPACE)
-                    while not trailing and not eof:
-                        chunk = stream.read(chunk_bytes)
-                        eof = not chunk
-                        trailing = chunk.strip(_WHITESPACE)
-                    if trailing:
-                        raise ExportReadError(path, f"unexpected data after the closing ']' at byte {base + pos + 1}")
-                    return
-            depth = int(levels[-1]) if len(levels) else depth
-            scanned = limit
+    def more(size: int = chunk_chars) -> bool:
+        nonlocal buf, pos, consumed, eof
         if eof:
-            raise ExportReadError(path, f"truncated: the JSON array is not closed (read {index} complete tasks, {base + len(buf)} bytes)")
-        keep = start if start is not None else gap_from
-        buf = buf[keep:]
-        base += keep
-        scanned -= keep
-        gap_from -= keep
-        if start is not None:
-            start = 0
+            return False
+        try:
+            chunk = stream.read(size)
+        except UnicodeDecodeError as exc:
+            raise ExportReadError(path, f"not valid UTF-8 after character {consumed + len(buf)} ({exc.reason})") from exc
+        if not chunk:
+            eof = True
+            return False
+        buf = buf[pos:] + chunk
+        consumed += pos
+        pos = 0
+        return True
 
+    def skip(chars: str) -> str:
+        """Skip characters in `chars`; return the next character, or '' at the end."""
+        nonlocal pos
+        while True:
+            while pos < len(buf) and buf[pos] in chars:
+                pos += 1
+            if pos < len(buf) or not more():
+                return buf[pos:pos + 1]
 
-def parse_task(raw: RawTask, path: str | Path = "<stream>") -> dict:
-    """Parse one task's bytes; a clear error names the task and byte offset."""
-    try:
-        task = orjson.loads(raw.data)
-    except orjson.JSONDecodeError as exc:
-        if isinstance(exc.__cause__, UnicodeDecodeError) or "utf-8" in str(exc).lower():
-            raise ExportReadError(path, f"task {raw.index} at byte {raw.offset} is not valid UTF-8") from exc
-        raise ExportReadError(path, f"task {raw.index} at byte {raw.offset} is not valid JSON ({exc})") from exc
-    if not isinstance(task, dict):
-        raise ExportReadError(path, f"task {raw.index} at byte {raw.offset} is not a JSON object")
-    return task
+    if skip(" \t\r\n\ufeff") != "[":
+        found = repr(buf[pos:pos + 20]) if buf[pos:] else "an empty file"
+        raise ExportReadError(path, f"not a Label Studio JSON export: expected a JSON array '[', found {found}")
+    pos += 1
+    index = 0
+    while True:
+        first = skip(_BETWEEN)
+        if first == "]":
+            pos += 1
+            if skip(" \t\r\n"):
+                raise ExportReadError(path, f"unexpected data after the closing ']' at character {consumed + pos}")
+            return
+        if first == "":
+            raise ExportReadError(path, f"truncated: the JSON array is not closed after {index} complete tasks")
+        if first != "{":
+            raise ExportReadError(path, f"task {index} at character {consumed + pos} is not a JSON object")
+        while True:
+            try:
+                task, end = _DECODER.raw_decode(buf, pos)
+                break
+            except json.JSONDecodeError as exc:
+                pending = len(buf) - pos
+                if pending < MAX_TASK_CHARS and more(max(chunk_chars, pending)):
+                    continue  # the task may go on past the buffer: read as much again
+                if pending >= MAX_TASK_CHARS:
+                    raise ExportReadError(path, f"task {index} at character {consumed + pos} is not valid JSON "
+                                                f"within {MAX_TASK_CHARS} characters ({exc.msg})") from exc
+                # At the end of the file, a string left open or a value cut short (`fal`, `-`, `1e`)
+                # means the file was truncated; anything else is an error inside the file.
+                rest = buf[exc.pos:].rstrip()
+                cut = (exc.msg.startswith("Unterminated string") or not rest.strip("-+.eE0123456789")
+                       or any(literal.startswith(rest) for literal in ("true", "false", "null")))
+                what = "truncated" if cut else f"not valid JSON ({exc.msg} at character {consumed + exc.pos})"
+                raise ExportReadError(path, f"task {index} at character {consumed + pos} is {what}") from exc
+        yield index, task
+        index += 1
+        pos = end
 
 
 def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict]]:
     """Yield (index, task) for each task of an export file, streaming."""
     try:
-        with open(path, "rb") as stream:
-            for raw in iter_task_bytes(stream, path):
-                yield raw.index, parse_task(raw, path)
+        with open(path, encoding="utf-8") as stream:
+            yield from iter_json_array(stream, path)
     except OSError as exc:
         raise ExportReadError(path, f"cannot read ({exc.strerror})") from exc
 
