@@ -171,10 +171,6 @@ def _escape(token: object) -> str:
     return str(token).replace("~", "~0").replace("/", "~1")
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _key(value: object) -> str | int | None:
     """A region id usable as a dict key (exports may hold anything there)."""
     return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
@@ -187,11 +183,12 @@ def _ls_text(piece: str) -> str:
 
 def _joins(a: str, b: str) -> bool:
     """True when a boundary between characters a and b cuts a word or a multi-code-point character."""
-    if unicodedata.category(b)[0] == "M" or b == "\u200d" or a == "\u200d":
+    if (a.isalnum() or a == "_") and (b.isalnum() or b == "_"):
         return True
-    if "\U0001F1E6" <= a <= "\U0001F1FF" and "\U0001F1E6" <= b <= "\U0001F1FF":
-        return True
-    return (a.isalnum() or a == "_") and (b.isalnum() or b == "_")
+    if a.isascii() and b.isascii():
+        return False
+    return (unicodedata.category(b)[0] == "M" or "\u200d" in (a, b)
+            or ("\U0001F1E6" <= a <= "\U0001F1FF" and "\U0001F1E6" <= b <= "\U0001F1FF"))
 
 
 def check_config(config_xml: str, taxonomy: Taxonomy, where: str = "config") -> None:
@@ -231,6 +228,7 @@ class Validator:
         self._doc_names = {q.name for q in taxonomy.document_choices}
         self._labels = set(taxonomy.label_names)
         self._attributes = {q.name: q for q in taxonomy.region_attributes}
+        self._applies_to = {q.name: set(q.applies_to) for q in taxonomy.region_attributes}
         self._required_attributes = {
             label: [q.name for q in taxonomy.attributes_for(label) if q.required] for label in taxonomy.label_names
         }
@@ -315,14 +313,14 @@ class Validator:
     def _check_offsets(self, ctx, problems, at, annotation_id, rid, value, text) -> tuple[int, int] | None:
         """Check one span's offsets and text; return (start, end) when they are usable."""
         start, end = value.get("start"), value.get("end")
-        usable = True
-        for name, offset in (("start", start), ("end", end)):
-            if isinstance(offset, float):  # the schema accepts 3.0 as an integer; Python slicing does not
-                problems.append(self._problem(ctx, "OFFSET_NOT_INT", f"{at}/value/{name}",
-                                              f"{name} is {offset!r}, expected an integer code point index", annotation_id, rid))
-            if not _is_int(offset):
-                usable = False
-        if not usable or text is None:
+        if type(start) is not int or type(end) is not int:  # bool is not an offset either
+            for name, offset in (("start", start), ("end", end)):
+                if isinstance(offset, float):  # the schema accepts 3.0 as an integer; Python slicing does not
+                    problems.append(self._problem(ctx, "OFFSET_NOT_INT", f"{at}/value/{name}",
+                                                  f"{name} is {offset!r}, expected an integer code point index",
+                                                  annotation_id, rid))
+            return None
+        if text is None:
             return None
         if start < 0 or end > len(text):
             problems.append(self._problem(ctx, "OFFSET_OUT_OF_RANGE", f"{at}/value/{'start' if start < 0 else 'end'}",
@@ -359,15 +357,17 @@ class Validator:
         region_choices = []  # (item index, question name, region id)
         relations = []
         for j, item in enumerate(result):
-            if not isinstance(item, dict):
+            if type(item) is not dict:
                 continue
             kind, name, value = item.get("type"), item.get("from_name"), item.get("value")
             if kind == "relation":
                 relations.append((j, item))
                 continue
-            if not isinstance(value, dict) or not isinstance(name, str):
+            if type(value) is not dict or type(name) is not str:
                 continue
-            rid = _key(item.get("id"))
+            rid = item.get("id")
+            if type(rid) is not str:
+                rid = _key(rid)
             if name == LABELS_NAME and kind == "labels":
                 labels = value.get("labels")
                 label = labels[0] if isinstance(labels, list) and labels and isinstance(labels[0], str) else None
@@ -401,7 +401,7 @@ class Validator:
                                               annotation_id, rid))
                 continue
             span_at, label = spans[rid]
-            if label in self._labels and label not in self._attributes[name].applies_to:
+            if label in self._labels and label not in self._applies_to[name]:
                 problems.append(self._problem(ctx, "CHOICE_NOT_APPLICABLE", f"{at}/{j}",
                                               f"{name} is answered for a {label} span, expected it only for "
                                               f"{', '.join(self._attributes[name].applies_to)}", annotation_id, rid))
