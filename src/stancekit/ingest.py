@@ -403,11 +403,12 @@ def _document(units: list[Unit], encoding: str, source: str, source_format: str,
     units, lines = clean_units(units)
     text = "".join(u[0] for u in units)
     if not text:
-        raise IngestError(f"{source}: empty article: no text left after cleaning")
+        raise IngestError(f"{source}: empty article: no text left after cleaning; skipped")
     text_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     title = " ".join(unicodedata.normalize("NFC", title).split()) if title else ""
     return {
         "doc_id": "doc_" + text_sha[:16], "title": title or _title(lines), "text": text,
+        "where": source,  # file, or file:line for JSONL; for messages, not a column
         "source_file": None, "source_format": source_format, "source_id": source_id,
         "url": url, "published": published, "raw_sha256": raw_sha256, "text_sha256": text_sha,
         "offset_map": offset_map(units, encoding),
@@ -480,7 +481,8 @@ def _ingest_jsonl(path: str, warnings: list[str], errors: list[str]) -> list[dic
     raw_sha = hashlib.sha256(data).hexdigest()
     documents = []
     pos = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    for number, raw_line in enumerate(data[pos:].split(b"\n"), start=1):
+    raw_lines = data[pos:].split(b"\n")
+    for number, raw_line in enumerate(raw_lines, start=1):
         line_start, pos = pos, pos + len(raw_line) + 1
         where = f"{path}:{number}"
         if not raw_line.strip():
@@ -493,7 +495,9 @@ def _ingest_jsonl(path: str, warnings: list[str], errors: list[str]) -> list[dic
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise IngestError(f"{where}: malformed JSON ({exc.msg} at column {exc.colno}); line skipped") from None
+                cut = " (truncated last line?)" if number == len(raw_lines) else ""
+                raise IngestError(f"{where}: malformed JSON{cut}: {exc.msg.removesuffix(' at')} at column "
+                                  f"{exc.colno}; line skipped") from None
             if not isinstance(record, dict):
                 raise IngestError(f"{where}: not a JSON object; line skipped")
             if not isinstance(record.get("text"), str):
@@ -695,12 +699,12 @@ def drop_duplicates(documents: list[dict]) -> tuple[list[dict], list[str]]:
         shingles = _shingles(doc["text"])
         for first, first_shingles in kept:
             if first["text_sha256"] == doc["text_sha256"]:
-                notes.append(f"{doc['source_file']}: exact duplicate of {first['source_file']}; kept the first")
+                notes.append(f"{doc['where']}: exact duplicate of {first['where']}; kept the first")
                 break
             union = len(shingles | first_shingles)
             jaccard = len(shingles & first_shingles) / union if union else 1.0
             if jaccard >= NEAR_DUPLICATE_JACCARD:
-                notes.append(f"{doc['source_file']}: near duplicate of {first['source_file']} "
+                notes.append(f"{doc['where']}: near duplicate of {first['where']} "
                              f"(Jaccard {jaccard:.2f}); kept the first")
                 break
         else:
