@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
+import os
 import re
 import subprocess
 import sys
@@ -302,6 +302,9 @@ def test_cli_writes_five_documents_sorted_and_deterministic(tmp_path):
     rs, re_ = ingest.to_raw_offsets(row["offset_map"], start, start + 12)
     assert (ROOT / row["source_file"]).read_bytes()[rs:re_] == b"Additionally"
     assert [p.name for p in out1.parent.iterdir()] == ["documents.parquet"]  # no temp file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out1.stat().st_mode & 0o777 == 0o666 & ~umask  # permissions like any file the user writes
 
 
 def test_cli_partial_input_exits_1_and_names_the_lines(tmp_path):
@@ -323,6 +326,7 @@ def test_cli_partial_input_exits_1_and_names_the_lines(tmp_path):
     ("empty.html", b"<html><body><nav>Home</nav><script>x()</script></body></html>",
      "empty article: no text left after cleaning; skipped"),
     ("notes.csv", b"a,b\n", "unsupported file type (expected .txt, .html, .htm or .jsonl)"),
+    ("feed.jsonl", b"\n\n", "empty feed: no JSON lines"),
 ])
 def test_cli_unusable_input_exits_2_with_one_line(tmp_path, name, content, message):
     path = tmp_path / name

@@ -19,7 +19,6 @@ import html
 import json
 import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -514,6 +513,8 @@ def _ingest_jsonl(path: str, warnings: list[str], errors: list[str]) -> list[dic
                 source_id=None if source_id is None else str(source_id)))
         except IngestError as exc:
             errors.append(str(exc))
+    if not any(raw_line.strip() for raw_line in raw_lines):
+        raise IngestError(f"{path}: empty feed: no JSON lines")
     return documents
 
 
@@ -756,8 +757,7 @@ def write_documents(documents: list[dict], out: str | Path) -> None:
     """Write documents.parquet atomically (temp file + rename), byte-identical for the same input."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    os.close(fd)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # same directory, so the rename is atomic
     try:
         pq.write_table(documents_table(documents), tmp, compression="zstd")
         os.replace(tmp, out)
