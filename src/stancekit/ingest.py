@@ -16,11 +16,14 @@ from __future__ import annotations
 import bisect
 import hashlib
 import html
+import itertools
 import json
+import math
 import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -69,15 +72,10 @@ def _decode(data: bytes, where: str, warnings: list[str]) -> tuple[str, str, int
 
 def _byte_offsets(text: str, encoding: str, base: int) -> list[int]:
     """Raw byte offset of each character of `text`, plus one past the end."""
-    offsets = [base]
-    pos = base
-    if encoding == "cp1252":
+    if encoding == "cp1252" or text.isascii():
         return list(range(base, base + len(text) + 1))
-    for ch in text:
-        o = ord(ch)
-        pos += 1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4
-        offsets.append(pos)
-    return offsets
+    widths = (1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4 for o in map(ord, text))
+    return list(itertools.accumulate(widths, initial=base))
 
 
 def _units_of(text: str, offsets: list[int], start: int = 0, end: int | None = None) -> list[Unit]:
@@ -138,11 +136,11 @@ class Line:
     units: list[Unit]
     newline: Unit | None  # the unit that ends the line; None for the last line
 
-    @property
+    @cached_property
     def text(self) -> str:
         return "".join(u[0] for u in self.units)
 
-    @property
+    @cached_property
     def words(self) -> int:
         return len(self.text.split())
 
@@ -161,6 +159,7 @@ def _split_lines(units: list[Unit]) -> list[Line]:
 
 def _strip(lines: list[Line]) -> list[Line]:
     """Leading indentation and trailing whitespace: scraping noise in a plain-text article."""
+    out = []
     for line in lines:
         units = line.units
         lo, hi = 0, len(units)
@@ -168,8 +167,8 @@ def _strip(lines: list[Line]) -> list[Line]:
             lo += 1
         while hi > lo and units[hi - 1][0].isspace():
             hi -= 1
-        line.units = units[lo:hi]
-    return lines
+        out.append(line if (lo, hi) == (0, len(units)) else Line(units[lo:hi], line.newline))
+    return out
 
 
 _MARKDOWN_WRAP = re.compile(r"^(\*\*|__)(?!\1)(.+?)\1$")
@@ -177,13 +176,15 @@ _MARKDOWN_WRAP = re.compile(r"^(\*\*|__)(?!\1)(.+?)\1$")
 
 def _unwrap_markdown(lines: list[Line]) -> list[Line]:
     """A whole line in **bold** (a scraped heading) loses its markers."""
+    out = []
     for line in lines:
         m = _MARKDOWN_WRAP.match(line.text)
         width = len(m.group(1)) if m and "**" not in m.group(2) else 0
         marks = line.units[:width] + line.units[-width:] if width else []
         if width and all(len(u[0]) == 1 for u in marks):  # each marker is a unit of its own
-            line.units = line.units[width:-width]
-    return lines
+            line = Line(line.units[width:-width], line.newline)
+        out.append(line)
+    return out
 
 
 _CONSENT_HEADING = re.compile(
@@ -686,31 +687,47 @@ def expand_inputs(paths: list[str | Path]) -> tuple[list[str], list[str]]:
     return sorted(files), errors
 
 
-def _shingles(text: str) -> set[tuple[str, ...]]:
+def _shingles(text: str) -> list[int]:
+    """Word 5-shingles as sorted hashes (a global order for prefix filtering)."""
     words = re.findall(r"\w+", text.casefold())
     n = min(SHINGLE_WORDS, len(words))
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    grams = {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)} if words else set()
+    return sorted(int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "big") for g in grams)
 
 
 def drop_duplicates(documents: list[dict]) -> tuple[list[dict], list[str]]:
-    """Keep the first of exact (same text) and near duplicates (Jaccard of word 5-shingles >= 0.9)."""
-    kept: list[tuple[dict, set]] = []
+    """Keep the first of exact (same text) and near duplicates (Jaccard of word 5-shingles >= 0.9).
+
+    Candidates come from prefix filtering: two sets with Jaccard >= t share one of the first
+    len - ceil(t * len) + 1 elements of each (in one global order), so no pair is missed
+    and the corpus is not compared pair by pair."""
+    kept: list[dict] = []
+    shingle_sets: list[set[int]] = []
+    by_text: dict[str, int] = {}
+    by_prefix: dict[int, list[int]] = {}
     notes = []
     for doc in documents:
+        if doc["text_sha256"] in by_text:
+            first = kept[by_text[doc["text_sha256"]]]
+            notes.append(f"{doc['where']}: exact duplicate of {first['where']}; kept the first")
+            continue
         shingles = _shingles(doc["text"])
-        for first, first_shingles in kept:
-            if first["text_sha256"] == doc["text_sha256"]:
-                notes.append(f"{doc['where']}: exact duplicate of {first['where']}; kept the first")
-                break
-            union = len(shingles | first_shingles)
-            jaccard = len(shingles & first_shingles) / union if union else 1.0
+        prefix = shingles[:len(shingles) - math.ceil(NEAR_DUPLICATE_JACCARD * len(shingles)) + 1]
+        candidates = sorted({i for h in prefix for i in by_prefix.get(h, ())})
+        mine = set(shingles)
+        for i in candidates:
+            jaccard = len(mine & shingle_sets[i]) / len(mine | shingle_sets[i])
             if jaccard >= NEAR_DUPLICATE_JACCARD:
-                notes.append(f"{doc['where']}: near duplicate of {first['where']} "
+                notes.append(f"{doc['where']}: near duplicate of {kept[i]['where']} "
                              f"(Jaccard {jaccard:.2f}); kept the first")
                 break
         else:
-            kept.append((doc, shingles))
-    return [doc for doc, _ in kept], notes
+            by_text[doc["text_sha256"]] = len(kept)
+            for h in prefix:
+                by_prefix.setdefault(h, []).append(len(kept))
+            kept.append(doc)
+            shingle_sets.append(mine)
+    return kept, notes
 
 
 def ingest(paths: list[str | Path]) -> IngestResult:
