@@ -43,6 +43,9 @@ class IngestError(ValueError):
 
 @dataclass
 class IngestResult:
+    """Documents (dicts with the documents.parquet columns, plus ``where``: the file, or file:line
+    of a JSONL feed, for messages), warnings, and errors for the inputs that were skipped."""
+
     documents: list[dict]
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -236,8 +239,8 @@ def _drop_related_lists(lines: list[Line]) -> list[Line]:
     return out
 
 
-_COUNTER = re.compile(r"^[\d.,]+[km]?$", re.I)
-_COUNTED = re.compile(r"^(by\s+.{1,80}?\s+)?[\d.,]+[km]?\s+(views?|likes?|shares?|comments?|reads?)$", re.I)
+_COUNTER = re.compile(r"^\d[\d.,]*[km]?$", re.I)
+_COUNTED = re.compile(r"^(by\s+.{1,80}?\s+)?\d[\d.,]*[km]?\s+(views?|likes?|shares?|comments?|reads?)$", re.I)
 _SHARE = re.compile(
     r"^(share|tweet|email|print|pin|like)( (this|the) (post|article|story|page))?( on [\w ]{1,20})?:?$", re.I)
 _TAXONOMY_LINE = re.compile(r"^(categor(y|ies)|tags?|filed under|posted in)\s*:.{0,100}$", re.I)
