@@ -192,6 +192,20 @@ def test_html_page_keeps_the_article_and_drops_the_chrome():
     assert "\n\n\n" not in text
 
 
+def test_html_takes_the_longest_article_not_teaser_cards(tmp_path):
+    page = tmp_path / "cards.html"
+    page.write_text(
+        "<html><body><main><section><article><h1>Teaser one</h1><p>Short blurb.</p></article>"
+        "<article><h2>Teaser two</h2><p>Another blurb.</p></article></section>"
+        "<article><h1>The story</h1><p>Putin said the truce needs guarantees, and his aides listed them "
+        "one by one for the reporters.</p><p>Kyiv answered within the hour.</p></article></main></body></html>",
+        encoding="utf-8")
+    (doc,) = ingest.ingest([page]).documents
+    assert doc["title"] == "The story"
+    assert doc["text"].startswith("The story\n\nPutin said") and doc["text"].endswith("Kyiv answered within the hour.")
+    assert "Teaser" not in doc["text"] and "blurb" not in doc["text"]
+
+
 def test_crlf_bom_text():
     result = ingest.ingest([FIXTURES / "crlf_bom.txt"])
     (doc,) = result.documents

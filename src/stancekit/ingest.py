@@ -545,10 +545,13 @@ class _ArticleExtractor(HTMLParser):
         self.source, self.offsets = text, offsets
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.stack: list[tuple[str, bool]] = []  # (tag, skipped)
+        self.open_articles: list[int] = []  # ordinals of the <article> elements we are in
+        self.articles = 0
         self.skipping = 0
         self.blocks: list[tuple[str, list[Unit]]] = []  # (scope, units)
         self.current: list[Unit] = []
-        self.h1: list[str] | str | None = None  # raw pieces of the first <h1>, then its text
+        self.h1_parts: list[str] | None = None  # raw pieces of the open <h1>
+        self.h1s: list[tuple[str, str]] = []  # (scope, text) of each <h1>
         self.url = self.published = None
 
     def _index(self) -> int:
@@ -556,8 +559,9 @@ class _ArticleExtractor(HTMLParser):
         return self.line_starts[line - 1] + col
 
     def _scope(self) -> str:
-        tags = {tag for tag, _ in self.stack}
-        return "article" if "article" in tags else "main" if "main" in tags else "body"
+        if self.open_articles:
+            return f"article {self.open_articles[0]}"
+        return "main" if "main" in {tag for tag, _ in self.stack} else "body"
 
     def _end_block(self) -> None:
         while self.current and self.current[-1][0] == " ":
@@ -598,8 +602,11 @@ class _ArticleExtractor(HTMLParser):
         skipped = self._skip(tag, attrs)
         self.stack.append((tag, skipped))
         self.skipping += skipped
-        if tag == "h1" and self.h1 is None and not self.skipping:
-            self.h1 = []
+        if tag == "article":
+            self.articles += 1
+            self.open_articles.append(self.articles)
+        if tag == "h1" and not self.skipping:
+            self.h1_parts = []
 
     def handle_endtag(self, tag):
         if tag not in {t for t, _ in self.stack}:
@@ -609,16 +616,19 @@ class _ArticleExtractor(HTMLParser):
         while self.stack:
             name, skipped = self.stack.pop()
             self.skipping -= skipped
-            if name == "h1" and self.h1 is not None and not isinstance(self.h1, str):
-                self.h1 = html.unescape("".join(self.h1))
+            if name == "article":
+                self.open_articles.pop()
+            if name == "h1" and self.h1_parts is not None:
+                self.h1s.append((self._scope(), html.unescape("".join(self.h1_parts))))
+                self.h1_parts = None
             if name == tag:
                 break
 
     def _text(self, raw: str, decoded: str) -> None:
         if self.skipping:
             return
-        if isinstance(self.h1, list):
-            self.h1.append(raw)
+        if self.h1_parts is not None:
+            self.h1_parts.append(raw)
         start = self._index()
         if decoded != raw:  # a character reference: one unit (rarely two code points)
             chars = [(decoded, self.offsets[start], self.offsets[start + len(raw)])]
@@ -645,11 +655,15 @@ class _ArticleExtractor(HTMLParser):
         raw = "&#" + name + (";" if self.source.startswith(";", start + 2 + len(name)) else "")
         self._text(raw, html.unescape(raw if raw.endswith(";") else raw + ";"))
 
-    def article_units(self) -> list[Unit]:
-        """The blocks inside <article>, else inside <main>, else all, separated by a blank line."""
+    def article(self) -> tuple[list[Unit], str | None]:
+        """The blocks of the longest <article> (teaser cards are articles too), else of <main>,
+        else all blocks, separated by a blank line; and the text of its first <h1>."""
         self._end_block()
-        scopes = {scope for scope, _ in self.blocks}
-        scope = "article" if "article" in scopes else "main" if "main" in scopes else "body"
+        sizes: dict[str, int] = {}
+        for scope, block in self.blocks:
+            sizes[scope] = sizes.get(scope, 0) + len(block)
+        articles = [s for s in sizes if s.startswith("article")]
+        scope = max(articles, key=sizes.get) if articles else "main" if "main" in sizes else "body"
         units: list[Unit] = []
         for block_scope, block in self.blocks:
             if block_scope != scope:
@@ -658,7 +672,8 @@ class _ArticleExtractor(HTMLParser):
                 pos = units[-1][2]
                 units += [("\n", pos, pos), ("\n", pos, pos)]
             units += block
-        return units
+        titles = [text for h1_scope, text in self.h1s if h1_scope == scope] + [text for _, text in self.h1s]
+        return units, next((t for t in titles if t.strip()), None)
 
 
 def _ingest_html(path: str, warnings: list[str]) -> list[dict]:
@@ -667,8 +682,8 @@ def _ingest_html(path: str, warnings: list[str]) -> list[dict]:
     parser = _ArticleExtractor(text, _byte_offsets(text, encoding, base))
     parser.feed(text)
     parser.close()
-    title = parser.h1 if isinstance(parser.h1, str) else None
-    return [_document(parser.article_units(), encoding, path, "html", hashlib.sha256(data).hexdigest(),
+    units, title = parser.article()
+    return [_document(units, encoding, path, "html", hashlib.sha256(data).hexdigest(),
                       title=title, url=parser.url, published=parser.published)]
 
 
