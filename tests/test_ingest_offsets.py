@@ -159,3 +159,14 @@ def test_known_cases_map_exactly(tmp_path):
     assert ingest.to_raw_offsets(omap, 4, 4) == (7, 7)
     with pytest.raises(ValueError):
         ingest.to_raw_offsets(omap, 0, len(doc["text"]) + 1)
+
+
+@SETTINGS
+@given(body=st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=300), data=st.data())
+def test_any_unicode_text_traces_to_raw_bytes(tmp_path, body, data):
+    raw = body.encode("utf-8")
+    for name, content in (("a.txt", raw), ("a.jsonl", json.dumps({"text": body}, ensure_ascii=False).encode())):
+        path = tmp_path / name
+        path.write_bytes(content)
+        for doc in ingest_one(path):
+            check_document(doc, content, data)
