@@ -378,3 +378,15 @@ def test_sources_csv_describes_every_raw_article():
     assert [r["file"] for r in rows] == [p.name for p in SEEDS]
     assert all(r["title"] and r["notes"] for r in rows)
     assert list(rows[0]) == ["file", "title", "outlet", "date_in_text", "author_in_text", "notes"]
+
+
+def test_every_quote_of_the_committed_annotation_passes_survives_cleaning(seed_docs):
+    import yaml
+
+    by_file = {Path(d["source_file"]).name: d["text"] for d in seed_docs.values()}
+    passes = sorted((ROOT / "annotation" / "passes").glob("*.yaml"))
+    assert passes
+    for path in passes:
+        for name, article in yaml.safe_load(path.read_text(encoding="utf-8"))["articles"].items():
+            for span in article.get("spans", []):
+                assert span["quote"] in by_file[name], f"{path.name}: {name}: {span['quote']!r}"

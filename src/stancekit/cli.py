@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from . import config as config_mod
+from . import guidelines as guidelines_mod
+from . import ingest as ingest_mod
 from . import taxonomy as taxonomy_mod
 
 TAXONOMY_OPTION = click.option(
@@ -56,6 +58,26 @@ def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
     click.echo(f"wrote {out}")
 
 
+@main.command("guidelines")
+@TAXONOMY_OPTION
+@click.option("--path", "guidelines_path", type=click.Path(path_type=Path), default=guidelines_mod.DEFAULT_PATH,
+              show_default=True, help="The guidelines file whose generated block is rewritten.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the generated block is stale.")
+def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> None:
+    """Regenerate the taxonomy tables between the GENERATED markers in GUIDELINES.md."""
+    taxonomy = load_taxonomy(taxonomy_path)
+    try:
+        if check:
+            if not guidelines_mod.is_current(guidelines_path, taxonomy):
+                fail(f"{guidelines_path}: the taxonomy tables are stale: run `stancekit guidelines`", code=1)
+            click.echo(f"{guidelines_path} is up to date")
+            return
+        changed = guidelines_mod.write(guidelines_path, taxonomy)
+    except guidelines_mod.GuidelinesError as exc:
+        fail(str(exc))
+    click.echo(f"{'wrote' if changed else 'unchanged'} {guidelines_path}")
+
+
 @main.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True,
@@ -66,8 +88,6 @@ def ingest_cmd(paths: tuple[Path, ...], out: Path) -> None:
     Exit 0 when every input was ingested, 1 when some were skipped (named on stderr), 2 when
     nothing could be ingested (no file is written then).
     """
-    from . import ingest as ingest_mod
-
     result = ingest_mod.ingest(list(paths))
     for warning in result.warnings:
         click.echo(f"stancekit: warning: {warning}", err=True)
