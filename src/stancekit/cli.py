@@ -10,6 +10,7 @@ import click
 
 from . import config as config_mod
 from . import guidelines as guidelines_mod
+from . import ingest as ingest_mod
 from . import schema as schema_mod
 from . import taxonomy as taxonomy_mod
 
@@ -77,6 +78,32 @@ def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> N
     except guidelines_mod.GuidelinesError as exc:
         fail(str(exc))
     click.echo(f"{'wrote' if changed else 'unchanged'} {guidelines_path}")
+
+
+@main.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Where to write documents.parquet (atomically).")
+def ingest_cmd(paths: tuple[Path, ...], out: Path) -> None:
+    """Clean raw articles (.txt, .html, .jsonl files or directories of them) into documents.parquet.
+
+    Exit 0 when every input was ingested, 1 when some were skipped (named on stderr), 2 when
+    nothing could be ingested (no file is written then).
+    """
+    result = ingest_mod.ingest(list(paths))
+    for warning in result.warnings:
+        click.echo(f"stancekit: warning: {warning}", err=True)
+    for error in result.errors:
+        click.echo(f"stancekit: error: {error}", err=True)
+    if not result.documents:
+        fail("nothing could be ingested; no output written", code=2)
+    try:
+        ingest_mod.write_documents(result.documents, out)
+    except OSError as exc:
+        fail(f"{out}: cannot write: {exc.strerror or exc}", code=2)
+    click.echo(f"wrote {len(result.documents)} documents to {out}")
+    if result.errors:
+        sys.exit(1)
 
 
 @main.command("schema")
