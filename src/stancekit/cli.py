@@ -153,7 +153,7 @@ def validate_cmd(exports: tuple[Path, ...], fmt: str, config_path: Path, taxonom
     try:
         for problem in validate_mod.validate_exports(exports, taxonomy, config_xml, summary, str(config_path)):
             if fmt == "json":
-                click.echo(json.dumps(problem.as_dict(), ensure_ascii=False, default=str))
+                sys.stdout.write(json.dumps(problem.as_dict(), ensure_ascii=False, default=str) + "\n")
     except (ExportReadError, validate_mod.ConfigError) as exc:
         fail(str(exc))
     if fmt == "text":

@@ -19,7 +19,7 @@ import json
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonschema_rs
@@ -132,7 +132,7 @@ class Problem:
     message: str  # what was found, what was expected, and what to do
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return dict(vars(self))  # the fields in order; dataclasses.asdict would deep-copy them
 
 
 @dataclass
