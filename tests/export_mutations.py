@@ -20,53 +20,7 @@ TAXONOMY = taxonomy_mod.load(ROOT / "schema/taxonomy.yaml")
 
 
 def base_export() -> list[dict]:
-    if REAL_EXPORT.exists():
-        return json.loads(REAL_EXPORT.read_text(encoding="utf-8"))
-    return _stand_in_export()
-
-
-def _stand_in_export() -> list[dict]:
-    """Until the real export is committed: two tasks of a raw article, in Label Studio 1.23's export shape."""
-    raw = (ROOT / "dataset/raw/000_799a1564541cbfd8.txt").read_text(encoding="utf-8")
-    chunks = [(0, raw[:1200]), (1200, raw[1200:2400])]
-    phrases = [
-        ("STANCE", "Stance On Ukraine Ceasefire\n\nby Jhon", {"polarity": "undecided", "attribution": "author", "modality": "asserted"}),
-        ("STANCE", "Vladimir Putin has reservations", {"polarity": "undecided", "attribution": "actor", "modality": "asserted"}),
-        ("CONDITION", "security concerns", {"condition_type": "root_causes_lasting_settlement", "attribution": "analyst", "modality": "speculative"}),
-    ]
-    tasks = []
-    for t, (offset, text) in enumerate(chunks):
-        annotations = []
-        for a, user in enumerate((1, 2)):
-            result = []
-            for r, (label, phrase, attrs) in enumerate(phrases):
-                start = text.find(phrase)
-                if start < 0:
-                    continue
-                value = {"start": start, "end": start + len(phrase),
-                         "text": phrase.replace("\n", "\\n")}
-                rid = f"r{t}{a}{r}xYz"
-                result.append({"value": {**value, "labels": [label]}, "id": rid, "from_name": LABELS_NAME,
-                               "to_name": "text", "type": "labels", "origin": "manual"})
-                result += [{"value": {**value, "choices": [v]}, "id": rid, "from_name": k, "to_name": "text",
-                            "type": "choices", "origin": "manual"} for k, v in attrs.items()]
-            result.append({"value": {"choices": ["conditional_support"]}, "id": f"d{t}{a}", "from_name": "doc_stance",
-                           "to_name": "text", "type": "choices", "origin": "manual"})
-            annotations.append({"id": 10 * t + a + 1, "completed_by": user, "result": result, "was_cancelled": False,
-                                "ground_truth": False, "created_at": "2026-11-21T10:00:00.000000Z",
-                                "updated_at": "2026-11-21T10:00:00.000000Z", "draft_created_at": None,
-                                "lead_time": 31.2, "prediction": {}, "result_count": 0,
-                                "unique_id": f"0000-{t}{a}", "import_id": None, "last_action": None,
-                                "bulk_created": False, "task": t + 1, "project": 1, "updated_by": user,
-                                "parent_prediction": None, "parent_annotation": None, "last_created_by": None})
-        tasks.append({"id": t + 1, "annotations": annotations, "file_upload": None, "drafts": [], "predictions": [],
-                      "data": {"text": text, "doc_id": "doc_0123456789abcdef", "title": "Putin's Stance",
-                               "source": "dataset/raw/000_799a1564541cbfd8.txt", "chunk": t, "offset": offset},
-                      "meta": {}, "created_at": "2026-11-21T09:00:00.000000Z", "updated_at": "2026-11-21T10:00:00.000000Z",
-                      "inner_id": t + 1, "total_annotations": 2, "cancelled_annotations": 0, "total_predictions": 0,
-                      "comment_count": 0, "unresolved_comment_count": 0, "last_comment_updated_at": None,
-                      "project": 1, "updated_by": 1, "comment_authors": []})
-    return tasks
+    return json.loads(REAL_EXPORT.read_text(encoding="utf-8"))
 
 
 def write(tasks: list, path: Path) -> Path:
