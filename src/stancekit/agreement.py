@@ -382,7 +382,11 @@ def _f1(c):
 
 def span_metrics(counts: SpanCounts, taxonomy: Taxonomy, boot: Bootstrap, pooled: bool = False,
                  nothing_shared: str = "no document annotated by both") -> dict:
-    """P/R/F1 per scope and attribute agreement per match mode; F1 and agreement only when pooled.
+    """P/R/F1 per scope and attribute agreement per match mode.
+
+    Pooled counts (all pairs of annotators added up) get F1 and agreement only, since precision
+    and recall depend on which annotator of a pair comes first; their n counts comparisons
+    (a document times a pair that annotated it).
 
     When no document was compared, every number is undefined for the reason `nothing_shared`.
     """
@@ -397,7 +401,8 @@ def span_metrics(counts: SpanCounts, taxonomy: Taxonomy, boot: Bootstrap, pooled
         for k, scope in enumerate(span_scopes(taxonomy)):
             per_doc = counts.counts[mode][:, k]
             tp, first, second = (int(x) for x in per_doc.sum(axis=0))
-            n = {"documents": counts.documents, "matched": tp, "first": first, "second": second}
+            n = {"comparisons" if pooled else "documents": counts.documents,
+                 "matched": tp, "first": first, "second": second}
             stats = {"f1": _f1} if pooled else {"precision": _precision, "recall": _recall, "f1": _f1}
             scopes[scope] = {name: metric(stat, per_doc, n) for name, stat in stats.items()}
         attributes = {}
@@ -580,25 +585,37 @@ def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy
 
 # --- text rendering -----------------------------------------------------------------------------
 
-def format_metric(m: dict) -> str:
-    """'0.812 [0.700, 0.910] (n: 12 documents)' or 'undefined (reason) (n: ...)'."""
-    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in m["n"].items())
+def format_counts(n: dict) -> str:
+    return "n: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in n.items())
+
+
+def format_value(m: dict) -> str:
+    """'0.812 [0.700, 0.910]' or 'undefined (reason)'."""
     if m["value"] is None:
-        return f"undefined ({m['undefined']}) (n: {counts})"
+        return f"undefined ({m['undefined']})"
     ci = f" [{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]" if m["ci95"] else ""
-    return f"{m['value']:.3f}{ci} (n: {counts})"
+    return f"{m['value']:.3f}{ci}"
+
+
+def format_metric(m: dict) -> str:
+    return f"{format_value(m)} ({format_counts(m['n'])})"
+
+
+_SHORT = {"precision": "P", "recall": "R", "f1": "F1"}
 
 
 def _span_lines(block: dict, indent: str) -> list[str]:
+    """One line per scope with spans (and always "all"), one per attribute."""
     lines = []
     for scope, stats in block["scopes"].items():
         n = next(iter(stats.values()))["n"]
-        if scope != ALL and not (n["first"] or n["second"]):
-            continue
-        lines.append(f"{indent}{scope}")
-        lines += [f"{indent}  {name:<10} {format_metric(m)}" for name, m in stats.items()]
+        if scope == ALL or n["first"] or n["second"]:
+            values = "  ".join(f"{_SHORT[name]} {format_value(m)}" for name, m in stats.items())
+            lines.append(f"{indent}{scope:<45} {values}  ({format_counts(n)})")
     for name, stats in block["attributes"].items():
-        lines += [f"{indent}{name} of matched spans, {stat}: {format_metric(m)}" for stat, m in stats.items()]
+        values = "  ".join(f"{stat} {format_value(m)}" for stat, m in stats.items())
+        lines.append(f"{indent}{name + ' of matched spans':<45} {values}  "
+                     f"({format_counts(next(iter(stats.values()))['n'])})")
     return lines
 
 
