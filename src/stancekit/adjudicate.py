@@ -15,12 +15,12 @@ with every annotator's version as a prediction (model_version = the annotator).
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections import Counter
 from pathlib import Path
 
-import orjson
 
 from .agreement import Annotation, Collection, Document
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
@@ -192,8 +192,8 @@ def write_json(path: str | Path, value) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import krippendorff
 import numpy as np
-import orjson
 
 from .exports import annotation_regions, chunk_offset, iter_tasks
 from .taxonomy import TEXT_NAME, Taxonomy
@@ -500,10 +500,10 @@ def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str
 def read_gold(path: str | Path) -> dict:
     """Read a gold file written by `stancekit adjudicate`; one-line GoldReadError if it is not one."""
     try:
-        gold = orjson.loads(Path(path).read_bytes())
+        gold = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise GoldReadError(f"{path}: cannot read ({exc.strerror})") from exc
-    except orjson.JSONDecodeError as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GoldReadError(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(gold, dict) or not isinstance(gold.get("documents"), list):
         raise GoldReadError(f"{path}: not a gold file: expected an object with a 'documents' list")

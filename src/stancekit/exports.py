@@ -1,27 +1,24 @@
 """Read Label Studio JSON exports task by task, and turn annotations into plain spans.
 
 An export is one JSON array of tasks that can reach gigabytes, so it is never loaded
-whole: `iter_tasks` finds each top-level element's bytes and parses only that slice.
+whole: `iter_tasks` parses one task at a time from a bounded buffer.
 `annotation_regions` joins a span with its per-region choices (same region id) and
 maps chunk offsets back to document offsets.
 """
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
-
-import orjson
+from typing import TextIO
 
 from .taxonomy import LABELS_NAME, Taxonomy
 
-CHUNK_BYTES = 1 << 20
-_NEXT = re.compile(rb'["\[\]{}]')
-_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-_WHITESPACE = b" \t\r\n"
+CHUNK_CHARS = 1 << 20
+MAX_TASK_CHARS = 1 << 26  # a task larger than this is reported, not buffered without end
+_DECODER = json.JSONDecoder()
+_BETWEEN = " \t\r\n,"
 
 
 class ExportReadError(ValueError):
@@ -33,121 +30,81 @@ class ExportReadError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class RawTask:
-    index: int  # position in the export's array, from 0
-    offset: int  # byte offset of the task in the file
-    data: bytes  # the task's JSON text
+def iter_json_array(stream: TextIO, path: str | Path = "<stream>", chunk_chars: int = CHUNK_CHARS) -> Iterator[tuple[int, dict]]:
+    """Yield (index, object) for each element of a top-level JSON array, in bounded memory.
 
-
-def iter_task_bytes(stream: BinaryIO, path: str | Path = "<stream>", chunk_bytes: int = CHUNK_BYTES) -> Iterator[RawTask]:
-    """Yield each element of the top-level JSON array as raw bytes, in bounded memory."""
-    buf = b""
-    base = 0  # file offset of buf[0]
+    Each element is parsed on its own by the stdlib's C decoder (`raw_decode`), so memory
+    holds one chunk plus one task, and garbage from a parsed task is freed at once.
+    """
+    buf = ""
     pos = 0
+    consumed = 0  # characters dropped from the front of buf
     eof = False
 
-    def more() -> bool:
-        nonlocal buf, base, pos, eof, start, gap_from
+    def more(size: int = chunk_chars) -> bool:
+        nonlocal buf, pos, consumed, eof
         if eof:
             return False
-        keep_from = start if start is not None else min(pos, gap_from)
-        chunk = stream.read(chunk_bytes)
+        try:
+            chunk = stream.read(size)
+        except UnicodeDecodeError as exc:
+            raise ExportReadError(path, f"not valid UTF-8 after character {consumed + len(buf)} ({exc.reason})") from exc
         if not chunk:
             eof = True
             return False
-        buf = buf[keep_from:] + chunk
-        base += keep_from
-        pos -= keep_from
-        gap_from -= keep_from
-        if start is not None:
-            start -= keep_from
+        buf = buf[pos:] + chunk
+        consumed += pos
+        pos = 0
         return True
 
-    start: int | None = None
-    gap_from = 0  # where the bytes between top-level elements begin
-    # The opening bracket, after an optional BOM and whitespace.
-    while len(buf) < 3 and more():
-        pass
-    if buf.startswith(b"\xef\xbb\xbf"):
-        pos = 3
-    while True:
-        stripped = buf[pos:].lstrip(_WHITESPACE)
-        if stripped:
-            pos = len(buf) - len(stripped)
-            break
-        if not more():
-            raise ExportReadError(path, "empty file: expected a JSON array of tasks")
-    if buf[pos:pos + 1] != b"[":
-        raise ExportReadError(path, f"not a Label Studio JSON export: expected '[' at byte {base + pos}, found {buf[pos:pos + 1]!r}")
+    def skip(chars: str) -> str:
+        """Skip characters in `chars`; return the next character, or '' at the end."""
+        nonlocal pos
+        while True:
+            while pos < len(buf) and buf[pos] in chars:
+                pos += 1
+            if pos < len(buf) or not more():
+                return buf[pos:pos + 1]
+
+    if skip(" \t\r\n\ufeff") != "[":
+        found = repr(buf[pos:pos + 20]) if buf[pos:] else "an empty file"
+        raise ExportReadError(path, f"not a Label Studio JSON export: expected a JSON array '[', found {found}")
     pos += 1
-    depth = 1
     index = 0
-    gap_from = pos
     while True:
-        m = _NEXT.search(buf, pos)
-        if m is None:
-            pos = len(buf)
-            if not more():
+        first = skip(_BETWEEN)
+        if first == "]":
+            pos += 1
+            if skip(" \t\r\n"):
+                raise ExportReadError(path, f"unexpected data after the closing ']' at character {consumed + pos}")
+            return
+        if first == "":
+            raise ExportReadError(path, f"truncated: the JSON array is not closed after {index} complete tasks")
+        if first != "{":
+            raise ExportReadError(path, f"task {index} at character {consumed + pos} is not a JSON object")
+        while True:
+            try:
+                task, end = _DECODER.raw_decode(buf, pos)
                 break
-            continue
-        ch = m.group()
-        if depth == 1:
-            gap = buf[gap_from:m.start()].strip(_WHITESPACE + b",")
-            if gap or ch == b'"':
-                raise ExportReadError(path, f"task {index} at byte {base + gap_from} is not a JSON object")
-        if ch == b'"':
-            s = _STRING_REST.match(buf, m.end())
-            if s is None:  # the string goes on past the buffer
-                pos = m.start()
-                if not more():
-                    break
-                continue
-            pos = s.end()
-            continue
-        pos = m.end()
-        if ch in b"[{":
-            if depth == 1:
-                if ch == b"[":
-                    raise ExportReadError(path, f"task {index} at byte {base + m.start()} is not a JSON object")
-                start = m.start()
-            depth += 1
-        else:
-            depth -= 1
-            if depth == 1:
-                yield RawTask(index, base + start, buf[start:pos])
-                index += 1
-                start = None
-                gap_from = pos
-            elif depth == 0:
-                trailing = buf[pos:].strip(_WHITESPACE)
-                while not trailing and more():
-                    trailing = buf[pos:].strip(_WHITESPACE)
-                if trailing:
-                    raise ExportReadError(path, f"unexpected data after the closing ']' at byte {base + pos}")
-                return
-    raise ExportReadError(path, f"truncated: the JSON array is not closed (read {index} complete tasks, {base + len(buf)} bytes)")
-
-
-def parse_task(raw: RawTask, path: str | Path = "<stream>") -> dict:
-    """Parse one task's bytes; a clear error names the task and byte offset."""
-    try:
-        task = orjson.loads(raw.data)
-    except orjson.JSONDecodeError as exc:
-        if isinstance(exc.__cause__, UnicodeDecodeError) or "utf-8" in str(exc).lower():
-            raise ExportReadError(path, f"task {raw.index} at byte {raw.offset} is not valid UTF-8") from exc
-        raise ExportReadError(path, f"task {raw.index} at byte {raw.offset} is not valid JSON ({exc})") from exc
-    if not isinstance(task, dict):
-        raise ExportReadError(path, f"task {raw.index} at byte {raw.offset} is not a JSON object")
-    return task
+            except json.JSONDecodeError as exc:
+                pending = len(buf) - pos
+                if pending < MAX_TASK_CHARS and more(max(chunk_chars, pending)):
+                    continue  # the task may go on past the buffer: read as much again
+                if pending >= MAX_TASK_CHARS:
+                    raise ExportReadError(path, f"task {index} at character {consumed + pos} is not valid JSON "
+                                                f"within {MAX_TASK_CHARS} characters ({exc.msg})") from exc
+                what = "truncated" if exc.pos >= len(buf) - 1 else f"not valid JSON ({exc.msg})"
+                raise ExportReadError(path, f"task {index} at character {consumed + pos} is {what}") from exc
+        yield index, task
+        index += 1
+        pos = end
 
 
 def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict]]:
     """Yield (index, task) for each task of an export file, streaming."""
     try:
-        with open(path, "rb") as stream:
-            for raw in iter_task_bytes(stream, path):
-                yield raw.index, parse_task(raw, path)
+        with open(path, encoding="utf-8") as stream:
+            yield from iter_json_array(stream, path)
     except OSError as exc:
         raise ExportReadError(path, f"cannot read ({exc.strerror})") from exc
 

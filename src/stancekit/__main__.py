@@ -1,0 +1,5 @@
+"""`python -m stancekit` runs the CLI."""
+
+from .cli import main
+
+main()

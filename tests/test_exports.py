@@ -1,0 +1,83 @@
+"""The streaming export reader yields exactly the tasks of the array, at any chunk size, and fails in one line."""
+
+import io
+import re
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stancekit.exports import ExportReadError, annotation_regions, iter_json_array, iter_tasks
+from stancekit.taxonomy import load
+
+TEXT = st.text(alphabet=st.sampled_from(list('ab "\\{}[]:,\n\r\tЖé\u0301😀🇺🇦')), max_size=20)
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers() | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=10,
+)
+TASKS = st.lists(st.dictionaries(TEXT, JSON_VALUE, max_size=4), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tasks=TASKS, chunk=st.integers(1, 64), indent=st.sampled_from([None, 1]), ascii_only=st.booleans())
+def test_split_equals_whole_parse(tasks, chunk, indent, ascii_only):
+    data = json.dumps(tasks, indent=indent, ensure_ascii=ascii_only)
+    got = [task for _, task in iter_json_array(io.StringIO(data), chunk_chars=chunk)]
+    assert got == tasks
+
+
+@settings(max_examples=300, deadline=None)
+@given(tasks=TASKS.filter(bool), cut=st.integers(1, 10_000), chunk=st.integers(1, 64))
+def test_truncated_export_is_an_error_never_a_crash(tasks, cut, chunk):
+    data = json.dumps(tasks)
+    data = data[: max(0, len(data) - 1 - cut % len(data))]
+    with pytest.raises(ExportReadError):
+        list(iter_json_array(io.StringIO(data), chunk_chars=chunk))
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "found an empty file"),
+    (b'{"id": 1}', "expected a JSON array '['"),
+    (b"[1, 2]", "task 0 at character 1 is not a JSON object"),
+    (b'[{"id": 1}] trailing', "unexpected data after"),
+    (b'[{"id": 1}, {"id"', "task 1 at character 12 is truncated"),
+    (b'[{"id": 1}, {"id": x}]', "task 1 at character 12 is not valid JSON"),
+    (b'[{"id": 1}', "the JSON array is not closed after 1 complete tasks"),
+])
+def test_not_an_export(tmp_path, data, message):
+    path = tmp_path / "export.json"
+    path.write_bytes(data)
+    with pytest.raises(ExportReadError, match=re.escape(message)):
+        list(iter_tasks(path))
+
+
+def test_task_that_is_not_utf8_names_the_task(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_bytes(b'[{"id": 1}, {"id": "\xff"}]')
+    with pytest.raises(ExportReadError, match="not valid UTF-8"):
+        list(iter_tasks(path))
+
+
+def test_bom_is_accepted(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_bytes(b'\xef\xbb\xbf[{"id": 7}]')
+    assert list(iter_tasks(path)) == [(0, {"id": 7})]
+
+
+def test_regions_join_per_region_choices_and_add_chunk_offset():
+    result = [
+        {"id": "r1", "from_name": "label", "to_name": "text", "type": "labels",
+         "value": {"start": 3, "end": 8, "text": "hello", "labels": ["CONDITION"]}},
+        {"id": "r1", "from_name": "condition_type", "to_name": "text", "type": "choices",
+         "value": {"start": 3, "end": 8, "text": "hello", "choices": ["halt_arms_supplies"]}},
+        {"id": "d", "from_name": "doc_stance", "to_name": "text", "type": "choices",
+         "value": {"choices": ["oppose"]}},
+        {"id": "bad", "from_name": "label", "type": "labels", "value": {"start": "3"}},
+    ]
+    choices, spans = annotation_regions(result, load(), offset=100)
+    assert choices == {"doc_stance": ["oppose"]}
+    assert spans == [{"region_id": "r1", "label": "CONDITION", "start": 103, "end": 108, "text": "hello",
+                      "polarity": None, "condition_type": "halt_arms_supplies", "attribution": None,
+                      "modality": None}]
