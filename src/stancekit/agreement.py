@@ -137,19 +137,19 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy) -> Collection:
         inputs.append({"path": str(path), "sha256": file_sha256(path)})
 
     twice = set()
-    for (doc_id, chunk, annotator, truth), annotations in found.items():
-        if len(annotations) > 1:
+    for (doc_id, chunk, annotator, truth), versions in found.items():
+        if len(versions) > 1:
             role = "ground-truth annotations" if truth else "annotations"
             problems.append(
-                f"{annotator} has {len(annotations)} {role} of document {doc_id} chunk {chunk} "
-                f"({'; '.join(a[0] for a in annotations)}): one person, one vote; "
+                f"{annotator} has {len(versions)} {role} of document {doc_id} chunk {chunk} "
+                f"({'; '.join(v[0] for v in versions)}): one person, one vote; "
                 f"their work on this document is left out")
             twice.add((doc_id, annotator, truth))
     combined: dict[tuple, Annotation] = {}
-    for (doc_id, chunk, annotator, truth), annotations in sorted(found.items(), key=lambda kv: kv[0]):
+    for (doc_id, chunk, annotator, truth), versions in sorted(found.items(), key=lambda kv: kv[0]):
         if (doc_id, annotator, truth) in twice:
             continue
-        source, choices, spans = annotations[0]
+        source, choices, spans = versions[0]
         ann = combined.setdefault((doc_id, annotator, truth), Annotation(annotator, {}, {}, []))
         ann.chunks[chunk] = spans
         ann.sources.append(source)
