@@ -8,7 +8,11 @@ from pathlib import Path
 
 import click
 
+from . import adjudicate as adjudicate_mod
+from . import agreement as agreement_mod
 from . import config as config_mod
+from . import exports as exports_mod
+from . import guidelines as guidelines_mod
 from . import taxonomy as taxonomy_mod
 
 TAXONOMY_OPTION = click.option(
@@ -57,6 +61,26 @@ def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
     click.echo(f"wrote {out}")
 
 
+@main.command("guidelines")
+@TAXONOMY_OPTION
+@click.option("--path", "guidelines_path", type=click.Path(path_type=Path), default=guidelines_mod.DEFAULT_PATH,
+              show_default=True, help="The guidelines file whose generated block is rewritten.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the generated block is stale.")
+def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> None:
+    """Regenerate the taxonomy tables between the GENERATED markers in GUIDELINES.md."""
+    taxonomy = load_taxonomy(taxonomy_path)
+    try:
+        if check:
+            if not guidelines_mod.is_current(guidelines_path, taxonomy):
+                fail(f"{guidelines_path}: the taxonomy tables are stale: run `stancekit guidelines`", code=1)
+            click.echo(f"{guidelines_path} is up to date")
+            return
+        changed = guidelines_mod.write(guidelines_path, taxonomy)
+    except guidelines_mod.GuidelinesError as exc:
+        fail(str(exc))
+    click.echo(f"{'wrote' if changed else 'unchanged'} {guidelines_path}")
+
+
 # --- agreement, adjudicate, evaluate -------------------------------------------------------
 
 RESAMPLES_OPTION = click.option("--resamples", type=click.IntRange(0), default=1000, show_default=True,
@@ -67,10 +91,9 @@ FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json
 
 
 def _load_exports(paths, taxonomy):
-    from . import agreement, exports
     try:
-        return agreement.load_exports(list(paths), taxonomy)
-    except exports.ExportReadError as exc:
+        return agreement_mod.load_exports(list(paths), taxonomy)
+    except exports_mod.ExportReadError as exc:
         fail(str(exc))
 
 
@@ -92,14 +115,12 @@ def agreement_cmd(exports, fmt, resamples, seed, taxonomy_path):
     Spans: pairwise precision, recall and F1 (exact and overlap match) per label and category,
     and agreement on the attributes of matched spans. Exit 1 when there are problems.
     """
-    from . import agreement
-
     taxonomy = load_taxonomy(taxonomy_path)
-    report = agreement.measure(_load_exports(exports, taxonomy), taxonomy, resamples, seed)
+    report = agreement_mod.measure(_load_exports(exports, taxonomy), taxonomy, resamples, seed)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
     else:
-        click.echo(agreement.render_agreement(report), nl=False)
+        click.echo(agreement_mod.render_agreement(report), nl=False)
     _report(report["problems"])
     sys.exit(1 if report["problems"] else 0)
 
@@ -116,14 +137,12 @@ def adjudicate_cmd(exports, out, tasks_out, taxonomy_path):
 
     Exit 1 when there are problems (they are printed; the gold is still written).
     """
-    from . import adjudicate
-
     taxonomy = load_taxonomy(taxonomy_path)
-    gold, tasks, problems = adjudicate.adjudicate(_load_exports(exports, taxonomy), taxonomy)
-    adjudicate.write_json(out, gold)
+    gold, tasks, problems = adjudicate_mod.adjudicate(_load_exports(exports, taxonomy), taxonomy)
+    adjudicate_mod.write_json(out, gold)
     if tasks_out:
-        adjudicate.write_json(tasks_out, tasks)
-    click.echo(adjudicate.summary(gold, tasks, taxonomy))
+        adjudicate_mod.write_json(tasks_out, tasks)
+    click.echo(adjudicate_mod.summary(gold, tasks, taxonomy))
     click.echo(f"wrote {out}" + (f" and {tasks_out}" if tasks_out else ""))
     _report(problems)
     sys.exit(1 if problems else 0)
@@ -139,16 +158,14 @@ def adjudicate_cmd(exports, out, tasks_out, taxonomy_path):
 @TAXONOMY_OPTION
 def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, taxonomy_path):
     """Precision, recall and F1 of the pre-annotations (per model_version) against gold."""
-    from . import agreement, exports
-
     taxonomy = load_taxonomy(taxonomy_path)
     try:
-        report = agreement.evaluate(gold_path, list(prediction_paths), taxonomy, resamples, seed)
-    except (exports.ExportReadError, agreement.GoldReadError) as exc:
+        report = agreement_mod.evaluate(gold_path, list(prediction_paths), taxonomy, resamples, seed)
+    except (exports_mod.ExportReadError, agreement_mod.GoldReadError) as exc:
         fail(str(exc))
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
     else:
-        click.echo(agreement.render_evaluation(report), nl=False)
+        click.echo(agreement_mod.render_evaluation(report), nl=False)
     _report(report["problems"])
     sys.exit(1 if report["problems"] else 0)
