@@ -24,6 +24,15 @@ schema/labeling-config.xml: schema/taxonomy.yaml $(STAMP)
 # The main job on the bundled data.
 dataset: config
 
+# Stage: Label Studio exports -> agreement report; exports -> gold and adjudication tasks.
+EXPORTS := $(sort $(wildcard annotation/exports/*.json))
+.PHONY: agreement gold
+agreement: $(STAMP)
+	$(BIN)/stancekit agreement $(EXPORTS)
+gold: annotation/gold/gold.json
+annotation/gold/gold.json: $(EXPORTS) schema/taxonomy.yaml $(STAMP)
+	$(BIN)/stancekit adjudicate $(EXPORTS) --out $@ --tasks-out annotation/tasks/adjudication.json
+
 test: $(STAMP)
 	$(BIN)/pytest
 
