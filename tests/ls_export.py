@@ -32,7 +32,9 @@ def doc_choice(value: str, name: str = "doc_stance") -> list[dict]:
 
 def annotation(completed_by, result: list, task_id: int, ground_truth: bool = False,
                was_cancelled: bool = False) -> dict:
-    """`completed_by` as Label Studio writes it: an int user id, or a dict with the user's email."""
+    """`completed_by` as Label Studio 1.23 writes it: an int user id in the plain export, a dict
+    {"id", "email", "first_name", "last_name"} in a snapshot exported with
+    serialization_options={"annotations__completed_by": {"only_id": False}}."""
     user = completed_by["id"] if isinstance(completed_by, dict) else completed_by
     return {
         "id": next(_ids), "completed_by": completed_by, "result": result, "was_cancelled": was_cancelled,
@@ -46,15 +48,15 @@ def annotation(completed_by, result: list, task_id: int, ground_truth: bool = Fa
 
 def task(task_id: int, doc_id: str, text: str, annotations: list[dict], chunk: int = 0, offset: int = 0,
          predictions: list | None = None) -> dict:
+    """A task as the plain JSON export writes it (key order included)."""
     return {
-        "id": task_id, "annotations": annotations, "file_upload": None, "drafts": [],
-        "predictions": predictions or [],
+        "id": task_id, "annotations": annotations, "drafts": [], "predictions": predictions or [],
         "data": {"text": text, "doc_id": doc_id, "title": f"Title of {doc_id}", "source": f"dataset/raw/{doc_id}.txt",
                  "chunk": chunk, "offset": offset},
         "meta": {}, "created_at": "2026-11-21T09:00:00.000000Z", "updated_at": "2026-11-21T10:05:00.000000Z",
-        "inner_id": task_id, "total_annotations": len(annotations), "cancelled_annotations": 0,
+        "allow_skip": True, "inner_id": task_id, "total_annotations": len(annotations), "cancelled_annotations": 0,
         "total_predictions": len(predictions or []), "comment_count": 0, "unresolved_comment_count": 0,
-        "last_comment_updated_at": None, "project": 1, "updated_by": None, "comment_authors": [],
+        "last_comment_updated_at": None, "project": 1, "updated_by": 1, "comment_authors": [],
     }
 
 
