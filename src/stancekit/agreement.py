@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -300,33 +301,41 @@ def _round(x: float | None) -> float | None:
 
 
 class Bootstrap:
-    """Resamples of documents with replacement, drawn once from a fixed seed."""
+    """Resamples of documents with replacement, drawn once from a fixed seed.
+
+    Costs resamples x documents of memory and time; `resamples=0` turns it off.
+    """
 
     def __init__(self, documents: int, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED):
         rng = np.random.default_rng(seed)
         draws = [np.bincount(rng.integers(0, documents, documents), minlength=documents)
                  for _ in range(resamples if documents else 0)]
-        self.weights = np.array(draws, dtype=np.int64).reshape(len(draws), documents)
+        self.weights = np.array(draws, dtype=np.float64).reshape(len(draws), documents)
 
-    def additive(self, stat, per_doc: np.ndarray, n: dict) -> Metric:
-        """A metric of counts that add up over documents: stat(summed counts) -> (value, reason)."""
-        value, reason = stat(per_doc.sum(axis=0))
-        if reason:
-            return Metric(None, n, reason)
-        sums = np.tensordot(self.weights, per_doc, axes=(1, 0))
-        return _with_ci(value, n, [stat(s)[0] for s in sums])
+    def additive(self, stats: dict[str, Stat], per_doc: np.ndarray, n: dict) -> dict[str, dict]:
+        """Metrics (as JSON) of counts that add up over documents (per_doc: documents x ...)."""
+        point = per_doc.sum(axis=0)
+        sums = (self.weights @ per_doc.reshape(len(per_doc), -1)).reshape(len(self.weights), *per_doc.shape[1:])
+        out = {}
+        for name, stat in stats.items():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value, resampled = float(stat.value(point)), stat.value(sums)
+            out[name] = (Metric(None, n, stat.why(point)) if np.isnan(value)
+                         else _with_ci(value, n, resampled)).to_json()
+        return out
 
     def by_rows(self, stat, per_doc: np.ndarray, n: dict) -> Metric:
-        """A metric of the per-document rows themselves (each resample repeats rows)."""
+        """A metric of the per-document rows themselves: stat(rows) -> (value, reason)."""
         value, reason = stat(per_doc)
         if reason:
             return Metric(None, n, reason)
-        return _with_ci(value, n, [stat(np.repeat(per_doc, w, axis=0))[0] for w in self.weights])
+        resampled = [stat(np.repeat(per_doc, w.astype(np.int64), axis=0))[0] for w in self.weights]
+        return _with_ci(value, n, np.array([np.nan if v is None else v for v in resampled], dtype=float))
 
 
-def _with_ci(value: float, n: dict, resampled: list) -> Metric:
-    defined = [v for v in resampled if v is not None]
-    if not defined:
+def _with_ci(value: float, n: dict, resampled: np.ndarray) -> Metric:
+    defined = resampled[~np.isnan(resampled)]
+    if not len(defined):
         return Metric(value, n)
     low, high = np.percentile(defined, [2.5, 97.5])
     return Metric(value, n, None, (float(low), float(high)), len(defined))
@@ -342,42 +351,40 @@ def alpha_nominal(value_counts: np.ndarray) -> tuple[float | None, str | None]:
     return float(krippendorff.alpha(value_counts=pairable, level_of_measurement="nominal")), None
 
 
-def pair_agreement(pair_counts: np.ndarray) -> tuple[float | None, str | None]:
-    """Share of agreeing pairs, from [agreeing pairs, pairs]."""
-    agree, pairs = pair_counts
-    if not pairs:
-        return None, "no pair of values on one document"
-    return agree / pairs, None
+@dataclass(frozen=True)
+class Stat:
+    """A statistic of counts summed over documents, vectorized over leading (resample) axes.
+
+    `value` is NaN where undefined (only inside: a Metric holds None and a reason), `why` the reason.
+    """
+
+    value: Callable[[np.ndarray], np.ndarray]
+    why: Callable[[np.ndarray], str]
 
 
-def confusion_agreement(confusion: np.ndarray) -> tuple[float | None, str | None]:
-    total = confusion.sum()
-    if not total:
-        return None, "no item with a value from both"
-    return np.trace(confusion) / total, None
+def _ratio(num, den) -> np.ndarray:
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    return np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den != 0)
 
 
-def cohen_kappa(confusion: np.ndarray) -> tuple[float | None, str | None]:
-    total = confusion.sum()
-    if not total:
-        return None, "no item with a value from both"
-    observed = np.trace(confusion) / total
-    expected = float(confusion.sum(axis=1) @ confusion.sum(axis=0)) / total ** 2
-    if expected >= 1:
-        return None, "both used one and the same value throughout: chance agreement is 1"
-    return (observed - expected) / (1 - expected), None
+def _agreement(confusion: np.ndarray) -> np.ndarray:
+    return _ratio(np.trace(confusion, axis1=-2, axis2=-1), confusion.sum(axis=(-2, -1)))
 
 
-def _precision(c):
-    return (c[0] / c[2], None) if c[2] else (None, "the second marked no spans")
+def _kappa(confusion: np.ndarray) -> np.ndarray:
+    total = confusion.sum(axis=(-2, -1))
+    expected = _ratio(np.einsum("...i,...i->...", confusion.sum(axis=-1), confusion.sum(axis=-2)), total ** 2)
+    return _ratio(_agreement(confusion) - expected, 1 - expected)
 
 
-def _recall(c):
-    return (c[0] / c[1], None) if c[1] else (None, "the first marked no spans")
-
-
-def _f1(c):
-    return (2 * c[0] / (c[1] + c[2]), None) if c[1] + c[2] else (None, "no spans")
+NO_ITEM = "no item with a value from both"
+PRECISION = Stat(lambda c: _ratio(c[..., 0], c[..., 2]), lambda c: "the second marked no spans")
+RECALL = Stat(lambda c: _ratio(c[..., 0], c[..., 1]), lambda c: "the first marked no spans")
+F1 = Stat(lambda c: _ratio(2 * c[..., 0], c[..., 1] + c[..., 2]), lambda c: "no spans")
+PAIR_AGREEMENT = Stat(lambda c: _ratio(c[..., 0], c[..., 1]), lambda c: "no pair of values on one document")
+AGREEMENT = Stat(_agreement, lambda c: NO_ITEM)
+KAPPA = Stat(_kappa, lambda c: "both used one and the same value throughout: chance agreement is 1"
+             if c.sum() else NO_ITEM)
 
 
 def span_metrics(counts: SpanCounts, taxonomy: Taxonomy, boot: Bootstrap, pooled: bool = False,
@@ -390,10 +397,10 @@ def span_metrics(counts: SpanCounts, taxonomy: Taxonomy, boot: Bootstrap, pooled
 
     When no document was compared, every number is undefined for the reason `nothing_shared`.
     """
-    def metric(stat, per_doc, n):
+    def metrics(stats, per_doc, n):
         if not counts.documents:
-            return Metric(None, n, nothing_shared).to_json()
-        return boot.additive(stat, per_doc, n).to_json()
+            return {name: Metric(None, n, nothing_shared).to_json() for name in stats}
+        return boot.additive(stats, per_doc, n)
 
     out = {}
     for mode in MATCH_MODES:
@@ -403,15 +410,13 @@ def span_metrics(counts: SpanCounts, taxonomy: Taxonomy, boot: Bootstrap, pooled
             tp, first, second = (int(x) for x in per_doc.sum(axis=0))
             n = {"comparisons" if pooled else "documents": counts.documents,
                  "matched": tp, "first": first, "second": second}
-            stats = {"f1": _f1} if pooled else {"precision": _precision, "recall": _recall, "f1": _f1}
-            scopes[scope] = {name: metric(stat, per_doc, n) for name, stat in stats.items()}
+            scopes[scope] = metrics({"f1": F1} if pooled else {"precision": PRECISION, "recall": RECALL, "f1": F1},
+                                    per_doc, n)
         attributes = {}
         for q in taxonomy.region_attributes:
             per_doc = counts.attributes[mode][q.name]
-            n = {"matched_spans": int(per_doc.sum())}
-            stats = {"agreement": confusion_agreement} if pooled else {
-                "agreement": confusion_agreement, "kappa": cohen_kappa}
-            attributes[q.name] = {name: metric(stat, per_doc, n) for name, stat in stats.items()}
+            stats = {"agreement": AGREEMENT} if pooled else {"agreement": AGREEMENT, "kappa": KAPPA}
+            attributes[q.name] = metrics(stats, per_doc, {"matched_spans": int(per_doc.sum())})
         out[mode] = {"scopes": scopes, "attributes": attributes}
     return out
 
@@ -476,11 +481,12 @@ def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str
                             value_counts.sum(axis=1) * (value_counts.sum(axis=1) - 1) // 2], axis=1)
     alpha = boot.by_rows(alpha_nominal, value_counts, {
         "documents": int(pairable.sum()), "values": int(value_counts[pairable].sum())})
-    observed = boot.additive(pair_agreement, pair_counts, {
-        "documents": int(pairable.sum()), "pairs": int(pair_counts[:, 1].sum())})
+    observed = boot.additive({"observed_agreement": PAIR_AGREEMENT}, pair_counts, {
+        "documents": int(pairable.sum()), "pairs": int(pair_counts[:, 1].sum())})["observed_agreement"]
     if len({a for doc in docs for a in doc.annotations}) < 2:
-        alpha, observed = Metric(None, alpha.n, "one annotator only"), Metric(None, observed.n, "one annotator only")
-    out = {"alpha": alpha.to_json(), "observed_agreement": observed.to_json(), "pairs": []}
+        alpha = Metric(None, alpha.n, "one annotator only")
+        observed = Metric(None, observed["n"], "one annotator only").to_json()
+    out = {"alpha": alpha.to_json(), "observed_agreement": observed, "pairs": []}
     for a, b in pairs:
         confusion = np.zeros((len(docs), k, k), dtype=np.int64)
         for d, doc in enumerate(docs):
@@ -490,8 +496,7 @@ def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str
                 confusion[d, index[x], index[y]] = 1
         n = {"documents": int(confusion.sum())}
         out["pairs"].append({"annotators": [a, b],
-                             "kappa": boot.additive(cohen_kappa, confusion, n).to_json(),
-                             "observed_agreement": boot.additive(confusion_agreement, confusion, n).to_json()})
+                             **boot.additive({"kappa": KAPPA, "observed_agreement": AGREEMENT}, confusion, n)})
     return out
 
 
@@ -574,8 +579,7 @@ def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy
                 if truth in index and len(set(picked)) == 1 and picked[0] in index:
                     confusion[d, index[truth], index[picked[0]]] = 1
             n = {"documents": int(confusion.sum())}
-            choice_metrics[q.name] = {"accuracy": boot.additive(confusion_agreement, confusion, n).to_json(),
-                                      "kappa": boot.additive(cohen_kappa, confusion, n).to_json()}
+            choice_metrics[q.name] = boot.additive({"accuracy": AGREEMENT, "kappa": KAPPA}, confusion, n)
         models.append({"model_version": model, "documents": len(docs), "document_choices": choice_metrics,
                        "spans": span_metrics(count_spans(pairs, taxonomy), taxonomy, boot)})
     return {"taxonomy_version": taxonomy.version, "gold": {"path": str(gold_path), "sha256": file_sha256(gold_path)},
