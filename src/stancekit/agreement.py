@@ -227,16 +227,6 @@ def span_scopes(taxonomy: Taxonomy) -> list[str]:
     return scopes
 
 
-def _scope_filter(scope: str, taxonomy: Taxonomy):
-    if scope == ALL:
-        return lambda s: True
-    kind, value = scope.split(":", 1)
-    if kind == "label":
-        return lambda s: s["label"] == value
-    label = taxonomy.question(kind).applies_to[0]
-    return lambda s: s["label"] == label and s.get(kind) == value
-
-
 @dataclass
 class SpanCounts:
     """Per-document additive counts of one comparison (two annotators, or gold and predictions)."""
@@ -253,12 +243,24 @@ class SpanCounts:
             self.documents + other.documents)
 
 
+def _groups(spans: list[dict], key) -> dict:
+    out: dict = defaultdict(list)
+    for s in spans:
+        out[key(s)].append(s)
+    return out
+
+
 def count_spans(pairs_by_doc: list[tuple[list, list] | None], taxonomy: Taxonomy) -> SpanCounts:
-    """Compare (first, second) span lists per document; None where a document is not shared."""
-    scopes = span_scopes(taxonomy)
-    filters = [_scope_filter(s, taxonomy) for s in scopes]
+    """Compare (first, second) span lists per document; None where a document is not shared.
+
+    Spans match within a label only, so "all" is the sum of the labels; a category value's
+    line matches only the spans of that label with that value.
+    """
+    column = {scope: k for k, scope in enumerate(span_scopes(taxonomy))}
+    categories = {label: [q.name for q in taxonomy.attributes_for(label) if len(q.applies_to) == 1]
+                  for label in taxonomy.label_names}
     n = len(pairs_by_doc)
-    counts = {m: np.zeros((n, len(scopes), 3), dtype=np.int64) for m in MATCH_MODES}
+    counts = {m: np.zeros((n, len(column), 3), dtype=np.int64) for m in MATCH_MODES}
     attributes = {m: {q.name: np.zeros((n, len(q.values), len(q.values)), dtype=np.int64)
                       for q in taxonomy.region_attributes} for m in MATCH_MODES}
     index = {q.name: {v: k for k, v in enumerate(q.value_names)} for q in taxonomy.region_attributes}
@@ -267,17 +269,26 @@ def count_spans(pairs_by_doc: list[tuple[list, list] | None], taxonomy: Taxonomy
         if pair is None:
             continue
         shared += 1
-        first, second = pair
+        first, second = (_groups(spans, lambda s: s["label"]) for spans in pair)
         for mode in MATCH_MODES:
-            for k, keep in enumerate(filters):
-                a = [s for s in first if keep(s)]
-                b = [s for s in second if keep(s)]
-                counts[mode][d, k] = (len(match_spans(a, b, mode)), len(a), len(b))
-            for i, j in match_spans(first, second, mode):
-                for q in taxonomy.attributes_for(first[i]["label"]):
-                    x, y = index[q.name].get(first[i].get(q.name)), index[q.name].get(second[j].get(q.name))
-                    if x is not None and y is not None:
-                        attributes[mode][q.name][d, x, y] += 1
+            for label in first.keys() | second.keys():
+                a, b = first.get(label, []), second.get(label, [])
+                matches = match_spans(a, b, mode)
+                for scope in (ALL, f"label:{label}"):
+                    if scope in column:
+                        counts[mode][d, column[scope]] += (len(matches), len(a), len(b))
+                for i, j in matches:
+                    for q in taxonomy.attributes_for(label):
+                        x, y = index[q.name].get(a[i].get(q.name)), index[q.name].get(b[j].get(q.name))
+                        if x is not None and y is not None:
+                            attributes[mode][q.name][d, x, y] += 1
+                for name in categories.get(label, []):
+                    by_a, by_b = _groups(a, lambda s: s.get(name)), _groups(b, lambda s: s.get(name))
+                    for value in by_a.keys() | by_b.keys():
+                        scope = f"{name}:{value}"
+                        if scope in column:
+                            va, vb = by_a.get(value, []), by_b.get(value, [])
+                            counts[mode][d, column[scope]] = (len(match_spans(va, vb, mode)), len(va), len(vb))
     return SpanCounts(counts, attributes, shared)
 
 
