@@ -186,7 +186,8 @@ def match_spans(first: list[dict], second: list[dict], mode: str) -> list[tuple[
     """One-to-one matches (index in first, index in second) of spans with the same label.
 
     exact: same start and end. overlap: the ranges share at least one code point; the pairs
-    with the largest overlap are matched first (ties by position), so the result is deterministic.
+    with the largest overlap are matched first, then those with the closest boundaries, so the
+    result is deterministic and does not depend on which side is first.
     """
     if mode == "exact":
         free: dict[tuple, list[int]] = defaultdict(list)
@@ -203,10 +204,12 @@ def match_spans(first: list[dict], second: list[dict], mode: str) -> list[tuple[
         for j, b in enumerate(second):
             shared = min(a["end"], b["end"]) - max(a["start"], b["start"])
             if a["label"] == b["label"] and shared > 0:
-                candidates.append((-shared, i, j))
-    candidates.sort()
+                ends = sorted([(a["start"], a["end"]), (b["start"], b["end"])])
+                distance = abs(a["start"] - b["start"]) + abs(a["end"] - b["end"])
+                candidates.append((-shared, distance, ends, i, j))
+    candidates.sort()  # the same order whichever side is first: matching is symmetric
     used_i, used_j, pairs = set(), set(), []
-    for _, i, j in candidates:
+    for *_, i, j in candidates:
         if i not in used_i and j not in used_j:
             used_i.add(i)
             used_j.add(j)
