@@ -258,3 +258,16 @@ def test_evaluate_reports_ids_only_predictions_and_bad_gold(tmp_path, gold_file)
     result = CliRunner().invoke(main, ["evaluate", "--gold", str(bad), "--predictions", str(plain)])
     assert result.exit_code == 2 and result.stderr.strip() == (
         f"stancekit: {bad}: not a gold file: expected an object with a 'documents' list")
+
+
+def test_ground_truth_from_several_people_counts_as_ordinary_annotations(tmp_path):
+    """Label Studio sets ground_truth=true on annotations imported with tasks unless told otherwise."""
+    tasks = [lx.task(TASK_IDS[d], d, TEXTS[d], [
+        lx.annotation(lx.user(who), lx.doc_choice(BASE_STANCES[d]) + base_spans(d), TASK_IDS[d], ground_truth=True)
+        for who in (A, B)]) for d in sorted(TEXTS)]
+    gold, _, problems = gold_for(lx.write(tmp_path / "imported.json", tasks))
+    assert problems[0] == (f"document doc_a has ground-truth annotations by 2 people ({EMAIL[A]}, {EMAIL[B]}): "
+                           f"an adjudication has one; counted as ordinary annotations")
+    assert len(problems) == 4
+    assert {d["doc_stance_status"] for d in gold["documents"]} == {"unanimous"}
+    assert all(d["adjudicator"] is None for d in gold["documents"])

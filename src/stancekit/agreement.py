@@ -104,7 +104,8 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy) -> Collection:
     Raises `ExportReadError` when a file cannot be read. Inputs that can be read but not
     used as they are become one-line problems: a task without doc_id (skipped), a person
     who annotated the same task of a document twice (both left out), a person whose chunks
-    disagree on a document-level choice (that choice left out).
+    disagree on a document-level choice (that choice left out), ground truth from more than
+    one person on a document (counted as ordinary annotations).
     """
     problems: list[str] = []
     documents: dict[str, Document] = {}
@@ -147,6 +148,7 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy) -> Collection:
                 f"their work on this document is left out")
             twice.add((doc_id, annotator, truth))
     combined: dict[tuple, Annotation] = {}
+    truths: dict[str, list[Annotation]] = defaultdict(list)
     for (doc_id, chunk, annotator, truth), versions in sorted(found.items(), key=lambda kv: kv[0]):
         if (doc_id, annotator, truth) in twice:
             continue
@@ -165,15 +167,25 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy) -> Collection:
                 problems.append(f"{annotator} gave document {doc_id} different {name} values in different "
                                 f"chunks ({', '.join(sorted(values))}): left out")
             ann.choices[name] = next(iter(values)) if len(values) == 1 else None
-        doc = documents[doc_id]
-        if not truth:
-            doc.annotations[annotator] = ann
-        elif doc.adjudication is None:
-            doc.adjudication = ann
+        if truth:
+            truths[doc_id].append(ann)
         else:
-            problems.append(f"document {doc_id} has ground-truth annotations by {doc.adjudication.annotator} "
-                            f"and {annotator}: ground truth ignored for it")
-            doc.adjudication = None
+            documents[doc_id].annotations[annotator] = ann
+    for doc_id, anns in truths.items():
+        doc = documents[doc_id]
+        if len(anns) == 1:
+            doc.adjudication = anns[0]
+            continue
+        # Label Studio marks annotations imported with tasks as ground truth unless told otherwise.
+        problems.append(f"document {doc_id} has ground-truth annotations by {len(anns)} people "
+                        f"({', '.join(a.annotator for a in anns)}): an adjudication has one; "
+                        f"counted as ordinary annotations")
+        for ann in anns:
+            if ann.annotator in doc.annotations:
+                problems.append(f"{ann.annotator} has an ordinary and a ground-truth annotation of document {doc_id}: "
+                                f"the ground-truth one is left out")
+            else:
+                doc.annotations[ann.annotator] = ann
     docs = sorted(documents.values(), key=lambda d: d.doc_id)
     for doc in docs:
         doc.annotations = dict(sorted(doc.annotations.items()))
