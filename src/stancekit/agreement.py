@@ -98,8 +98,11 @@ def _int(value, default: int = 0) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-def load_exports(paths: list[str | Path], taxonomy: Taxonomy) -> Collection:
+def load_exports(paths: list[str | Path], taxonomy: Taxonomy, keep_text: bool = True) -> Collection:
     """Read exports into documents with one combined annotation per person.
+
+    `keep_text=False` drops the task texts (agreement does not need them; memory then grows
+    with the annotations only).
 
     Raises `ExportReadError` when a file cannot be read. Inputs that can be read but not
     used as they are become one-line problems: a task without doc_id (skipped), a person
@@ -122,7 +125,7 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy) -> Collection:
                 continue
             chunk = _int(data.get("chunk"))
             doc = documents.setdefault(doc_id, Document(doc_id))
-            doc.tasks.setdefault(chunk, data)
+            doc.tasks.setdefault(chunk, data if keep_text else {k: v for k, v in data.items() if k != TEXT_NAME})
             for annotation in task.get("annotations") or []:
                 if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
                     continue
@@ -148,6 +151,7 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy) -> Collection:
                 f"their work on this document is left out")
             twice.add((doc_id, annotator, truth))
     combined: dict[tuple, Annotation] = {}
+    given: dict[tuple, dict[str, set]] = defaultdict(lambda: defaultdict(set))  # values over chunks
     truths: dict[str, list[Annotation]] = defaultdict(list)
     for (doc_id, chunk, annotator, truth), versions in sorted(found.items(), key=lambda kv: kv[0]):
         if (doc_id, annotator, truth) in twice:
@@ -160,13 +164,14 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy) -> Collection:
             picked = choices.get(q.name, [])
             if len(picked) > 1:
                 problems.append(f"{source}: {len(picked)} values for {q.name} ({', '.join(picked)}): left out")
-            ann.choices.setdefault(q.name, set()).update(picked[:1] if len(picked) == 1 else [])
+            given[(doc_id, annotator, truth)][q.name].update(picked[:1] if len(picked) == 1 else [])
     for (doc_id, annotator, truth), ann in combined.items():
-        for name, values in list(ann.choices.items()):
+        for q in taxonomy.document_choices:
+            values = given[(doc_id, annotator, truth)][q.name]
             if len(values) > 1:
-                problems.append(f"{annotator} gave document {doc_id} different {name} values in different "
+                problems.append(f"{annotator} gave document {doc_id} different {q.name} values in different "
                                 f"chunks ({', '.join(sorted(values))}): left out")
-            ann.choices[name] = next(iter(values)) if len(values) == 1 else None
+            ann.choices[q.name] = next(iter(values)) if len(values) == 1 else None
         if truth:
             truths[doc_id].append(ann)
         else:

@@ -90,9 +90,9 @@ FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json
                              show_default=True, help="text for people, json for machines.")
 
 
-def _load_exports(paths, taxonomy):
+def _load_exports(paths, taxonomy, keep_text=True):
     try:
-        return agreement_mod.load_exports(list(paths), taxonomy)
+        return agreement_mod.load_exports(list(paths), taxonomy, keep_text)
     except exports_mod.ExportReadError as exc:
         fail(str(exc))
 
@@ -116,7 +116,7 @@ def agreement_cmd(exports, fmt, resamples, seed, taxonomy_path):
     and agreement on the attributes of matched spans. Exit 1 when there are problems.
     """
     taxonomy = load_taxonomy(taxonomy_path)
-    report = agreement_mod.measure(_load_exports(exports, taxonomy), taxonomy, resamples, seed)
+    report = agreement_mod.measure(_load_exports(exports, taxonomy, keep_text=False), taxonomy, resamples, seed)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
     else:
