@@ -271,3 +271,13 @@ def test_ground_truth_from_several_people_counts_as_ordinary_annotations(tmp_pat
     assert len(problems) == 4
     assert {d["doc_stance_status"] for d in gold["documents"]} == {"unanimous"}
     assert all(d["adjudicator"] is None for d in gold["documents"])
+
+
+def test_evaluate_rejects_a_malformed_gold_span(tmp_path, gold_file):
+    gold = json.loads(gold_file.read_text())
+    gold["documents"][1]["spans"][0]["start"] = "12"
+    gold_file.write_text(json.dumps(gold))
+    result = CliRunner().invoke(main, ["evaluate", "--gold", str(gold_file), "--predictions", str(gold_file)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"stancekit: {gold_file}: documents[1].spans[0] needs integer start and end "
+                             f"and a label\n")

@@ -546,6 +546,10 @@ def read_gold(path: str | Path) -> dict:
     for i, doc in enumerate(gold["documents"]):
         if not (isinstance(doc, dict) and isinstance(doc.get("doc_id"), str) and isinstance(doc.get("spans"), list)):
             raise GoldReadError(f"{path}: documents[{i}] needs a doc_id and a spans list")
+        for j, span in enumerate(doc["spans"]):
+            if not (isinstance(span, dict) and _int(span.get("start"), -1) >= 0 and _int(span.get("end"), -1) >= 0
+                    and isinstance(span.get("label"), str)):
+                raise GoldReadError(f"{path}: documents[{i}].spans[{j}] needs integer start and end and a label")
     return gold
 
 
@@ -588,9 +592,11 @@ def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy
         problems.append(f"{ids_only} predictions are ids only (a plain Label Studio export): pass the task file, "
                         f"or an export snapshot with full predictions")
     docs = sorted(set(gold_docs) & set(covered))
-    missing = len(set(gold_docs) - set(covered))
+    missing, extra = len(set(gold_docs) - set(covered)), len(set(covered) - set(gold_docs))
     if missing:
         problems.append(f"{missing} gold documents have no task in the prediction files: not evaluated")
+    if extra:
+        problems.append(f"{extra} documents of the prediction files are not in gold: not evaluated")
     boot = Bootstrap(len(docs), resamples, seed)
     models = []
     for model in sorted(predicted):
