@@ -83,9 +83,11 @@ def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> N
 
 # --- agreement, adjudicate, evaluate -------------------------------------------------------
 
-RESAMPLES_OPTION = click.option("--resamples", type=click.IntRange(0), default=1000, show_default=True,
+RESAMPLES_OPTION = click.option("--resamples", type=click.IntRange(0), default=agreement_mod.DEFAULT_RESAMPLES,
+                                show_default=True,
                                 help="Bootstrap resamples of documents for the 95% intervals (0: none).")
-SEED_OPTION = click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+SEED_OPTION = click.option("--seed", type=int, default=agreement_mod.DEFAULT_SEED, show_default=True,
+                           help="Seed of the bootstrap.")
 FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                              show_default=True, help="text for people, json for machines.")
 
