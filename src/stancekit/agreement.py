@@ -665,7 +665,8 @@ def render_agreement(report: dict) -> str:
              f"({report['documents_with_two_or_more_annotators']} with two or more annotators); "
              f"95% intervals from {report['bootstrap']['resamples']} bootstrap resamples of documents "
              f"(seed {report['bootstrap']['seed']})"]
-    lines += [f"problem: {p}" for p in report["problems"]]
+    if report["problems"]:
+        lines.append(f"{len(report['problems'])} problems (listed on stderr)")
     for name, block in report["document_choices"].items():
         lines.append(f"\n{name}")
         lines.append(f"  Krippendorff's alpha (nominal): {format_metric(block['alpha'])}")
@@ -687,7 +688,8 @@ def render_agreement(report: dict) -> str:
 def render_evaluation(report: dict) -> str:
     lines = [f"predictions against {report['gold']['path']}; 95% intervals from "
              f"{report['bootstrap']['resamples']} bootstrap resamples of documents (seed {report['bootstrap']['seed']})"]
-    lines += [f"problem: {p}" for p in report["problems"]]
+    if report["problems"]:
+        lines.append(f"{len(report['problems'])} problems (listed on stderr)")
     for model in report["models"]:
         lines.append(f"\nmodel {model['model_version']}: {model['documents']} documents")
         for name, stats in model["document_choices"].items():
