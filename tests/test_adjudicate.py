@@ -281,3 +281,22 @@ def test_evaluate_rejects_a_malformed_gold_span(tmp_path, gold_file):
     assert result.exit_code == 2
     assert result.stderr == (f"stancekit: {gold_file}: documents[1].spans[0] needs integer start and end "
                              f"and a label\n")
+
+
+def test_ground_truth_picked_among_annotations_is_also_a_vote(tmp_path):
+    """A reviewer stars one annotator's annotation in the original project."""
+    flipped = dict(BASE_STANCES, doc_c="oppose")
+    tasks = []
+    for d in sorted(TEXTS):
+        anns = [lx.annotation(lx.user(who), lx.doc_choice(stances[d]) + base_spans(d), TASK_IDS[d],
+                              ground_truth=(who == B and d == "doc_c"))
+                for who, stances in ((A, BASE_STANCES), (B, flipped))]
+        tasks.append(lx.task(TASK_IDS[d], d, TEXTS[d], anns))
+    path = lx.write(tmp_path / "e.json", tasks)
+    gold, adjudication, problems = gold_for(path)
+    assert problems == [] and adjudication == []
+    doc_c = by_id(gold)["doc_c"]
+    assert (doc_c["doc_stance"], doc_c["doc_stance_status"], doc_c["adjudicator"]) == ("oppose", "adjudicated", EMAIL[B])
+    report = agreement.measure(agreement.load_exports([path], TAXONOMY), TAXONOMY, resamples=0)
+    alpha = report["document_choices"]["doc_stance"]["alpha"]
+    assert alpha["n"] == {"documents": 4, "values": 8} and alpha["value"] == pytest.approx(10 / 17, abs=1e-4)

@@ -1,8 +1,10 @@
 """Agreement between annotators in Label Studio exports, and of a prediction layer against gold.
 
 Exports are read task by task and grouped by document (task `data.doc_id`), so the chunked
-tasks of one document combine; cancelled annotations are left out. Annotations marked
-ground truth (the adjudicator's) are kept apart: they are not an annotator's vote.
+tasks of one document combine; cancelled annotations are left out. An annotation marked
+ground truth is the adjudication of its document; it is also its author's vote only when it
+sits next to ordinary annotations (a reviewer starred one annotator's work), not when it is
+alone in its task (an adjudication task).
 
 Every number is a `Metric`: a value with the counts behind it, a bootstrap 95% interval over
 documents (fixed seed, so a rerun gives the same numbers), or the reason it is undefined.
@@ -126,9 +128,11 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy, keep_text: bool = 
             chunk = _int(data.get("chunk"))
             doc = documents.setdefault(doc_id, Document(doc_id))
             doc.tasks.setdefault(chunk, data if keep_text else {k: v for k, v in data.items() if k != TEXT_NAME})
-            for annotation in task.get("annotations") or []:
-                if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
-                    continue
+            annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+            # A ground-truth annotation next to ordinary ones is a reviewer's pick among the
+            # annotators' work: it is its author's vote too. Alone (an adjudication task), it is not.
+            picked_among = any(a.get("ground_truth") is not True for a in annotations)
+            for annotation in annotations:
                 annotator = annotator_id(annotation.get("completed_by"))
                 source = f"{where} annotation {annotation.get('id')}"
                 key = (task.get("id"), annotation.get("id"), doc_id, chunk, annotator)
@@ -137,8 +141,10 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy, keep_text: bool = 
                     continue
                 seen[key] = str(path)
                 choices, spans = annotation_regions(annotation.get("result"), taxonomy, chunk_offset(task))
-                found[(doc_id, chunk, annotator, annotation.get("ground_truth") is True)].append(
-                    (source, choices, spans))
+                truth = annotation.get("ground_truth") is True
+                found[(doc_id, chunk, annotator, truth)].append((source, choices, spans))
+                if truth and picked_among:
+                    found[(doc_id, chunk, annotator, False)].append((source, choices, spans))
         inputs.append({"path": str(path), "sha256": file_sha256(path)})
 
     twice = set()
@@ -186,6 +192,8 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy, keep_text: bool = 
                         f"({', '.join(a.annotator for a in anns)}): an adjudication has one; "
                         f"counted as ordinary annotations")
         for ann in anns:
+            if ann.annotator in doc.annotations and doc.annotations[ann.annotator].sources == ann.sources:
+                continue  # already a vote: a pick among ordinary annotations
             if ann.annotator in doc.annotations:
                 problems.append(f"{ann.annotator} has an ordinary and a ground-truth annotation of document {doc_id}: "
                                 f"the ground-truth one is left out")
