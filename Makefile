@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 RAW     := $(sort $(wildcard dataset/raw/*.txt dataset/raw/*.html dataset/raw/*.jsonl))
 
-.PHONY: venv config dataset test clean
+.PHONY: venv config ingest dataset test clean schema validate
 
 venv: $(STAMP)
 
@@ -21,19 +21,59 @@ config: schema/labeling-config.xml
 schema/labeling-config.xml: schema/taxonomy.yaml $(STAMP)
 	$(BIN)/stancekit config --taxonomy schema/taxonomy.yaml --out $@
 
+# Stage: raw articles -> clean documents with a map back to the raw bytes.
+ingest: build/documents.parquet
+build/documents.parquet: $(RAW) $(STAMP)
+	$(BIN)/stancekit ingest $(RAW) --out $@
+
 # The main job on the bundled data.
-dataset: config
+dataset: config build/documents.parquet
 
-# Stage: Label Studio exports -> agreement report; exports -> gold and adjudication tasks.
+# Stage: taxonomy -> JSON Schema of a Label Studio export (enums from the taxonomy).
+schema: schema/export.schema.json
+schema/export.schema.json: schema/taxonomy.yaml $(STAMP)
+	$(BIN)/stancekit schema --taxonomy schema/taxonomy.yaml --out $@
+
+# Stage: check the committed Label Studio exports (exit 1 on errors, 2 on unreadable input).
 EXPORTS := $(sort $(wildcard annotation/exports/*.json))
-.PHONY: agreement gold
-agreement: $(STAMP)
-	$(BIN)/stancekit agreement $(EXPORTS)
-gold: annotation/gold/gold.json
-annotation/gold/gold.json: $(EXPORTS) schema/taxonomy.yaml $(STAMP)
-	$(BIN)/stancekit adjudicate $(EXPORTS) --out $@ --tasks-out annotation/tasks/adjudication.json
+validate: schema/labeling-config.xml $(STAMP)
+	$(if $(EXPORTS),$(BIN)/stancekit validate --config schema/labeling-config.xml --taxonomy schema/taxonomy.yaml $(EXPORTS),@echo "no exports in annotation/exports/")
 
-test: $(STAMP)
+dataset: schema validate
+
+# Label Studio lives in its own virtual environment (it pins Django and many packages);
+# STANCEKIT_LS_VENV=/path/to/venv reuses an existing install instead.
+LS_VENV ?= $(or $(STANCEKIT_LS_VENV),.venv-ls)
+LS_BIN  := $(LS_VENV)/bin/label-studio
+export STANCEKIT_LS_VENV := $(abspath $(LS_VENV))
+
+.PHONY: ls-install tasks label
+ls-install: $(LS_BIN)
+$(LS_BIN):
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/pip install -q --upgrade pip
+	$(LS_VENV)/bin/pip install -q label-studio==1.23.2
+
+# Stage: documents -> Label Studio tasks with rule-based pre-annotations (MAX_CHARS=N to chunk).
+tasks: annotation/tasks/tasks.json
+annotation/tasks/tasks.json: build/documents.parquet schema/preannotator.yaml schema/taxonomy.yaml $(STAMP)
+	$(BIN)/stancekit tasks build/documents.parquet --out $@ $(if $(MAX_CHARS),--max-chars $(MAX_CHARS))
+
+# A labeling environment on 127.0.0.1: start Label Studio, create or update the project, import the tasks.
+label: $(LS_BIN) config annotation/tasks/tasks.json
+	$(BIN)/stancekit ls up
+	$(BIN)/stancekit ls push annotation/tasks/tasks.json
+
+
+# Stage: validated exports -> agreement report; -> gold and adjudication tasks for Label Studio.
+.PHONY: agreement gold
+agreement: validate
+	$(if $(EXPORTS),$(BIN)/stancekit agreement $(EXPORTS),@echo "no exports in annotation/exports/")
+gold: validate
+	$(if $(EXPORTS),$(BIN)/stancekit adjudicate $(EXPORTS) --out annotation/gold/gold.json \
+	  --tasks-out annotation/tasks/adjudication.json,@echo "no exports in annotation/exports/")
+
+test: $(STAMP) $(LS_BIN)
 	$(BIN)/pytest
 
 clean:

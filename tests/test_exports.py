@@ -45,6 +45,9 @@ def test_truncated_export_is_an_error_never_a_crash(tasks, cut, chunk):
     (b'[{"id": 1}, {"id"', "task 1 at character 12 is truncated"),
     (b'[{"id": 1}, {"id": x}]', "task 1 at character 12 is not valid JSON"),
     (b'[{"id": 1}', "the JSON array is not closed after 1 complete tasks"),
+    (b'[{"id": 1}, {"text": "cut in a stri', "task 1 at character 12 is truncated"),
+    (b'[{"id": 1}, {"ok": fal', "task 1 at character 12 is truncated"),
+    (b'[{"id": 1}, {"ok": 1, "x": y, "more": "and more text after the error"}]', "not valid JSON (Expecting value at character 27)"),
 ])
 def test_not_an_export(tmp_path, data, message):
     path = tmp_path / "export.json"

@@ -113,3 +113,21 @@ def test_checks_catch_bad_spans():
     assert span_problems(region, {**good, "polarity": "support"})  # STANCE-only attribute
     assert span_problems(region, {**good, "note": ""})
     assert span_problems(region, {**good, "label": "CLAIM"})
+
+
+def test_every_span_lands_on_its_quote_in_the_clean_text():
+    from stancekit import ingest, passes, taxonomy
+    documents = ingest.ingest(sorted(str(p) for p in (ROOT / "dataset/raw").glob("*.txt"))).documents
+    tax = taxonomy.load(ROOT / "schema/taxonomy.yaml")
+    for path in PASSES:
+        data = passes.load_pass(path)
+        results = passes.pass_results(data, documents, tax)
+        by_id = {d["doc_id"]: d for d in documents}
+        placed = [item for doc_id, result in results.items() for item in result if item["type"] == "labels"]
+        quotes = [s["quote"] for a in data["articles"].values() for s in a.get("spans") or []]
+        assert sorted(i["value"]["text"] for i in placed) == sorted(quotes)
+        for doc_id, result in results.items():
+            for item in result:
+                if "start" in item["value"]:
+                    v = item["value"]
+                    assert by_id[doc_id]["text"][v["start"]:v["end"]] == v["text"]

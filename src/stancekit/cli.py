@@ -13,6 +13,10 @@ from . import agreement as agreement_mod
 from . import config as config_mod
 from . import exports as exports_mod
 from . import guidelines as guidelines_mod
+from . import ingest as ingest_mod
+from . import preannotate
+from . import schema as schema_mod
+from . import tasks as tasks_mod
 from . import taxonomy as taxonomy_mod
 
 TAXONOMY_OPTION = click.option(
@@ -79,6 +83,219 @@ def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> N
     except guidelines_mod.GuidelinesError as exc:
         fail(str(exc))
     click.echo(f"{'wrote' if changed else 'unchanged'} {guidelines_path}")
+
+
+@main.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Where to write documents.parquet (atomically).")
+def ingest_cmd(paths: tuple[Path, ...], out: Path) -> None:
+    """Clean raw articles (.txt, .html, .jsonl files or directories of them) into documents.parquet.
+
+    Exit 0 when every input was ingested, 1 when some were skipped (named on stderr), 2 when
+    nothing could be ingested (no file is written then).
+    """
+    result = ingest_mod.ingest(list(paths))
+    for warning in result.warnings:
+        click.echo(f"stancekit: warning: {warning}", err=True)
+    for error in result.errors:
+        click.echo(f"stancekit: error: {error}", err=True)
+    if not result.documents:
+        fail("nothing could be ingested; no output written", code=2)
+    try:
+        ingest_mod.write_documents(result.documents, out)
+    except OSError as exc:
+        fail(f"{out}: cannot write: {exc.strerror or exc}", code=2)
+    click.echo(f"wrote {len(result.documents)} documents to {out}")
+    if result.errors:
+        sys.exit(1)
+
+
+@main.command("schema")
+@TAXONOMY_OPTION
+@click.option("--out", type=click.Path(path_type=Path), default=schema_mod.DEFAULT_PATH, show_default=True,
+              help="Where to write the JSON Schema of a Label Studio JSON export.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if --out differs from a fresh render.")
+def schema_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
+    """Render the JSON Schema (draft 2020-12) of a Label Studio JSON export from the taxonomy."""
+    text = schema_mod.render(load_taxonomy(taxonomy_path))
+    if check:
+        current = out.read_text(encoding="utf-8") if out.exists() else None
+        if current != text:
+            fail(f"{out} is stale: run `stancekit schema --out {out}`", code=1)
+        click.echo(f"{out} is up to date")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    click.echo(f"wrote {out}")
+
+
+@main.command("validate")
+@click.argument("exports", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: a summary table by code with the first locations of each; "
+                   "json: every problem as one JSON object per line (JSON Lines).")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=config_mod.DEFAULT_PATH,
+              show_default=True, help="The labeling config the exports were made with; it must match the taxonomy.")
+@TAXONOMY_OPTION
+def validate_cmd(exports: tuple[Path, ...], fmt: str, config_path: Path, taxonomy_path: Path) -> None:
+    """Check Label Studio JSON exports: structure, references, offsets, semantics.
+
+    Exit 0 when there is no error (warnings allowed), 1 when errors were found,
+    2 when an input cannot be read.
+    """
+    from . import validate as validate_mod
+    from .exports import ExportReadError
+
+    taxonomy = load_taxonomy(taxonomy_path)
+    try:
+        config_xml = config_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{config_path}: cannot read the labeling config ({getattr(exc, 'strerror', None) or exc})")
+    summary = validate_mod.Summary()
+    try:
+        for problem in validate_mod.validate_exports(exports, taxonomy, config_xml, summary, str(config_path)):
+            if fmt == "json":
+                sys.stdout.write(json.dumps(problem.as_dict(), ensure_ascii=False, default=str) + "\n")
+    except (ExportReadError, validate_mod.ConfigError) as exc:
+        fail(str(exc))
+    if fmt == "text":
+        click.echo(validate_mod.format_summary(summary), nl=False)
+    sys.exit(1 if summary.errors else 0)
+
+
+@main.command("tasks")
+@click.argument("documents", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("annotation/tasks/tasks.json"), show_default=True,
+              help="Where to write the Label Studio tasks (a JSON array).")
+@click.option("--max-chars", type=click.IntRange(min=1), default=None,
+              help="Split documents longer than this into chunk tasks, at paragraph boundaries.")
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path), default=Path("schema/preannotator.yaml"),
+              show_default=True, help="Cue phrases of the rule-based pre-annotator.")
+@click.option("--no-predictions", is_flag=True, help="Leave out the pre-annotations.")
+@TAXONOMY_OPTION
+def tasks_cmd(documents: Path, out: Path, max_chars: int | None, rules_path: Path, no_predictions: bool,
+              taxonomy_path: Path) -> None:
+    """Turn DOCUMENTS (documents.parquet) into Label Studio tasks with rule-based pre-annotations."""
+    taxonomy = load_taxonomy(taxonomy_path)
+    try:
+        predict = None if no_predictions else preannotate.predictor(taxonomy, rules_path)
+        made = tasks_mod.make_tasks(tasks_mod.read_documents(documents), max_chars, predict)
+    except (tasks_mod.TasksError, preannotate.PreannotatorError) as exc:
+        fail(str(exc))
+    tasks_mod.write(made, out)
+    docs = len({t["data"]["doc_id"] for t in made})
+    click.echo(f"wrote {out}: {len(made)} tasks from {docs} documents")
+
+
+LS_STATE_OPTION = click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".labelstudio"),
+                               show_default=True, help="Credentials, server pid and log (kept out of git).")
+LS_URL_OPTION = click.option("--url", default=None, help="Talk to this Label Studio instead of the one in --state-dir "
+                             "(token from LABEL_STUDIO_API_KEY).")
+LS_PROJECT_OPTION = click.option("--project", "title", default=None,
+                                 help="Project title [default: 'stancekit <taxonomy name>'].")
+
+
+def _project_title(title: str | None, taxonomy_path: Path) -> str:
+    return title or f"stancekit {load_taxonomy(taxonomy_path).name}"
+
+
+# The ls verbs import stancekit.labelstudio inside the command: the SDK takes about 2 s to import.
+@main.group("ls")
+def ls_group() -> None:
+    """Run a local Label Studio and move tasks in and exports out (up | push | pull | down)."""
+
+
+@ls_group.command("up")
+@LS_STATE_OPTION
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, envvar="STANCEKIT_LS_PORT",
+              help="Port on 127.0.0.1 (env STANCEKIT_LS_PORT).")
+@click.option("--ls-venv", type=click.Path(path_type=Path), default=None,
+              help="Label Studio's virtual environment [default: $STANCEKIT_LS_VENV or .venv-ls].")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path(config_mod.DEFAULT_PATH),
+              show_default=True, help="The labeling config to create or update the project with.")
+@LS_PROJECT_OPTION
+@TAXONOMY_OPTION
+def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, title: str | None,
+          taxonomy_path: Path) -> None:
+    """Start Label Studio on 127.0.0.1 (if not running) and create or update the project."""
+    from . import labelstudio as ls
+
+    title = _project_title(title, taxonomy_path)
+    try:
+        label_config = config_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"{config_path}: cannot read the labeling config ({exc.strerror})")
+    try:
+        creds, _ = ls.ensure_credentials(state_dir)
+        server, _ = ls.ensure_server(state_dir, port, creds, ls_venv, say=click.echo)
+        project_id, what = ls.ensure_project(ls.connect(state_dir), title, label_config)
+    except ls.LabelStudioError as exc:
+        fail(str(exc), code=1)
+    click.echo(f"project {title!r} {what}: {server.url}/projects/{project_id}/data")
+    if ls.first_showing(state_dir):
+        click.echo(f"log in as {creds.email} with password {creds.password}  (shown once; kept in "
+                   f"{state_dir / 'credentials.json'}, with the API token)")
+    else:
+        click.echo(f"log in as {creds.email}; password in {state_dir / 'credentials.json'}")
+
+
+@ls_group.command("push")
+@click.argument("tasks_file", type=click.Path(path_type=Path), default=Path("annotation/tasks/tasks.json"))
+@LS_STATE_OPTION
+@LS_URL_OPTION
+@LS_PROJECT_OPTION
+@TAXONOMY_OPTION
+def ls_push(tasks_file: Path, state_dir: Path, url: str | None, title: str | None, taxonomy_path: Path) -> None:
+    """Import TASKS_FILE into the project, skipping tasks already there (same doc_id and chunk)."""
+    from . import labelstudio as ls
+
+    title = _project_title(title, taxonomy_path)
+    try:
+        tasks = tasks_mod.read(tasks_file)
+    except tasks_mod.TasksError as exc:
+        fail(str(exc))
+    try:
+        client = ls.connect(state_dir, url)
+        result = ls.push(client, client.project_id(title), tasks, say=click.echo)
+    except ls.LabelStudioError as exc:
+        fail(str(exc), code=1)
+    click.echo(f"imported {result.imported} new tasks; {result.already_there} already in project {title!r}")
+    if result.conflicts:
+        doc_id, chunk = result.conflicts[0]
+        fail(f"{len(result.conflicts)} task(s) already in the project with a different text, not imported "
+             f"(first: doc_id {doc_id} chunk {chunk}; re-chunked or edited?)", code=1)
+
+
+@ls_group.command("pull")
+@click.option("--out-dir", type=click.Path(path_type=Path), default=Path("annotation/exports"), show_default=True,
+              help="Directory for the export, named by UTC time.")
+@LS_STATE_OPTION
+@LS_URL_OPTION
+@LS_PROJECT_OPTION
+@TAXONOMY_OPTION
+def ls_pull(out_dir: Path, state_dir: Path, url: str | None, title: str | None, taxonomy_path: Path) -> None:
+    """Write a snapshot JSON export of the project (all tasks, full predictions) to OUT_DIR/<time>.json."""
+    from . import labelstudio as ls
+
+    title = _project_title(title, taxonomy_path)
+    try:
+        client = ls.connect(state_dir, url)
+        path = ls.pull(client, client.project_id(title), out_dir)
+    except ls.LabelStudioError as exc:
+        fail(str(exc), code=1)
+    click.echo(f"wrote {path}")
+
+
+@ls_group.command("down")
+@LS_STATE_OPTION
+def ls_down(state_dir: Path) -> None:
+    """Stop the Label Studio that `stancekit ls up` started."""
+    from . import labelstudio as ls
+
+    click.echo("stopped Label Studio" if ls.stop(state_dir) else "no Label Studio was running")
 
 
 # --- agreement, adjudicate, evaluate -------------------------------------------------------

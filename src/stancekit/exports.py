@@ -93,7 +93,12 @@ def iter_json_array(stream: TextIO, path: str | Path = "<stream>", chunk_chars: 
                 if pending >= MAX_TASK_CHARS:
                     raise ExportReadError(path, f"task {index} at character {consumed + pos} is not valid JSON "
                                                 f"within {MAX_TASK_CHARS} characters ({exc.msg})") from exc
-                what = "truncated" if exc.pos >= len(buf) - 1 else f"not valid JSON ({exc.msg})"
+                # At the end of the file, a string left open or a value cut short (`fal`, `-`, `1e`)
+                # means the file was truncated; anything else is an error inside the file.
+                rest = buf[exc.pos:].rstrip()
+                cut = (exc.msg.startswith("Unterminated string") or not rest.strip("-+.eE0123456789")
+                       or any(literal.startswith(rest) for literal in ("true", "false", "null")))
+                what = "truncated" if cut else f"not valid JSON ({exc.msg} at character {consumed + exc.pos})"
                 raise ExportReadError(path, f"task {index} at character {consumed + pos} is {what}") from exc
         yield index, task
         index += 1

@@ -23,6 +23,7 @@ class TaxonomyError(ValueError):
 class Value:
     value: str
     definition: str
+    incompatible_labels: tuple[str, ...] = ()  # span labels that contradict this (document-level) answer
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,10 @@ class Taxonomy:
 
 def _values(raw: list, where: str) -> tuple[Value, ...]:
     try:
-        values = tuple(Value(str(v["value"]), str(v.get("definition", ""))) for v in raw)
+        values = tuple(
+            Value(str(v["value"]), str(v.get("definition", "")), tuple(str(x) for x in v.get("incompatible_labels", ())))
+            for v in raw
+        )
     except (TypeError, KeyError) as exc:
         raise TaxonomyError(f"{where}: every value needs a 'value' key") from exc
     names = [v.value for v in values]
@@ -140,4 +144,9 @@ def load(path: str | Path = DEFAULT_PATH) -> Taxonomy:
         unknown = set(q.applies_to) - set(taxonomy.label_names)
         if not q.applies_to or unknown:
             raise TaxonomyError(f"{path}: region attribute {q.name!r} must apply to known span labels, got {sorted(unknown) or 'none'}")
+    for q in taxonomy.questions:
+        for v in q.values:
+            unknown = set(v.incompatible_labels) - set(taxonomy.label_names)
+            if unknown:
+                raise TaxonomyError(f"{path}: {q.name} value {v.value!r} names unknown incompatible_labels {sorted(unknown)}")
     return taxonomy

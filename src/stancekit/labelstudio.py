@@ -1,0 +1,475 @@
+"""Run a local Label Studio and move tasks into it and exports out of it (label-studio-sdk 2.x).
+
+Label Studio lives in its own virtual environment (`make ls-install`, or STANCEKIT_LS_VENV
+pointing at an existing one). `up` starts it on 127.0.0.1 with a preset admin and a legacy
+API token, generated once into `.labelstudio/credentials.json` (mode 600, outside git), and
+creates or updates the project from the labeling config, checking the new config against
+the annotations already stored first. `push` imports tasks keyed by (doc_id, chunk), so
+re-running it, even after an interrupted run, imports only what is missing. `pull` writes a
+snapshot export with full predictions. Errors are `LabelStudioError`, one line each, never
+showing the token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+from label_studio_sdk import LabelStudio
+from label_studio_sdk.core.api_error import ApiError
+
+LS_VERSION = "1.23.2"
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DEFAULT_STATE_DIR = Path(".labelstudio")
+DEFAULT_LS_VENV = Path(".venv-ls")
+DEFAULT_EXPORT_DIR = Path("annotation/exports")
+START_TIMEOUT = 600.0  # seconds; a first start runs the migrations (~70 s on 2 cores, more when busy)
+IMPORT_BATCH = 500
+IMPORT_ATTEMPTS = 4
+
+
+class LabelStudioError(RuntimeError):
+    """Something went wrong talking to or running Label Studio; the message is one line."""
+
+
+# --- credentials and state -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Credentials:
+    email: str
+    password: str
+    token: str
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only, atomically (temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    tmp.replace(path)
+
+
+def new_credentials() -> Credentials:
+    # A legacy Label Studio token is at most 40 characters.
+    return Credentials(email="admin@stancekit.local", password=secrets.token_urlsafe(12), token=secrets.token_hex(20))
+
+
+def load_credentials(state_dir: Path) -> Credentials:
+    path = state_dir / "credentials.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return Credentials(email=raw["email"], password=raw["password"], token=raw["token"])
+    except FileNotFoundError:
+        raise LabelStudioError(f"{path} not found: run `stancekit ls up` first") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise LabelStudioError(f"{path}: unreadable credentials ({type(exc).__name__}); delete {state_dir} to start over") from None
+
+
+def ensure_credentials(state_dir: Path) -> tuple[Credentials, bool]:
+    """The stored credentials, or new ones written once; True when they were just created."""
+    if (state_dir / "credentials.json").exists():
+        return load_credentials(state_dir), False
+    if (state_dir / "data").exists():
+        raise LabelStudioError(
+            f"{state_dir / 'data'} exists but {state_dir / 'credentials.json'} is gone: "
+            f"its admin cannot be recovered; move {state_dir} away to start over")
+    creds = new_credentials()
+    _write_private(state_dir / "credentials.json", json.dumps(asdict(creds), indent=2) + "\n")
+    return creds, True
+
+
+def first_showing(state_dir: Path) -> bool:
+    """True the first time it is asked for this state dir: the password is shown once, after a successful start."""
+    marker = state_dir / "password-shown"
+    if marker.exists():
+        return False
+    marker.touch()
+    return True
+
+
+# --- the server process ----------------------------------------------------------------
+
+def ls_executable(ls_venv: str | Path | None = None) -> Path:
+    """The `label-studio` program of the dedicated virtual environment."""
+    venv = Path(ls_venv or os.environ.get("STANCEKIT_LS_VENV") or DEFAULT_LS_VENV)
+    exe = venv / "bin" / "label-studio"
+    if not exe.exists():
+        raise LabelStudioError(f"Label Studio is not installed in {venv}: run `make ls-install` or set STANCEKIT_LS_VENV")
+    return exe
+
+
+def port_is_free(port: int, host: str = HOST) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = HOST) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def start_server(executable: Path, port: int, data_dir: Path, home: Path, creds: Credentials,
+                 log_path: Path) -> subprocess.Popen:
+    """Start Label Studio on 127.0.0.1:port in its own process group; output goes to log_path.
+
+    HOME is redirected too: Label Studio writes ~/.local/share/label-studio whatever its data dir.
+    Legacy tokens are enabled, which must happen on the first start of a data dir.
+    """
+    if not port_is_free(port):
+        # Label Studio would silently move to the next port; refuse instead.
+        raise LabelStudioError(f"port {port} on {HOST} is taken by another program: choose another with --port")
+    for d in (data_dir, home, log_path.parent):
+        d.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+        "LABEL_STUDIO_USERNAME": creds.email,
+        "LABEL_STUDIO_PASSWORD": creds.password,
+        "LABEL_STUDIO_USER_TOKEN": creds.token,
+        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
+        "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+        "LABEL_STUDIO_LATEST_VERSION_CHECK": "false",
+    }
+    args = [str(executable), "start", "--no-browser", "--internal-host", HOST, "--port", str(port)]
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def is_healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health/", timeout=5).json().get("status") == "UP"
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return False
+
+
+def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = START_TIMEOUT,
+                 log_path: Path | None = None) -> float:
+    """Poll /health/ until it answers UP; return the seconds waited."""
+    started = time.monotonic()
+    while not is_healthy(url):
+        if proc is not None and proc.poll() is not None:
+            raise LabelStudioError(f"Label Studio exited with code {proc.returncode} while starting; see {log_path or 'its log'}")
+        if time.monotonic() - started > timeout:
+            raise LabelStudioError(f"Label Studio at {url} not healthy after {timeout:.0f} s; see {log_path or 'its log'}")
+        time.sleep(1)
+    return time.monotonic() - started
+
+
+def stop_server(pid: int, timeout: float = 30.0) -> None:
+    """Stop the process group that `start_server` created (SIGTERM, then SIGKILL)."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return
+        try:  # reap it if it is our child
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.2)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+    port: int
+
+
+def read_server(state_dir: Path) -> Server | None:
+    try:
+        raw = json.loads((state_dir / "server.json").read_text(encoding="utf-8"))
+        return Server(url=raw["url"], pid=int(raw["pid"]), port=int(raw["port"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether pid runs, and (where /proc tells) runs Label Studio rather than a process that reused the pid."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return b"label-studio" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+
+
+def ensure_server(state_dir: Path, port: int, creds: Credentials, ls_venv: str | Path | None = None,
+                  say: Callable[[str], None] = lambda s: None) -> tuple[Server, bool]:
+    """The running server recorded in state_dir, or a new one; True when it was just started."""
+    running = read_server(state_dir)
+    if running and _pid_alive(running.pid):  # started earlier, perhaps still starting
+        wait_healthy(running.url, log_path=state_dir / "server.log")
+        return running, False
+    if not port_is_free(port):
+        raise LabelStudioError(f"port {port} on {HOST} is taken by another program: choose another with --port")
+    exe = ls_executable(ls_venv)
+    url = f"http://{HOST}:{port}"
+    log_path = state_dir / "server.log"
+    proc = start_server(exe, port, state_dir / "data", state_dir / "home", creds, log_path)
+    server = Server(url=url, pid=proc.pid, port=port)
+    _write_private(state_dir / "server.json", json.dumps(asdict(server)) + "\n")
+    say(f"starting Label Studio {LS_VERSION} at {url} (log: {log_path}) ...")
+    try:
+        waited = wait_healthy(url, proc, log_path=log_path)
+    except LabelStudioError:
+        stop_server(proc.pid)
+        raise
+    say(f"Label Studio is up after {waited:.0f} s")
+    return server, True
+
+
+def stop(state_dir: Path) -> bool:
+    """Stop the server recorded in state_dir; False if none was running."""
+    server = read_server(state_dir)
+    (state_dir / "server.json").unlink(missing_ok=True)
+    if server is None or not _pid_alive(server.pid):
+        return False
+    stop_server(server.pid)
+    return True
+
+
+# --- the API -------------------------------------------------------------------------------
+
+def _reply_detail(exc: ApiError) -> str:
+    """The useful part of an error reply, on one line (never the headers: they carry a session cookie)."""
+    body = exc.body
+    if isinstance(body, dict):
+        detail = body.get("validation_errors") or body.get("detail") or body
+        text = json.dumps(detail, ensure_ascii=False) if not isinstance(detail, str) else detail
+    else:
+        text = str(body)
+    text = " ".join(text.replace("\\n", " ").split())
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
+def describe(exc: Exception, url: str, doing: str) -> LabelStudioError:
+    """Turn an SDK or network exception into a one-line error."""
+    if isinstance(exc, ApiError):
+        if exc.status_code == 401:
+            return LabelStudioError(f"Label Studio at {url} refused the API token (401) while {doing}: "
+                                    f"check .labelstudio/credentials.json or LABEL_STUDIO_API_KEY")
+        if exc.status_code == 403:
+            return LabelStudioError(f"Label Studio at {url} denied access (403) while {doing}")
+        return LabelStudioError(f"Label Studio at {url} answered {exc.status_code} while {doing}: {_reply_detail(exc)}")
+    if isinstance(exc, httpx.ConnectError):
+        return LabelStudioError(f"cannot connect to Label Studio at {url} while {doing} (connection refused): "
+                                f"is it running? `stancekit ls up` starts it")
+    if isinstance(exc, httpx.TimeoutException):
+        return LabelStudioError(f"Label Studio at {url} did not answer in time while {doing}")
+    if isinstance(exc, httpx.HTTPError):
+        return LabelStudioError(f"network error talking to Label Studio at {url} while {doing}: {type(exc).__name__}")
+    return LabelStudioError(f"unexpected reply from Label Studio at {url} while {doing}: {type(exc).__name__}")
+
+
+class Client:
+    """A thin wrapper over the SDK client: every call turns failures into LabelStudioError.
+
+    Transient failures (connection errors, 5xx, 429) are retried with exponential backoff by
+    the SDK itself (2 retries, 1 s then 2 s), except the task import, which `push` resumes by
+    itself so that a batch is never imported twice.
+    """
+
+    def __init__(self, url: str, token: str, timeout: float = 120.0):
+        self.url = url.rstrip("/")
+        self.sdk = LabelStudio(base_url=self.url, api_key=token, timeout=timeout)
+
+    def call(self, doing: str, fn: Callable, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ApiError, httpx.HTTPError) as exc:
+            raise describe(exc, self.url, doing) from None
+
+    def find_project(self, title: str):
+        projects = self.call("listing projects", lambda: list(self.sdk.projects.list(title=title, page_size=100)))
+        matches = sorted((p for p in projects if p.title == title), key=lambda p: p.id)
+        return matches[0] if matches else None
+
+    def project_id(self, title: str) -> int:
+        project = self.find_project(title)
+        if project is None:
+            raise LabelStudioError(f"no project {title!r} in Label Studio at {self.url}: run `stancekit ls up`")
+        return project.id
+
+
+def connect(state_dir: Path = DEFAULT_STATE_DIR, url: str | None = None) -> Client:
+    """A client for the server in state_dir, or for `url` with the token in LABEL_STUDIO_API_KEY."""
+    if url is not None and os.environ.get("LABEL_STUDIO_API_KEY"):
+        return Client(url, os.environ["LABEL_STUDIO_API_KEY"])
+    if url is None:
+        server = read_server(state_dir)
+        if server is None:
+            raise LabelStudioError(f"no Label Studio recorded in {state_dir}: run `stancekit ls up` (or pass --url)")
+        url = server.url
+    return Client(url, load_credentials(state_dir).token)
+
+
+def ensure_project(client: Client, title: str, label_config: str) -> tuple[int, str]:
+    """Create the project, or update its config after Label Studio has validated it against the
+    annotations already stored. Returns (project id, "created" | "updated" | "unchanged")."""
+    project = client.find_project(title)
+    if project is None:
+        created = client.call("creating the project", client.sdk.projects.create, title=title, label_config=label_config)
+        return created.id, "created"
+    current = client.call("reading the project", client.sdk.projects.get, id=project.id)
+    if (current.label_config or "").strip() == label_config.strip():  # Label Studio drops the final newline
+        return project.id, "unchanged"
+    # Label Studio's PATCH accepts a config that drops labels already used; its validator does not.
+    client.call(f"checking the new labeling config against project {project.id}",
+                client.sdk.projects.validate_label_config, id=project.id, label_config=label_config)
+    client.call("updating the labeling config", client.sdk.projects.update, id=project.id, label_config=label_config)
+    return project.id, "updated"
+
+
+# --- tasks in ------------------------------------------------------------------------------
+
+def task_key(task: dict) -> tuple[str, int | str]:
+    """(doc_id, chunk): what makes a task unique in a project."""
+    data = task.get("data") or {}
+    chunk = data.get("chunk", 0)
+    return str(data.get("doc_id")), chunk if isinstance(chunk, int) else str(chunk)
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def existing_tasks(client: Client, project_id: int) -> dict[tuple[str, int], str]:
+    """(doc_id, chunk) -> sha256 of the text, for every task already in the project."""
+    tasks = client.call(f"listing the tasks of project {project_id}", lambda: list(
+        client.sdk.tasks.list(project=project_id, fields="task_only", include="id,data", page_size=1000)))
+    return {task_key({"data": t.data}): _text_digest(str((t.data or {}).get("text", ""))) for t in tasks}
+
+
+@dataclass
+class PushResult:
+    imported: int  # new tasks in the project after this run
+    already_there: int  # same key and same text: left alone
+    conflicts: list[tuple[str, int]]  # same key, different text (re-chunked or edited document): left alone
+
+
+def _batches(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def push(client: Client, project_id: int, tasks: list[dict], batch_size: int = IMPORT_BATCH,
+         say: Callable[[str], None] = lambda s: None) -> PushResult:
+    """Import the tasks that are not in the project yet, keyed by (doc_id, chunk).
+
+    Each batch is one request, which Label Studio imports in one transaction. After a failed
+    batch the project's keys are read again before retrying with backoff, so a batch that did
+    land (only the reply was lost) is not imported twice; re-running after an interruption
+    imports only what is still missing.
+    """
+    keys = [task_key(t) for t in tasks]
+    seen: set = set()
+    for key in keys:
+        if key in seen:
+            raise LabelStudioError(f"the task file has two tasks with doc_id {key[0]!r} chunk {key[1]}")
+        seen.add(key)
+    texts = [_text_digest(str(t["data"].get("text", ""))) for t in tasks]
+    before: dict | None = None
+    for attempt in range(IMPORT_ATTEMPTS):
+        existing = existing_tasks(client, project_id)
+        if before is None:
+            before = existing
+        missing = [i for i, k in enumerate(keys) if k not in existing]
+        doing = f"importing tasks into project {project_id}"
+        try:
+            for n, batch in enumerate(_batches(missing, batch_size), 1):
+                doing = f"importing tasks #{batch[0]}..#{batch[-1]} (file order, from 0) into project {project_id}"
+                client.sdk.projects.import_tasks(id=project_id, request=[tasks[i] for i in batch], return_task_ids=True,
+                                                 request_options={"max_retries": 0})
+                say(f"imported batch {n} ({len(batch)} tasks)")
+            break
+        except (ApiError, httpx.HTTPError) as exc:
+            transient = not isinstance(exc, ApiError) or exc.status_code >= 500 or exc.status_code == 429
+            if not transient or attempt == IMPORT_ATTEMPTS - 1:
+                raise describe(exc, client.url, doing) from None
+            say(f"import failed ({describe(exc, client.url, 'importing').args[0]}); resuming in {2 ** attempt} s")
+            time.sleep(2 ** attempt)
+    return PushResult(
+        imported=sum(k not in before for k in keys),
+        already_there=sum(before.get(k) == t for k, t in zip(keys, texts)),
+        conflicts=[k for k, t in zip(keys, texts) if k in before and before[k] != t],
+    )
+
+
+# --- exports out ---------------------------------------------------------------------------
+
+EXPORT_OPTIONS = {
+    "predictions": {"only_id": False},  # the plain export gives prediction ids only
+    "annotations__completed_by": {"only_id": False},  # the annotator's email, not just an id
+}
+
+
+def pull(client: Client, project_id: int, out_dir: Path = DEFAULT_EXPORT_DIR, timeout: float = 600.0,
+         now: datetime | None = None) -> Path:
+    """Write a snapshot JSON export of every task (with full predictions) to out_dir/<UTC time>.json."""
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    export = client.call("creating an export snapshot", client.sdk.projects.exports.create, id=project_id,
+                         title=f"stancekit pull {stamp}", serialization_options=EXPORT_OPTIONS)
+    deadline = time.monotonic() + timeout
+    while export.status not in ("completed", "failed"):
+        if time.monotonic() > deadline:
+            raise LabelStudioError(f"export snapshot {export.id} of project {project_id} not ready after {timeout:.0f} s")
+        time.sleep(0.5)
+        export = client.call("waiting for the export snapshot", client.sdk.projects.exports.get,
+                             id=project_id, export_pk=export.id)
+    if export.status == "failed":
+        raise LabelStudioError(f"Label Studio failed to build export snapshot {export.id} of project {project_id}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{stamp}.json"
+    n = 1
+    while out.exists():
+        n += 1
+        out = out_dir / f"{stamp}-{n}.json"
+    tmp = out.with_name(out.name + ".part")
+
+    def download() -> None:
+        with open(tmp, "wb") as f:
+            for chunk in client.sdk.projects.exports.download(id=project_id, export_pk=export.id, export_type="JSON"):
+                f.write(chunk)
+
+    try:
+        client.call("downloading the export", download)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out

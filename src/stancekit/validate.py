@@ -1,0 +1,510 @@
+"""Validate Label Studio JSON exports: structure, references, offsets and semantics.
+
+Every problem is a `Problem` record with a stable code from `CODES`, a level, the task,
+annotation and region it is about, and an RFC 6901 JSON pointer into the export file.
+Structure is checked by the JSON Schema generated from the taxonomy (`stancekit.schema`,
+compiled once with jsonschema-rs); what a schema cannot express (offsets against the text,
+joins between items, counts, contradictions) is checked here. Exports are streamed task by
+task (`stancekit.exports.iter_tasks`), so memory does not grow with the export.
+
+Library use (e.g. a release refusing invalid input):
+
+    summary = validate.check(paths, taxonomy)
+    if summary.errors: ...
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema_rs
+
+from . import schema as schema_mod
+from .exports import iter_tasks
+from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
+
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Code:
+    name: str
+    level: str
+    group: str
+    meaning: str
+    fix: str
+
+
+CODES: dict[str, Code] = {c.name: c for c in [
+    Code("SCHEMA_VIOLATION", ERROR, "structure",
+         "The export does not have the structure of schema/export.schema.json (a missing key, or a value of the wrong type).",
+         "Export from Label Studio as JSON (not JSON_MIN, CSV or CONLL); if a script wrote this item, make it write Label Studio's shape."),
+    Code("UNKNOWN_FROM_NAME", ERROR, "references",
+         "A result item's `from_name` names no control of the labeling config.",
+         "The project's config differs from schema/labeling-config.xml: update the project's config, then fix or delete the item in Label Studio."),
+    Code("UNKNOWN_TO_NAME", ERROR, "references",
+         "A result item's `to_name` is not the config's text object.",
+         "Fix the item (or the script that imported it) to point at the text object named in the config."),
+    Code("TYPE_MISMATCH", ERROR, "references",
+         "A result item's `type` is not the type of its control (`labels` for spans, `choices` for choices).",
+         "Fix the item (or the script that imported it); Label Studio itself writes the right type."),
+    Code("UNKNOWN_LABEL", ERROR, "references",
+         "A span's label is not in the taxonomy.",
+         "Relabel the span in Label Studio, or add the label to schema/taxonomy.yaml and bump its version."),
+    Code("UNKNOWN_CHOICE", ERROR, "references",
+         "A choice is not one of the taxonomy's values for its question.",
+         "Choose a listed value in Label Studio, or add the value to schema/taxonomy.yaml and bump its version."),
+    Code("ORPHAN_REGION_CHOICE", ERROR, "references",
+         "A per-region choice has an id that matches no span in the same annotation.",
+         "Open the task in Label Studio and answer the question on the span itself; delete the stray choice."),
+    Code("CHOICE_NOT_APPLICABLE", ERROR, "references",
+         "A per-region question is answered for a span whose label it does not apply to.",
+         "Check the span's label in Label Studio: relabel it, or clear the answer that belongs to the other label."),
+    Code("RELATION_ENDPOINT_MISSING", ERROR, "references",
+         "A relation's from_id or to_id names no span in the same annotation.",
+         "Delete the relation in Label Studio and draw it again between existing spans."),
+    Code("DUPLICATE_REGION_ID", ERROR, "references",
+         "Two spans in one annotation share a region id, so their per-region choices cannot be told apart.",
+         "Delete one of the spans in Label Studio and mark it again (the new one gets a fresh id)."),
+    Code("OFFSET_NOT_INT", ERROR, "offsets",
+         "A span's start or end is not an integer.",
+         "Offsets are code point indices: fix the script that wrote them to write integers."),
+    Code("OFFSET_OUT_OF_RANGE", ERROR, "offsets",
+         "A span's start is negative or its end is past the end of the task text.",
+         "The text changed after labelling, or a script computed offsets in other units: re-mark the span in Label Studio."),
+    Code("SPAN_EMPTY_OR_REVERSED", ERROR, "offsets",
+         "A span's start is not before its end.",
+         "Delete the span in Label Studio and mark it again."),
+    Code("SPAN_TEXT_MISMATCH", ERROR, "offsets",
+         "A span's value.text differs from text[start:end] (allowing for Label Studio writing each CR and LF as a literal \\n).",
+         "The offsets point at other text than the annotator saw (edited text, or offsets in bytes/UTF-16): re-mark the span."),
+    Code("SPAN_WHITESPACE_ONLY", ERROR, "offsets",
+         "A span covers only whitespace.",
+         "Delete the span in Label Studio, or mark the words it was meant to cover."),
+    Code("SPAN_BOUNDARY_IN_WORD", WARNING, "offsets",
+         "A span starts or ends inside a word (or inside a character made of several code points).",
+         "Usually a slip of the mouse: widen or narrow the span in Label Studio to whole words."),
+    Code("REQUIRED_CHOICE_MISSING", ERROR, "semantics",
+         "A required question is not answered: the document stance of an annotation, or a per-region attribute of a span.",
+         "Open the annotation in Label Studio, select the span (or the document) and answer the question."),
+    Code("MULTIPLE_CHOICES", ERROR, "semantics",
+         "A single-choice question has more than one answer.",
+         "Keep one answer in Label Studio and clear the others."),
+    Code("DUPLICATE_REGION", ERROR, "semantics",
+         "Two spans in one annotation have the same label and the same offsets.",
+         "Delete one of the two spans in Label Studio (keep the one whose attributes are right)."),
+    Code("SPAN_CONTRADICTS_DOC_CHOICE", WARNING, "semantics",
+         "An annotation's document-level answer excludes span labels it also marks (e.g. conditions under an unconditional stance).",
+         "Check the document answer (e.g. conditional rather than plain support) or the spans' labels."),
+    Code("CANCELLED_ANNOTATION", WARNING, "semantics",
+         "A cancelled (skipped) annotation: reported and excluded, never used as gold.",
+         "Nothing to do if the skip was intended; otherwise have the task labelled again."),
+    Code("DRAFT_EXCLUDED", WARNING, "semantics",
+         "An unsubmitted draft: reported and excluded, never used as gold.",
+         "Have the annotator submit the draft in Label Studio, or delete it."),
+    Code("TASK_WITHOUT_ANNOTATION", WARNING, "semantics",
+         "A task has no submitted, non-cancelled annotation.",
+         "Have the task labelled, or leave it out of the release on purpose."),
+]}
+
+_MAX_SHOWN = 80  # characters of a found value quoted in a message
+
+
+class ConfigError(ValueError):
+    """The labeling config cannot be parsed or does not match the taxonomy."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    level: str
+    file: str
+    task_index: int | None
+    task_id: object
+    annotation_id: object
+    region_id: object
+    pointer: str  # RFC 6901 pointer into the export file, e.g. /0/annotations/1/result/3/value/start
+    message: str  # what was found, what was expected, and what to do
+
+    def as_dict(self) -> dict:
+        return dict(vars(self))  # the fields in order; dataclasses.asdict would deep-copy them
+
+
+@dataclass
+class Summary:
+    """Counts over a validation run, and the first few records of each code."""
+
+    examples_per_code: int = 5
+    files: int = 0
+    tasks: int = 0
+    annotations: int = 0  # validated: submitted and not cancelled
+    excluded: int = 0  # cancelled annotations and drafts
+    counts: Counter = field(default_factory=Counter)
+    examples: dict[str, list[Problem]] = field(default_factory=dict)
+
+    def add(self, problem: Problem) -> None:
+        self.counts[problem.code] += 1
+        shown = self.examples.setdefault(problem.code, [])
+        if len(shown) < self.examples_per_code:
+            shown.append(problem)
+
+    @property
+    def errors(self) -> int:
+        return sum(n for code, n in self.counts.items() if CODES[code].level == ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(n for code, n in self.counts.items() if CODES[code].level == WARNING)
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "…"
+
+
+def _escape(token: object) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def _key(value: object) -> str | int | None:
+    """A region id usable as a dict key (exports may hold anything there)."""
+    return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
+
+
+def _ls_text(piece: str) -> str:
+    """value.text as Label Studio writes it: every CR and every LF becomes a literal backslash-n."""
+    return piece.replace("\r", "\\n").replace("\n", "\\n")
+
+
+def _joins(a: str, b: str) -> bool:
+    """True when a boundary between characters a and b cuts a word or a multi-code-point character."""
+    if (a.isalnum() or a == "_") and (b.isalnum() or b == "_"):
+        return True
+    if a.isascii() and b.isascii():
+        return False
+    return (unicodedata.category(b)[0] == "M" or "\u200d" in (a, b)
+            or ("\U0001F1E6" <= a <= "\U0001F1FF" and "\U0001F1E6" <= b <= "\U0001F1FF"))
+
+
+def check_config(config_xml: str, taxonomy: Taxonomy, where: str = "config") -> None:
+    """Raise ConfigError unless the labeling config has exactly the taxonomy's controls and values."""
+    from label_studio_sdk.label_interface import LabelInterface  # slow import, needed only here
+
+    try:
+        controls = {c.name: c for c in LabelInterface(config_xml).controls}
+    except Exception as exc:  # the SDK raises many kinds of errors on a malformed config
+        raise ConfigError(f"{where}: not a valid labeling config ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from exc
+    expected = {LABELS_NAME: ("Labels", taxonomy.label_names, False)}
+    expected.update({q.name: ("Choices", q.value_names, False) for q in taxonomy.document_choices})
+    expected.update({q.name: ("Choices", q.value_names, True) for q in taxonomy.region_attributes})
+    if set(controls) != set(expected):
+        raise ConfigError(f"{where}: controls {sorted(controls)} differ from the taxonomy's {sorted(expected)}; "
+                          f"regenerate it with `stancekit config`")
+    for name, (tag, values, per_region) in expected.items():
+        c = controls[name]
+        found = (c.tag, list(c.labels), str(c.attr.get("perRegion", "")).lower() == "true", list(c.to_name),
+                 str(c.attr.get("choice", "single")).startswith("single"))
+        if found != (tag, values, per_region, [TEXT_NAME], True):
+            raise ConfigError(f"{where}: control {name!r} is {found[0]} {found[1]} (perRegion={found[2]}, toName={found[3]}, "
+                              f"single choice={found[4]}), the taxonomy expects {tag} {values} (perRegion={per_region}, "
+                              f"toName=['{TEXT_NAME}'], single choice=True); regenerate it with `stancekit config`")
+
+
+class Validator:
+    """Checks tasks against one taxonomy. Build once, then call `check_task` per task."""
+
+    def __init__(self, taxonomy: Taxonomy, config_xml: str | None = None, config_where: str = "config"):
+        if config_xml is not None:
+            check_config(config_xml, taxonomy, config_where)
+        self.taxonomy = taxonomy
+        self.schema = schema_mod.build(taxonomy)
+        self._schema = jsonschema_rs.validator_for(schema_mod.task_schema(self.schema))
+        self._doc_questions = taxonomy.document_choices
+        self._doc_names = {q.name for q in taxonomy.document_choices}
+        self._labels = set(taxonomy.label_names)
+        self._attributes = {q.name: q for q in taxonomy.region_attributes}
+        self._applies_to = {q.name: set(q.applies_to) for q in taxonomy.region_attributes}
+        self._required_attributes = {
+            label: [q.name for q in taxonomy.attributes_for(label) if q.required] for label in taxonomy.label_names
+        }
+        self._incompatible = {
+            (q.name, v.value): set(v.incompatible_labels) for q in self._doc_questions for v in q.values if v.incompatible_labels
+        }
+
+    # -- records ---------------------------------------------------------------------------
+
+    def _problem(self, ctx: tuple, code: str, pointer: str, message: str, annotation_id=None, region_id=None) -> Problem:
+        file, index, task_id = ctx
+        return Problem(code, CODES[code].level, file, index, task_id, annotation_id, region_id,
+                       f"/{index}{pointer}", f"{message}. Fix: {CODES[code].fix}")
+
+    def _schema_problem(self, ctx: tuple, task: dict, error) -> Problem:
+        path = list(error.instance_path)
+        node, code = self.schema, "SCHEMA_VIOLATION"
+        for step in error.schema_path[:-1]:
+            node = node[step]
+            if isinstance(node, dict) and schema_mod.CODE_KEY in node:
+                code = node[schema_mod.CODE_KEY]
+        keyword = error.schema_path[-1] if error.schema_path else ""
+        keys = [p for p in path if isinstance(p, str)]
+        where = (keys[-1] + (f"[{path[-1]}]" if isinstance(path[-1], int) else "")) if keys else "task"
+        if keyword == "enum":
+            message = f"{where}: found {_show(error.instance)}, expected one of {', '.join(map(str, node['enum']))}"
+        elif keyword == "const":
+            message = f"{where}: found {_show(error.instance)}, expected {_show(node['const'])}"
+        elif keyword == "type":
+            message = f"{where}: found {_show(error.instance)}, expected a value of type {node['type']}"
+        else:
+            message = f"{where}: {error.message if len(error.message) <= 2 * _MAX_SHOWN else error.message[:2 * _MAX_SHOWN] + '…'}"
+        annotation_id = region_id = None
+        if len(path) >= 2 and path[0] == "annotations" and isinstance(path[1], int):
+            annotation = task["annotations"][path[1]]
+            annotation_id = annotation.get("id") if isinstance(annotation, dict) else None
+            if len(path) >= 4 and path[2] == "result" and isinstance(path[3], int):
+                item = annotation["result"][path[3]]
+                region_id = item.get("id") if isinstance(item, dict) else None
+        return self._problem(ctx, code, "".join("/" + _escape(p) for p in path), message,
+                             _key(annotation_id), _key(region_id))
+
+    # -- checks ----------------------------------------------------------------------------
+
+    def check_task(self, file: str, index: int, task: dict) -> list[Problem]:
+        """All problems of one task (already parsed from the export)."""
+        ctx = (file, index, _key(task.get("id")))
+        problems = []
+        if not self._schema.is_valid(task):
+            # dict.fromkeys: two subschemas can fail on the same value with the same message
+            problems.extend(dict.fromkeys(self._schema_problem(ctx, task, e) for e in self._schema.iter_errors(task)))
+        data = task.get("data")
+        text = data.get(TEXT_NAME) if isinstance(data, dict) else None
+        text = text if isinstance(text, str) else None
+        drafts = task.get("drafts")
+        drafts = drafts if isinstance(drafts, list) else []
+        for k, draft in enumerate(drafts):
+            draft_id, user = (draft.get("id"), draft.get("user")) if isinstance(draft, dict) else (draft, None)
+            by = f" by {_show(user)}" if user is not None else ""
+            problems.append(self._problem(ctx, "DRAFT_EXCLUDED", f"/drafts/{k}",
+                                          f"draft {_show(draft_id)}{by} is not submitted and is left out"))
+        annotations = task.get("annotations")
+        validated = cancelled = 0
+        for i, annotation in enumerate(annotations if isinstance(annotations, list) else ()):
+            if not isinstance(annotation, dict):
+                continue
+            annotation_id = _key(annotation.get("id"))
+            if annotation.get("was_cancelled") is True:
+                cancelled += 1
+                problems.append(self._problem(ctx, "CANCELLED_ANNOTATION", f"/annotations/{i}",
+                                              f"annotation {_show(annotation_id)} was cancelled and is left out", annotation_id))
+                continue
+            validated += 1
+            result = annotation.get("result")
+            if isinstance(result, list):
+                self._check_annotation(ctx, problems, f"/annotations/{i}/result", annotation_id, result, text)
+        if not validated:
+            problems.append(self._problem(ctx, "TASK_WITHOUT_ANNOTATION", "",
+                                          f"task has no submitted annotation ({cancelled} cancelled, {len(drafts)} drafts)"))
+        return problems
+
+    def _check_offsets(self, ctx, problems, at, annotation_id, rid, value, text) -> tuple[int, int] | None:
+        """Check one span's offsets and text; return (start, end) when they are usable."""
+        start, end = value.get("start"), value.get("end")
+        if type(start) is not int or type(end) is not int:  # bool is not an offset either
+            for name, offset in (("start", start), ("end", end)):
+                if isinstance(offset, float):  # the schema accepts 3.0 as an integer; Python slicing does not
+                    problems.append(self._problem(ctx, "OFFSET_NOT_INT", f"{at}/value/{name}",
+                                                  f"{name} is {offset!r}, expected an integer code point index",
+                                                  annotation_id, rid))
+            return None
+        if text is None:
+            return None
+        if start < 0 or end > len(text):
+            problems.append(self._problem(ctx, "OFFSET_OUT_OF_RANGE", f"{at}/value/{'start' if start < 0 else 'end'}",
+                                          f"span [{start}, {end}) is outside the task text, expected 0 <= start and end <= {len(text)}",
+                                          annotation_id, rid))
+            return None
+        if start >= end:
+            problems.append(self._problem(ctx, "SPAN_EMPTY_OR_REVERSED", f"{at}/value/end",
+                                          f"span [{start}, {end}): expected start < end", annotation_id, rid))
+            return None
+        piece = text[start:end]
+        shown = value.get("text")
+        if isinstance(shown, str) and shown != piece and shown != _ls_text(piece):
+            problems.append(self._problem(ctx, "SPAN_TEXT_MISMATCH", f"{at}/value/text",
+                                          f"value.text is {_show(shown)}, expected text[{start}:{end}] = {_show(piece)} "
+                                          f"(or with each CR and LF written as \\n)", annotation_id, rid))
+        if piece.isspace():
+            problems.append(self._problem(ctx, "SPAN_WHITESPACE_ONLY", f"{at}/value",
+                                          f"span [{start}, {end}) is {_show(piece)}, expected some non-whitespace text",
+                                          annotation_id, rid))
+        else:
+            cuts = [f"start {start} splits {_show(text[start - 1:start + 1])}"] if start > 0 and _joins(text[start - 1], text[start]) else []
+            if end < len(text) and _joins(text[end - 1], text[end]):
+                cuts.append(f"end {end} splits {_show(text[end - 1:end + 1])}")
+            if cuts:
+                problems.append(self._problem(ctx, "SPAN_BOUNDARY_IN_WORD", f"{at}/value",
+                                              f"span {_show(piece)}: {'; '.join(cuts)}, expected whole words", annotation_id, rid))
+        return start, end
+
+    def _check_annotation(self, ctx, problems, at, annotation_id, result, text) -> None:
+        spans: dict = {}  # region id -> (item index, label)
+        by_offsets: dict = {}  # (label, start, end) -> region id
+        doc_answers: dict[str, list[tuple[int, list]]] = {}
+        region_choices = []  # (item index, question name, region id)
+        relations = []
+        for j, item in enumerate(result):
+            if type(item) is not dict:
+                continue
+            kind, name, value = item.get("type"), item.get("from_name"), item.get("value")
+            if kind == "relation":
+                relations.append((j, item))
+                continue
+            if type(value) is not dict or type(name) is not str:
+                continue
+            rid = item.get("id")
+            if type(rid) is not str:
+                rid = _key(rid)
+            if name == LABELS_NAME and kind == "labels":
+                labels = value.get("labels")
+                label = labels[0] if isinstance(labels, list) and labels and isinstance(labels[0], str) else None
+                if rid is not None and rid in spans:
+                    first = spans[rid][0]
+                    problems.append(self._problem(ctx, "DUPLICATE_REGION_ID", f"{at}/{j}/id",
+                                                  f"region id {_show(rid)} is also the id of the span at result item {first}, expected unique span ids",
+                                                  annotation_id, rid))
+                elif rid is not None:
+                    spans[rid] = (j, label)
+                offsets = self._check_offsets(ctx, problems, f"{at}/{j}", annotation_id, rid, value, text)
+                if offsets and label is not None:
+                    other = by_offsets.setdefault((label, *offsets), (j, rid))
+                    if other[0] != j:
+                        problems.append(self._problem(ctx, "DUPLICATE_REGION", f"{at}/{j}",
+                                                      f"{label} span [{offsets[0]}, {offsets[1]}) repeats span {_show(other[1])} "
+                                                      f"(result item {other[0]}), expected each span once", annotation_id, rid))
+            elif kind == "choices" and name in self._attributes:
+                region_choices.append((j, name, rid, value.get("choices")))
+            elif kind == "choices" and name in self._doc_names:
+                choices = value.get("choices")
+                if isinstance(choices, list) and choices:
+                    doc_answers.setdefault(name, []).append((j, choices))
+        answered: dict = {}  # (region id, question) -> item index
+        for j, name, rid, choices in region_choices:
+            if rid is None:  # no usable id: a schema violation, reported already
+                continue
+            if rid not in spans:
+                problems.append(self._problem(ctx, "ORPHAN_REGION_CHOICE", f"{at}/{j}/id",
+                                              f"{name} choice has region id {_show(rid)}, expected the id of a span in this annotation",
+                                              annotation_id, rid))
+                continue
+            span_at, label = spans[rid]
+            if label in self._labels and label not in self._applies_to[name]:
+                problems.append(self._problem(ctx, "CHOICE_NOT_APPLICABLE", f"{at}/{j}",
+                                              f"{name} is answered for a {label} span, expected it only for "
+                                              f"{', '.join(self._attributes[name].applies_to)}", annotation_id, rid))
+                continue
+            if not (isinstance(choices, list) and choices):
+                continue
+            first = answered.setdefault((rid, name), j)
+            if first != j:
+                problems.append(self._problem(ctx, "MULTIPLE_CHOICES", f"{at}/{j}",
+                                              f"{name} of span {_show(rid)} is answered again (first at result item {first}), expected one answer",
+                                              annotation_id, rid))
+        for rid, (j, label) in spans.items():
+            missing = [name for name in self._required_attributes.get(label, ()) if (rid, name) not in answered]
+            if missing:
+                problems.append(self._problem(ctx, "REQUIRED_CHOICE_MISSING", f"{at}/{j}",
+                                              f"{label} span {_show(rid)} has no {', '.join(missing)}, expected one answer each",
+                                              annotation_id, rid))
+        for q in self._doc_questions:
+            items = doc_answers.get(q.name, [])
+            if not items and q.required:
+                problems.append(self._problem(ctx, "REQUIRED_CHOICE_MISSING", at,
+                                              f"no {q.name} answer, expected exactly one", annotation_id))
+            for j, _ in items[1:]:
+                problems.append(self._problem(ctx, "MULTIPLE_CHOICES", f"{at}/{j}",
+                                              f"{q.name} is answered {len(items)} times, expected exactly one", annotation_id))
+            for j, choices in items:
+                excluded = set().union(*(self._incompatible.get((q.name, c), set()) for c in choices if isinstance(c, str)))
+                clashing = [rid for rid, (_, label) in spans.items() if label in excluded]
+                if clashing:
+                    problems.append(self._problem(ctx, "SPAN_CONTRADICTS_DOC_CHOICE", f"{at}/{j}",
+                                                  f"{q.name} is {_show(choices[0])} but the annotation marks {len(clashing)} "
+                                                  f"{'/'.join(sorted(excluded))} span(s) (first {_show(clashing[0])})", annotation_id))
+        for j, item in relations:
+            for end in ("from_id", "to_id"):
+                rid = _key(item.get(end))
+                if rid is not None and rid not in spans:
+                    problems.append(self._problem(ctx, "RELATION_ENDPOINT_MISSING", f"{at}/{j}/{end}",
+                                                  f"relation {end} is {_show(item.get(end))}, expected the id of a span in this annotation",
+                                                  annotation_id, rid))
+
+
+def validate_exports(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml: str | None = None,
+                     summary: Summary | None = None, config_where: str = "config") -> Iterator[Problem]:
+    """Yield every problem of the given export files, streaming; update `summary` if given.
+
+    Raises ConfigError for a config that does not match the taxonomy, and
+    stancekit.exports.ExportReadError for a file that cannot be read as an export.
+    """
+    validator = Validator(taxonomy, config_xml, config_where)
+    for path in paths:
+        if summary is not None:
+            summary.files += 1
+        for index, task in iter_tasks(path):
+            problems = validator.check_task(str(path), index, task)
+            if summary is not None:
+                summary.tasks += 1
+                annotations = task.get("annotations")
+                for annotation in annotations if isinstance(annotations, list) else ():
+                    if isinstance(annotation, dict) and annotation.get("was_cancelled") is True:
+                        summary.excluded += 1
+                    elif isinstance(annotation, dict):
+                        summary.annotations += 1
+                drafts = task.get("drafts")
+                summary.excluded += len(drafts) if isinstance(drafts, list) else 0
+                for problem in problems:
+                    summary.add(problem)
+            yield from problems
+
+
+def check(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml: str | None = None) -> Summary:
+    """Validate the exports and return the summary (counts per code, first records of each)."""
+    summary = Summary()
+    for _ in validate_exports(paths, taxonomy, config_xml, summary):
+        pass
+    return summary
+
+
+def format_summary(summary: Summary) -> str:
+    """The human report: one row per code with its count, then the first locations of each."""
+    lines = [f"{summary.files} file(s), {summary.tasks} task(s), {summary.annotations} annotation(s) validated, "
+             f"{summary.excluded} excluded (cancelled or draft)"]
+    if not summary.counts:
+        return "\n".join(lines + ["no problems found"]) + "\n"
+    order = sorted(summary.counts, key=lambda c: (CODES[c].level != ERROR, list(CODES).index(c)))
+    width = max(len(c) for c in order)
+    lines += ["", f"{'code'.ljust(width)}  level    count", f"{'-' * width}  -------  -----"]
+    lines += [f"{code.ljust(width)}  {CODES[code].level.ljust(7)}  {summary.counts[code]:>5}" for code in order]
+    for code in order:
+        lines += ["", f"{code} ({CODES[code].level}): {CODES[code].meaning}", f"  fix: {CODES[code].fix}"]
+        for p in summary.examples[code]:
+            ids = ", ".join(f"{k} {v}" for k, v in (("task", p.task_id), ("annotation", p.annotation_id), ("region", p.region_id))
+                            if v is not None)
+            lines.append(f"  {p.file}#{p.pointer} ({ids}): {p.message.split('. Fix: ')[0]}")
+        if summary.counts[code] > len(summary.examples[code]):
+            lines.append(f"  ... and {summary.counts[code] - len(summary.examples[code])} more")
+    lines += ["", f"{summary.errors} error(s), {summary.warnings} warning(s)"]
+    return "\n".join(lines) + "\n"
+
+
+def codes_table() -> str:
+    """The Markdown table of all codes, for README.md."""
+    rows = ["| code | level | check | meaning | how to fix |", "|---|---|---|---|---|"]
+    for c in CODES.values():
+        meaning, fix = (s.replace("|", "\\|") for s in (c.meaning, c.fix))
+        rows.append(f"| `{c.name}` | {c.level} | {c.group} | {meaning} | {fix} |")
+    return "\n".join(rows) + "\n"

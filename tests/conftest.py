@@ -1,0 +1,103 @@
+"""Shared fixtures: the bundled articles as a documents table, and a real Label Studio server."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from label_studio_sdk import LabelStudio
+
+from stancekit import labelstudio
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = sorted((ROOT / "dataset/raw").glob("*.txt"))
+
+
+def raw_documents() -> list[dict]:
+    """The five raw articles as contract rows, minimally cleaned (NFC, \\n line endings).
+
+    Only a stand-in until `stancekit ingest` (another branch) builds build/documents.parquet:
+    it fills the columns the tasks stage reads, with the contract's doc_id rule.
+    """
+    rows = []
+    for path in RAW:
+        text = unicodedata.normalize("NFC", path.read_text(encoding="utf-8").replace("\r\n", "\n").replace("\r", "\n")).strip()
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        rows.append({"doc_id": "doc_" + digest[:16], "title": text.split("\n", 1)[0].strip(), "text": text,
+                     "source_file": str(path.relative_to(ROOT)), "source_format": "txt", "url": None, "published": None,
+                     "raw_sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "text_sha256": digest})
+    return rows
+
+
+@pytest.fixture(scope="session")
+def documents_parquet(tmp_path_factory) -> Path:
+    """build/documents.parquet if ingest has made it, else a table built from dataset/raw."""
+    built = ROOT / "build/documents.parquet"
+    if built.exists():
+        return built
+    path = tmp_path_factory.mktemp("documents") / "documents.parquet"
+    pq.write_table(pa.Table.from_pylist(raw_documents()), path)
+    return path
+
+
+@dataclass
+class LabelStudioServer:
+    """A running Label Studio: `client` is a label_studio_sdk.LabelStudio logged in as the admin."""
+
+    base_url: str
+    token: str
+    email: str
+    password: str
+    port: int
+    state_dir: Path  # holds credentials.json and server.json, as `stancekit ls up` would write them
+    log_path: Path
+    client: LabelStudio
+    start_seconds: float
+
+
+@pytest.fixture(scope="session")
+def label_studio(tmp_path_factory) -> LabelStudioServer:
+    """A real Label Studio 1.23 on 127.0.0.1 for the whole test session.
+
+    Started with `stancekit.labelstudio.start_server` on a free port, with a temporary HOME and
+    data dir, a preset admin and a legacy API token (enabled on this first start); waits on
+    /health/ and is stopped at the end. The first start runs migrations: about 70 s.
+
+    Label Studio comes from STANCEKIT_LS_VENV or ./.venv-ls (`make ls-install`; `make test`
+    installs it). Tests using it are marked `@pytest.mark.labelstudio`; they should create their
+    own project (`label_studio.client.projects.create(...)`) so that they do not see each
+    other's tasks. For the CLI, pass `--state-dir label_studio.state_dir`. The browser can log
+    in at `base_url + "/user/login/"` with `email` / `password`.
+    """
+    try:
+        exe = labelstudio.ls_executable()
+    except labelstudio.LabelStudioError as exc:
+        pytest.fail(str(exc))
+    state_dir = Path(tempfile.mkdtemp(prefix="stancekit-ls-"))  # short path, outside the repo
+    creds, _ = labelstudio.ensure_credentials(state_dir)
+    port = labelstudio.free_port()
+    log_path = state_dir / "server.log"
+    proc = labelstudio.start_server(exe, port, state_dir / "data", state_dir / "home", creds, log_path)
+    url = f"http://{labelstudio.HOST}:{port}"
+    (state_dir / "server.json").write_text(f'{{"url": "{url}", "pid": {proc.pid}, "port": {port}}}\n')
+    try:
+        started = time.monotonic()
+        labelstudio.wait_healthy(url, proc, log_path=log_path)
+        yield LabelStudioServer(base_url=url, token=creds.token, email=creds.email, password=creds.password, port=port,
+                                state_dir=state_dir, log_path=log_path, client=LabelStudio(base_url=url, api_key=creds.token),
+                                start_seconds=time.monotonic() - started)
+    finally:
+        labelstudio.stop_server(proc.pid)
+        if os.environ.get("STANCEKIT_KEEP_LS_LOG"):
+            print(f"Label Studio log kept in {log_path}")
+        else:
+            shutil.rmtree(state_dir, ignore_errors=True)

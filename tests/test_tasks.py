@@ -1,0 +1,116 @@
+"""Tasks from documents.parquet: one per document or chunk, offsets into the document, deterministic."""
+
+import json
+import unicodedata
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
+
+from stancekit import tasks
+from stancekit.cli import main
+
+# Text made of the troublesome pieces: emoji, flags, CRLF, combining marks, Cyrillic, blank lines.
+PIECES = st.sampled_from(["word", " ", "\n", "\n\n", "\r\n", "😀", "🇺🇦", "e\u0301", "Путин", "👩\u200d💻", ".", "\t"])
+TEXTS = st.lists(PIECES, max_size=80).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=TEXTS, max_chars=st.integers(min_value=1, max_value=60))
+def test_chunks_tile_the_text_within_the_limit(text, max_chars):
+    bounds = tasks.chunk_bounds(text, max_chars)
+    assert "".join(text[a:b] for a, b in bounds) == text
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(text)
+    assert all(a < b for a, b in bounds) or text == ""
+    assert all(b - a <= max_chars for a, b in bounds)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=TEXTS, max_chars=st.integers(min_value=4, max_value=60))
+def test_chunks_do_not_split_graphemes(text, max_chars):
+    regional = "".join(chr(c) for c in range(0x1F1E6, 0x1F200))
+    for a, _ in tasks.chunk_bounds(text, max_chars)[1:]:  # every cut; the longest grapheme here is 3 code points
+        assert not unicodedata.combining(text[a]) and text[a - 1] != "\u200d"
+        if text[a] in regional:
+            assert (len(text[:a]) - len(text[:a].rstrip(regional))) % 2 == 0
+
+
+def test_chunks_prefer_paragraph_boundaries():
+    text = "First paragraph here.\nstill first.\n\nSecond paragraph.\n\nThird."
+    bounds = tasks.chunk_bounds(text, 40)
+    assert [text[a:b] for a, b in bounds] == ["First paragraph here.\nstill first.\n\n", "Second paragraph.\n\nThird."]
+    assert tasks.chunk_bounds(text, None) == [(0, len(text))]
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=TEXTS, max_chars=st.integers(min_value=1, max_value=50), start=st.integers(0, 400), length=st.integers(0, 30))
+def test_chunk_offsets_map_spans_back_to_the_document(text, max_chars, start, length):
+    made = tasks.make_tasks([{"doc_id": "d", "title": "t", "text": text, "source_file": "s"}], max_chars)
+    for task in made:
+        chunk, offset = task["data"]["text"], task["data"]["offset"]
+        s = min(start, len(chunk))
+        e = min(s + length, len(chunk))
+        assert chunk[s:e] == text[offset + s:offset + e]
+    assert [t["data"]["chunk"] for t in made] == list(range(len(made)))
+
+
+def _documents(tmp_path, rows):
+    path = tmp_path / "documents.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def test_cli_writes_deterministic_tasks_with_predictions(tmp_path, documents_parquet):
+    out1, out2 = tmp_path / "a.json", tmp_path / "b.json"
+    runner = CliRunner()
+    for out in (out1, out2):
+        result = runner.invoke(main, ["tasks", str(documents_parquet), "--out", str(out), "--max-chars", "9000"])
+        assert result.exit_code == 0, result.output
+    assert out1.read_bytes() == out2.read_bytes()
+    made = json.loads(out1.read_text(encoding="utf-8"))
+    docs = pq.read_table(documents_parquet).to_pylist()
+    assert len({t["data"]["doc_id"] for t in made}) == len(docs) and len(made) > len(docs)  # the longest is chunked
+    by_id = {d["doc_id"]: d for d in docs}
+    for task in made:
+        data = task["data"]
+        assert set(data) == {"text", "doc_id", "title", "source", "chunk", "offset"}
+        assert by_id[data["doc_id"]]["text"][data["offset"]:data["offset"] + len(data["text"])] == data["text"]
+        assert data["source"] == by_id[data["doc_id"]]["source_file"]
+        assert task["predictions"][0]["model_version"].startswith("rules-")
+
+
+def test_cli_without_predictions(tmp_path, documents_parquet):
+    out = tmp_path / "t.json"
+    result = CliRunner().invoke(main, ["tasks", str(documents_parquet), "--out", str(out), "--no-predictions"])
+    assert result.exit_code == 0
+    assert all("predictions" not in t for t in json.loads(out.read_text()))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p / "missing.parquet", "no such file"),
+    (lambda p: (p / "x.parquet").write_text("not parquet") and p / "x.parquet", "not a readable Parquet file"),
+    (lambda p: _documents(p, [{"doc_id": "d", "text": "t"}]), "missing column(s) title, source_file"),
+    (lambda p: _documents(p, [{"doc_id": None, "title": "", "text": "t", "source_file": "s"}]), "row 0"),
+    (lambda p: _documents(p, [{"doc_id": "d", "title": "", "text": "t", "source_file": "s"}] * 2), "row 1: doc_id d appears twice"),
+])
+def test_bad_documents_are_one_clear_line(tmp_path, make, message):
+    out = tmp_path / "tasks.json"
+    result = CliRunner().invoke(main, ["tasks", str(make(tmp_path)), "--out", str(out)])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("body, message", [
+    ("{}", "expected a JSON array"),
+    ("[{\"data\": {\"doc_id\": \"d\"}}]", "task 0: needs data.text"),
+    ("[1", "not a JSON task file"),
+])
+def test_bad_task_files_are_rejected(tmp_path, body, message):
+    path = tmp_path / "tasks.json"
+    path.write_text(body)
+    with pytest.raises(tasks.TasksError, match=message):
+        tasks.read(path)

@@ -1,0 +1,300 @@
+"""The validator: a real export is clean, every defect is reported with its code and exact location."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from export_mutations import DEFECTS, ROOT, TAXONOMY, base_export, with_defect, write
+from stancekit import schema, validate
+from stancekit.cli import main
+from stancekit.exports import ExportReadError
+
+CONFIG = (ROOT / "schema/labeling-config.xml").read_text(encoding="utf-8")
+
+
+def problems_of(tasks: list, tmp_path: Path) -> list[validate.Problem]:
+    return list(validate.validate_exports([write(tasks, tmp_path / "export.json")], TAXONOMY, CONFIG))
+
+
+def resolve(doc, pointer: str):
+    """Follow an RFC 6901 pointer."""
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        doc = doc[int(token)] if isinstance(doc, list) else doc[token]
+    return doc
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "stancekit"), *args], capture_output=True, text=True, cwd=ROOT)
+
+
+# -- a real export --------------------------------------------------------------------------------
+
+def test_real_export_has_no_errors(tmp_path):
+    summary = validate.check([write(base_export(), tmp_path / "export.json")], TAXONOMY, CONFIG)
+    assert summary.errors == 0, validate.format_summary(summary)
+    assert summary.tasks == len(base_export()) and summary.annotations > 0
+
+
+def test_real_export_cli_exits_0(tmp_path):
+    result = CliRunner().invoke(main, ["validate", str(write(base_export(), tmp_path / "e.json"))])
+    assert result.exit_code == 0, result.output
+    assert "0 error(s)" in result.output or "no problems found" in result.output
+
+
+# -- one defect per code ------------------------------------------------------------------------
+
+def test_every_code_has_a_defect_fixture():
+    assert set(DEFECTS) == set(validate.CODES)
+
+
+@pytest.mark.parametrize("code", sorted(validate.CODES))
+def test_defect_is_reported_with_code_and_location(code, tmp_path):
+    tasks, pointer = with_defect(code)
+    problems = problems_of(tasks, tmp_path)
+    hits = [p for p in problems if p.code == code and p.pointer == pointer]
+    assert hits, f"{code} at {pointer} not reported; got {[(p.code, p.pointer) for p in problems]}"
+    problem = hits[0]
+    assert problem.level == validate.CODES[code].level
+    resolve(tasks, pointer)  # the pointer leads into the export
+    task_index = int(pointer.split("/")[1])
+    assert problem.task_index == task_index and problem.task_id == tasks[task_index]["id"]
+    if "/annotations/" in pointer:
+        assert problem.annotation_id == tasks[task_index]["annotations"][int(pointer.split("/")[3])]["id"]
+    if "/result/" in pointer and code not in ("REQUIRED_CHOICE_MISSING", "MULTIPLE_CHOICES", "SPAN_CONTRADICTS_DOC_CHOICE"):
+        item = resolve(tasks, "/".join(pointer.split("/")[:6]))
+        assert problem.region_id == item.get("id", item.get("to_id"))
+    assert "Fix:" in problem.message
+    if problem.level == "error":
+        assert "expected" in problem.message
+
+
+@pytest.mark.parametrize("code", sorted(validate.CODES))
+def test_cli_exit_code_follows_levels(code, tmp_path):
+    tasks, _ = with_defect(code)
+    path = write(tasks, tmp_path / "export.json")
+    result = CliRunner().invoke(main, ["validate", "--format", "json", str(path)])
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert code in {r["code"] for r in records}
+    errors = [r for r in records if r["level"] == "error"]
+    assert result.exit_code == (1 if errors else 0)
+    if validate.CODES[code].level == "warning":
+        assert result.exit_code == 0, errors  # a warning alone never fails validation
+
+
+def test_text_output_groups_by_code_with_counts(tmp_path):
+    tasks = base_export()
+    DEFECTS["UNKNOWN_LABEL"](tasks)
+    DEFECTS["CANCELLED_ANNOTATION"](tasks)
+    result = CliRunner().invoke(main, ["validate", str(write(tasks, tmp_path / "e.json"))])
+    assert result.exit_code == 1
+    rows = {line.split()[0]: line.split() for line in result.output.splitlines()
+            if len(line.split()) == 3 and line.split()[0] in validate.CODES}
+    assert rows["UNKNOWN_LABEL"][1:] == ["error", "1"] and rows["CANCELLED_ANNOTATION"][1:] == ["warning", "1"]
+    assert "e.json#/" in result.output
+
+
+def test_library_summary_for_release(tmp_path):
+    tasks, _ = with_defect("OFFSET_OUT_OF_RANGE")
+    summary = validate.check([write(tasks, tmp_path / "e.json")], TAXONOMY)
+    assert summary.errors >= 1 and summary.counts["OFFSET_OUT_OF_RANGE"] == 1
+    assert summary.examples["OFFSET_OUT_OF_RANGE"][0].pointer.endswith("/value/end")
+
+
+def test_several_files_are_reported_with_their_names(tmp_path):
+    clean = write(base_export(), tmp_path / "clean.json")
+    tasks, pointer = with_defect("SPAN_TEXT_MISMATCH")
+    bad = write(tasks, tmp_path / "bad.json")
+    problems = list(validate.validate_exports([clean, bad], TAXONOMY))
+    assert [(p.file, p.pointer) for p in problems if p.code == "SPAN_TEXT_MISMATCH"] == [(str(bad), pointer)]
+
+
+# -- unreadable input: exit 2, one line ---------------------------------------------------------
+
+@pytest.mark.parametrize("content, says", [
+    (lambda good: good[: len(good) // 2], "truncated"),
+    (lambda good: good[:-1], "truncated"),
+    (lambda good: good.replace(b'"text"', b'"t\xffxt"', 1), "not valid UTF-8"),
+    (lambda good: b'{"tasks": []}', "expected a JSON array"),
+    (lambda good: b"", "empty file"),
+    (lambda good: b"[1, 2]", "not a JSON object"),
+])
+def test_unreadable_export_exits_2_with_one_line(content, says, tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_bytes(content(json.dumps(base_export(), ensure_ascii=False).encode()))
+    result = run_cli("validate", str(path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and says in result.stderr and str(path) in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_missing_file_exits_2(tmp_path):
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "nope.json")])
+    assert result.exit_code == 2 and "cannot read" in result.output
+
+
+def test_config_that_does_not_match_the_taxonomy_exits_2(tmp_path):
+    config = tmp_path / "config.xml"
+    config.write_text(CONFIG.replace('<Label value="STANCE"', '<Label value="EXTRA"/><Label value="STANCE"'))
+    result = CliRunner().invoke(main, ["validate", "--config", str(config), str(write(base_export(), tmp_path / "e.json"))])
+    assert result.exit_code == 2 and "regenerate it with `stancekit config`" in result.output
+    config.write_text(CONFIG.replace('choice="single-radio"', 'choice="multiple"', 1))
+    result = CliRunner().invoke(main, ["validate", "--config", str(config), str(tmp_path / "e.json")])
+    assert result.exit_code == 2 and "single choice=False" in result.output
+    config.write_text("<View><Labels")
+    result = CliRunner().invoke(main, ["validate", "--config", str(config), str(tmp_path / "e.json")])
+    assert result.exit_code == 2 and "not a valid labeling config" in result.output
+
+
+# -- offsets: Label Studio's rewriting of line breaks, Unicode ---------------------------------------
+
+TEXTS = st.lists(st.sampled_from(list("ab Пу\r\n\t") + ["🇺🇦", "é", "e\u0301", "👩‍👩‍👧", "🕊️", "\r\n"]),
+                 min_size=2, max_size=30).map("".join)
+
+
+def _one_span_export(text: str, start: int, end: int, shown: str) -> list:
+    tasks = base_export()[:1]
+    task = tasks[0]
+    task["data"]["text"] = text
+    for ann in task["annotations"]:
+        ann["result"] = [item for item in ann["result"] if item.get("type") != "labels" and "start" not in item["value"]]
+    ann = task["annotations"][0]
+    label = TAXONOMY.label_names[0]
+    value = {"start": start, "end": end, "text": shown}
+    ann["result"].append({"value": {**value, "labels": [label]}, "id": "span1", "from_name": "label",
+                          "to_name": "text", "type": "labels"})
+    for q in TAXONOMY.attributes_for(label):
+        ann["result"].append({"value": {**value, "choices": [q.value_names[-1]]}, "id": "span1", "from_name": q.name,
+                              "to_name": "text", "type": "choices"})
+    return tasks
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=TEXTS, data=st.data())
+def test_value_text_is_checked_under_label_studio_rewriting(text, data, tmp_path):
+    start = data.draw(st.integers(0, len(text) - 1))
+    end = data.draw(st.integers(start + 1, len(text)))
+    piece = text[start:end]
+    rewritten = piece.replace("\r", "\\n").replace("\n", "\\n")
+    for shown in {piece, rewritten}:
+        codes = {p.code for p in problems_of(_one_span_export(text, start, end, shown), tmp_path)}
+        assert "SPAN_TEXT_MISMATCH" not in codes and "OFFSET_OUT_OF_RANGE" not in codes
+        assert ("SPAN_WHITESPACE_ONLY" in codes) == piece.isspace()
+    wrong = rewritten + "x"
+    codes = {p.code for p in problems_of(_one_span_export(text, start, end, wrong), tmp_path)}
+    assert "SPAN_TEXT_MISMATCH" in codes
+
+
+def test_boundary_inside_a_flag_or_combining_sequence_warns(tmp_path):
+    text = "peace 🇺🇦 cafe\u0301 now"
+    flag = text.index("🇺🇦")
+    for start, end in [(flag + 1, flag + 2), (text.index("cafe"), text.index("cafe") + 4)]:
+        codes = {p.code for p in problems_of(_one_span_export(text, start, end, text[start:end]), tmp_path)}
+        assert "SPAN_BOUNDARY_IN_WORD" in codes
+    start = text.index("peace")
+    codes = {p.code for p in problems_of(_one_span_export(text, start, start + 5, "peace"), tmp_path)}
+    assert "SPAN_BOUNDARY_IN_WORD" not in codes
+
+
+def test_chunk_offsets_are_checked_against_the_chunk_text(tmp_path):
+    tasks = base_export()
+    chunked = [t for t in tasks if t["data"].get("offset")]
+    if not chunked:  # make one: the same task, as the second chunk of a longer document
+        tasks[0]["data"].update(chunk=1, offset=5000)
+    assert not [p for p in problems_of(tasks, tmp_path) if p.level == "error"]
+
+
+# -- never an exception ---------------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 10**6) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3),
+    max_leaves=6,
+)
+
+
+def _paths(doc, prefix=()):
+    yield prefix
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else ()
+    for key, child in items:
+        yield from _paths(child, (*prefix, key))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_mutated_export_gives_records_or_exit_2(data, tmp_path):
+    tasks = base_export()
+    for _ in range(data.draw(st.integers(1, 3))):
+        paths = list(_paths(tasks))
+        path = data.draw(st.sampled_from(paths[1:]))
+        parent = tasks
+        for key in path[:-1]:
+            parent = parent[key]
+        if data.draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = data.draw(JSON_VALUES)
+    raw = json.dumps(tasks, ensure_ascii=False).encode()
+    if data.draw(st.integers(0, 5)) == 0:
+        raw = raw[: data.draw(st.integers(0, len(raw)))]
+    file = tmp_path / "fuzz.json"
+    file.write_bytes(raw)
+    try:
+        for problem in validate.validate_exports([file], TAXONOMY):
+            assert problem.code in validate.CODES and problem.pointer.startswith("/")
+    except ExportReadError as exc:
+        assert "\n" not in str(exc)
+    result = CliRunner().invoke(main, ["validate", "--format", "json", str(file)])
+    assert result.exit_code in (0, 1, 2) and not (result.exception and not isinstance(result.exception, SystemExit)), result.output
+
+
+# -- the schema ---------------------------------------------------------------------------------
+
+def test_committed_schema_equals_fresh_render():
+    committed = (ROOT / schema.DEFAULT_PATH).read_text(encoding="utf-8")
+    assert committed == schema.render(TAXONOMY), "run `make schema` and commit schema/export.schema.json"
+    assert json.loads(committed)["$comment"].startswith("Generated by `stancekit schema`")
+
+
+def test_schema_is_valid_draft_2020_12_and_agrees_with_the_reference_implementation():
+    built = schema.build(TAXONOMY)
+    jsonschema.Draft202012Validator.check_schema(built)
+    reference = jsonschema.Draft202012Validator(built)
+    assert not list(reference.iter_errors(base_export()))
+    tasks, pointer = with_defect("UNKNOWN_LABEL")
+    assert ["/" + "/".join(map(str, e.absolute_path)) for e in reference.iter_errors(tasks)] == [pointer]
+
+
+def test_schema_enums_follow_the_taxonomy(tmp_path):
+    raw = yaml.safe_load((ROOT / "schema/taxonomy.yaml").read_text(encoding="utf-8"))
+    raw["span_labels"].append({"value": "CLAIM", "definition": "new", "color": "#000000"})
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    from stancekit import taxonomy
+
+    built = schema.build(taxonomy.load(path))
+    assert "CLAIM" in built["$defs"]["label"]["properties"]["value"]["properties"]["labels"]["items"]["enum"]
+    result = CliRunner().invoke(main, ["schema", "--taxonomy", str(path), "--out", str(ROOT / schema.DEFAULT_PATH), "--check"])
+    assert result.exit_code == 1 and "stale" in result.output
+
+
+def test_readme_lists_every_code():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert validate.codes_table() in readme, "paste validate.codes_table() into README.md's codes section"
+
+
+def test_mutations_do_not_leak_between_fixtures():
+    before = copy.deepcopy(base_export())
+    with_defect("DUPLICATE_REGION")
+    assert base_export() == before
