@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 import ls_export as lx
-from agreement_cases import (A, B, BASE_STANCES, C, EMAIL, TASK_IDS, TAXONOMY, TEXTS, base_spans, condition_span,
+from agreement_cases import (A, B, BASE_STANCES, C, EMAIL, ROOT, TASK_IDS, TAXONOMY, TEXTS, base_spans, condition_span,
                              export, plan_of, stance_span)
-from stancekit import adjudicate, agreement
+from stancekit import adjudicate, agreement, validate
 from stancekit.cli import main
 from stancekit.exports import annotation_regions
 
@@ -300,3 +300,11 @@ def test_ground_truth_picked_among_annotations_is_also_a_vote(tmp_path):
     report = agreement.measure(agreement.load_exports([path], TAXONOMY), TAXONOMY, resamples=0)
     alpha = report["document_choices"]["doc_stance"]["alpha"]
     assert alpha["n"] == {"documents": 4, "values": 8} and alpha["value"] == pytest.approx(10 / 17, abs=1e-4)
+
+
+def test_constructed_exports_and_adjudication_results_pass_the_validator(tmp_path):
+    path = export(tmp_path, "e.json", {A: plan_of(BASE_STANCES), B: plan_of(dict(BASE_STANCES, doc_c="oppose"))})
+    _, tasks, _ = gold_for(path)
+    adjudicated = lx.write(tmp_path / "adjudicated.json", accept(tasks, EMAIL[B]))
+    config = (ROOT / "schema/labeling-config.xml").read_text(encoding="utf-8")
+    assert [p.message for p in validate.validate_exports([path, adjudicated], TAXONOMY, config)] == []
