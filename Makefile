@@ -64,6 +64,15 @@ label: $(LS_BIN) config annotation/tasks/tasks.json
 	$(BIN)/stancekit ls up
 	$(BIN)/stancekit ls push annotation/tasks/tasks.json
 
+
+# Stage: validated exports -> agreement report; -> gold and adjudication tasks for Label Studio.
+.PHONY: agreement gold
+agreement: validate
+	$(if $(EXPORTS),$(BIN)/stancekit agreement $(EXPORTS),@echo "no exports in annotation/exports/")
+gold: validate
+	$(if $(EXPORTS),$(BIN)/stancekit adjudicate $(EXPORTS) --out annotation/gold/gold.json \
+	  --tasks-out annotation/tasks/adjudication.json,@echo "no exports in annotation/exports/")
+
 test: $(STAMP) $(LS_BIN)
 	$(BIN)/pytest
 

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import click
 
+from . import adjudicate as adjudicate_mod
+from . import agreement as agreement_mod
 from . import config as config_mod
+from . import exports as exports_mod
 from . import guidelines as guidelines_mod
 from . import ingest as ingest_mod
 from . import preannotate
@@ -293,3 +296,95 @@ def ls_down(state_dir: Path) -> None:
     from . import labelstudio as ls
 
     click.echo("stopped Label Studio" if ls.stop(state_dir) else "no Label Studio was running")
+
+
+# --- agreement, adjudicate, evaluate -------------------------------------------------------
+
+RESAMPLES_OPTION = click.option("--resamples", type=click.IntRange(0), default=agreement_mod.DEFAULT_RESAMPLES,
+                                show_default=True,
+                                help="Bootstrap resamples of documents for the 95% intervals (0: none).")
+SEED_OPTION = click.option("--seed", type=int, default=agreement_mod.DEFAULT_SEED, show_default=True,
+                           help="Seed of the bootstrap.")
+FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                             show_default=True, help="text for people, json for machines.")
+
+
+def _load_exports(paths, taxonomy, keep_text=True):
+    try:
+        return agreement_mod.load_exports(list(paths), taxonomy, keep_text)
+    except exports_mod.ExportReadError as exc:
+        fail(str(exc))
+
+
+def _report(problems: list[str]) -> None:
+    for problem in problems:
+        click.echo(f"stancekit: {problem}", err=True)
+
+
+@main.command("agreement")
+@click.argument("exports", nargs=-1, required=True, type=click.Path(path_type=Path))
+@FORMAT_OPTION
+@RESAMPLES_OPTION
+@SEED_OPTION
+@TAXONOMY_OPTION
+def agreement_cmd(exports, fmt, resamples, seed, taxonomy_path):
+    """Measure agreement between annotators in Label Studio JSON exports.
+
+    Document-level choices: Krippendorff's alpha, pairwise Cohen's kappa, observed agreement.
+    Spans: pairwise precision, recall and F1 (exact and overlap match) per label and category,
+    and agreement on the attributes of matched spans. Exit 1 when there are problems.
+    """
+    taxonomy = load_taxonomy(taxonomy_path)
+    report = agreement_mod.measure(_load_exports(exports, taxonomy, keep_text=False), taxonomy, resamples, seed)
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        click.echo(agreement_mod.render_agreement(report), nl=False)
+    _report(report["problems"])
+    sys.exit(1 if report["problems"] else 0)
+
+
+@main.command("adjudicate")
+@click.argument("exports", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("annotation/gold/gold.json"), show_default=True,
+              help="The gold file to write.")
+@click.option("--tasks-out", type=click.Path(path_type=Path), default=None,
+              help="Write the disputed documents as Label Studio tasks, each annotator's version a prediction.")
+@TAXONOMY_OPTION
+def adjudicate_cmd(exports, out, tasks_out, taxonomy_path):
+    """Merge annotations into gold; ground-truth annotations (the adjudicator's) override.
+
+    Exit 1 when there are problems (they are printed; the gold is still written).
+    """
+    taxonomy = load_taxonomy(taxonomy_path)
+    gold, tasks, problems = adjudicate_mod.adjudicate(_load_exports(exports, taxonomy), taxonomy)
+    adjudicate_mod.write_json(out, gold)
+    if tasks_out:
+        adjudicate_mod.write_json(tasks_out, tasks)
+    click.echo(adjudicate_mod.summary(gold, tasks, taxonomy))
+    click.echo(f"wrote {out}" + (f" and {tasks_out}" if tasks_out else ""))
+    _report(problems)
+    sys.exit(1 if problems else 0)
+
+
+@main.command("evaluate")
+@click.option("--gold", "gold_path", type=click.Path(path_type=Path), required=True, help="The gold file.")
+@click.option("--predictions", "prediction_paths", type=click.Path(path_type=Path), required=True, multiple=True,
+              help="Task file(s) or export snapshot(s) whose `predictions` are evaluated (repeatable).")
+@FORMAT_OPTION
+@RESAMPLES_OPTION
+@SEED_OPTION
+@TAXONOMY_OPTION
+def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, taxonomy_path):
+    """Precision, recall and F1 of the pre-annotations (per model_version) against gold."""
+    taxonomy = load_taxonomy(taxonomy_path)
+    try:
+        report = agreement_mod.evaluate(gold_path, list(prediction_paths), taxonomy, resamples, seed)
+    except (exports_mod.ExportReadError, agreement_mod.GoldReadError) as exc:
+        fail(str(exc))
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        click.echo(agreement_mod.render_evaluation(report), nl=False)
+    _report(report["problems"])
+    sys.exit(1 if report["problems"] else 0)
