@@ -308,3 +308,11 @@ def test_constructed_exports_and_adjudication_results_pass_the_validator(tmp_pat
     adjudicated = lx.write(tmp_path / "adjudicated.json", accept(tasks, EMAIL[B]))
     config = (ROOT / "schema/labeling-config.xml").read_text(encoding="utf-8")
     assert [p.message for p in validate.validate_exports([path, adjudicated], TAXONOMY, config)] == []
+
+
+def test_review_all_sends_undisputed_documents_too(tmp_path):
+    path = export(tmp_path, "e.json", {A: plan_of(BASE_STANCES), B: plan_of(BASE_STANCES)})
+    collection = agreement.load_exports([path], TAXONOMY)
+    gold, tasks, _ = adjudicate.adjudicate(collection, TAXONOMY, review_all=True)
+    assert tasks and sorted({t["data"]["doc_id"] for t in tasks}) == sorted(d["doc_id"] for d in gold["documents"])
+    assert all(len(t["predictions"]) == 2 for t in tasks)

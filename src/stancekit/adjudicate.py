@@ -26,8 +26,12 @@ from .agreement import Annotation, Collection, Document
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
 
-def adjudicate(collection: Collection, taxonomy: Taxonomy) -> tuple[dict, list[dict], list[str]]:
-    """(gold, adjudication tasks, problems) for the documents of `collection`."""
+def adjudicate(collection: Collection, taxonomy: Taxonomy, review_all: bool = False) -> tuple[dict, list[dict], list[str]]:
+    """(gold, adjudication tasks, problems) for the documents of `collection`.
+
+    With review_all, every document without an adjudication goes to the adjudicator, disputed
+    or not (for a review pass, e.g. after the guidelines changed).
+    """
     problems = list(collection.problems)
     documents, tasks = [], []
     for doc in collection.documents:
@@ -36,7 +40,7 @@ def adjudicate(collection: Collection, taxonomy: Taxonomy) -> tuple[dict, list[d
         elif doc.annotations:
             gold_doc = _merged(doc, taxonomy, problems)
             documents.append(gold_doc)
-            if _disputed(gold_doc, taxonomy):
+            if review_all or _disputed(gold_doc, taxonomy):
                 tasks += adjudication_tasks(doc, taxonomy)
     gold = {"taxonomy_version": taxonomy.version, "inputs": collection.inputs, "documents": documents}
     return gold, tasks, problems

@@ -350,14 +350,16 @@ def agreement_cmd(exports, fmt, resamples, seed, taxonomy_path):
               help="The gold file to write.")
 @click.option("--tasks-out", type=click.Path(path_type=Path), default=None,
               help="Write the disputed documents as Label Studio tasks, each annotator's version a prediction.")
+@click.option("--review-all", is_flag=True,
+              help="Send every document without an adjudication to --tasks-out, disputed or not (a full review pass).")
 @TAXONOMY_OPTION
-def adjudicate_cmd(exports, out, tasks_out, taxonomy_path):
+def adjudicate_cmd(exports, out, tasks_out, review_all, taxonomy_path):
     """Merge annotations into gold; ground-truth annotations (the adjudicator's) override.
 
     Exit 1 when there are problems (they are printed; the gold is still written).
     """
     taxonomy = load_taxonomy(taxonomy_path)
-    gold, tasks, problems = adjudicate_mod.adjudicate(_load_exports(exports, taxonomy), taxonomy)
+    gold, tasks, problems = adjudicate_mod.adjudicate(_load_exports(exports, taxonomy), taxonomy, review_all)
     adjudicate_mod.write_json(out, gold)
     if tasks_out:
         adjudicate_mod.write_json(tasks_out, tasks)
