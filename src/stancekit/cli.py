@@ -54,3 +54,68 @@ def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
     tmp.write_text(xml, encoding="utf-8")
     tmp.replace(out)
     click.echo(f"wrote {out}")
+
+
+@main.command("release")
+@TAXONOMY_OPTION
+@click.option("--version", "version", metavar="X.Y.Z", help="The version to build.")
+@click.option("--bump", type=click.Choice(["auto", "major", "minor", "patch"]), is_flag=False, flag_value="auto",
+              help="Bump the latest version instead; bare --bump (auto) derives the part from the diff "
+                   "(labels changed: major; records or fields added: minor; else patch).")
+@click.option("--documents", type=click.Path(path_type=Path), default="build/documents.parquet", show_default=True,
+              help="The documents (ingest output).")
+@click.option("--exports", "export_globs", multiple=True, default=["annotation/exports/*.json"], show_default=True,
+              help="Label Studio JSON exports: paths or quoted globs; repeatable, or list the files after it.")
+@click.argument("more_exports", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--gold", type=click.Path(path_type=Path), default="annotation/gold/gold.json", show_default=True,
+              help="Gold (adjudicate output); skipped when the default path does not exist.")
+@click.option("--tasks", type=click.Path(path_type=Path), default="annotation/tasks/tasks.json", show_default=True,
+              help="Tasks with predictions; skipped when the default path does not exist.")
+@click.option("--out-dir", type=click.Path(path_type=Path), default="dataset/releases", show_default=True,
+              help="Where release directories vX.Y.Z are created.")
+@click.pass_context
+def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, out_dir) -> None:
+    """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions."""
+    import glob
+
+    from . import release as release_mod
+
+    if (version is None) == (bump is None):
+        fail("give exactly one of --version X.Y.Z and --bump")
+    exports = sorted({Path(p) for pattern in export_globs for p in (glob.glob(pattern) or [pattern])} | set(more_exports))
+    optional = {}
+    for name, path in (("gold", gold), ("tasks", tasks)):
+        explicit = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        if path.exists():
+            optional[name] = path
+        elif explicit:
+            fail(f"{path}: no such file")
+    for path in [documents, *exports]:
+        if not path.exists():
+            fail(f"{path}: no such file")
+    inputs = release_mod.Inputs(documents, exports, **optional)
+    try:
+        final = release_mod.build(inputs, load_taxonomy(taxonomy_path), out_dir, version=version, bump=bump)
+    except release_mod.Unchanged as exc:
+        click.echo(str(exc))
+        return
+    except release_mod.ReleaseError as exc:
+        fail(str(exc), exc.code)
+    click.echo(f"wrote {final}")
+
+
+@main.command("verify")
+@click.argument("release_dir", type=click.Path(path_type=Path))
+def verify_cmd(release_dir: Path) -> None:
+    """Recompute a release's checksums, sizes, rows and schemas against its manifest; exit 1 naming each bad file."""
+    from . import release as release_mod
+
+    try:
+        problems = release_mod.verify(release_dir)
+    except release_mod.ReleaseError as exc:
+        fail(str(exc))
+    for problem in problems:
+        click.echo(f"{release_dir}/{problem}", err=True)
+    if problems:
+        fail(f"{release_dir}: {len(problems)} problem(s)", 1)
+    click.echo(f"{release_dir}: every file matches the manifest")
