@@ -65,10 +65,17 @@ PHRASES = {  # per document: (phrase, label index)
 }
 
 
+def phrases(name: str, text: str) -> list[tuple[str, int]]:
+    """The phrases labelled in a document: those listed for it, else any listed phrase it contains."""
+    if name in PHRASES:
+        return PHRASES[name]
+    return [p for listed in PHRASES.values() for p in listed if p[0] in text]
+
+
 def _result(taxonomy: Taxonomy, name: str, text: str, variant: int) -> list[dict]:
     labels = taxonomy.label_names
     result = [_doc_choice(taxonomy, variant)]
-    for i, (phrase, label) in enumerate(PHRASES[name]):
+    for i, (phrase, label) in enumerate(phrases(name, text)):
         result += _region(text, f"r{variant}{i}", phrase, labels[label], _attrs(taxonomy, labels[label], variant + i))
     return result
 
@@ -107,7 +114,7 @@ def write_gold(path: Path, taxonomy: Taxonomy, texts: dict[str, str] = TEXTS) ->
     for name in sorted(texts, key=lambda n: doc_id(texts[n])):
         text = texts[name]
         spans = []
-        for i, (phrase, label) in enumerate(PHRASES[name]):
+        for i, (phrase, label) in enumerate(phrases(name, text)):
             start = text.index(phrase)
             spans.append({"start": start, "end": start + len(phrase), "label": labels[label], "text": phrase,
                           **{q.name: None for q in taxonomy.region_attributes},

@@ -9,12 +9,14 @@ are fixed and JSON keys are sorted.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -48,7 +50,7 @@ PARQUET_OPTIONS = dict(
     data_page_version="1.0", store_schema=True, write_page_index=False,
 )
 _VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
-_BUILD_DIR = re.compile(r"^\.build-(\d+)$")
+_BUILD_DIR = re.compile(r"^\.build-(\d+)-")
 
 DOCUMENT_COLUMNS = {  # the documents.parquet contract (written by `stancekit ingest`), passed through
     "doc_id": "stable id: `doc_` + sha256(clean text)[:16]",
@@ -367,7 +369,10 @@ class _Build:
         for column in ("doc_id", TEXT_NAME):
             if column not in schema.names:
                 raise ReleaseError(f"{path}: missing column {column!r}")
-        self.documents = _TableWriter(self.root / "documents.parquet", schema.remove_metadata(), {})
+        # An all-null column of the contract (url, published) may come typed null: keep it a string.
+        schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) and f.name in DOCUMENT_COLUMNS
+                            else f for f in schema])
+        self.documents = _TableWriter(self.root / "documents.parquet", schema, {})
         for batch in source.iter_batches(batch_size=1000):
             for doc in batch.to_pylist():
                 doc_id, text = doc["doc_id"], doc[TEXT_NAME]
@@ -750,9 +755,8 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
             raise ReleaseError(f"{out_dir}/v{format_version(target)} already exists: a release is never overwritten", 1)
     _check_exports(sorted(inputs.exports), taxonomy)
     input_listing = inputs.listing()
-    root = out_dir / f".build-{os.getpid()}"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir()
+    root = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=out_dir))
+    root.chmod(0o755)
     try:
         job = _Build(root, inputs, taxonomy)
         try:
@@ -812,14 +816,14 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
         manifest["files"] = {p.relative_to(root).as_posix(): files.get(p.relative_to(root).as_posix()) or _file_entry(p)
                              for p in _files(root)}
         (root / MANIFEST).write_text(_dump_json(manifest), encoding="utf-8")
-        if final.exists():
-            raise ReleaseError(f"{final} already exists: a release is never overwritten", 1)
         try:
             # The target is refused when it exists: a release directory is never empty, and
             # rename(2) onto a non-empty directory fails (ENOTEMPTY) instead of merging.
             os.rename(root, final)
         except OSError as exc:
-            raise ReleaseError(f"{final} already exists (built concurrently): a release is never overwritten", 1) from exc
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                raise ReleaseError(f"{final} already exists (built concurrently): a release is never overwritten", 1) from exc
+            raise ReleaseError(f"{final}: cannot move the release into place ({exc.strerror})") from exc
     finally:
         shutil.rmtree(root, ignore_errors=True)
     _write_changelog(out_dir)
