@@ -119,3 +119,37 @@ def verify_cmd(release_dir: Path) -> None:
     if problems:
         fail(f"{release_dir}: {len(problems)} problem(s)", 1)
     click.echo(f"{release_dir}: every file matches the manifest")
+
+
+@main.command("datasheet")
+@TAXONOMY_OPTION
+@click.option("--release", "version", default="latest", show_default=True,
+              help="The release to describe: latest, X.Y.Z, or a release directory.")
+@click.option("--releases-dir", type=click.Path(path_type=Path), default="dataset/releases", show_default=True)
+@click.option("--datasheet", "datasheet_path", type=click.Path(path_type=Path), default="DATASHEET.md", show_default=True)
+@click.option("--readme", type=click.Path(path_type=Path), default="README.md", show_default=True)
+@click.option("--plots", type=click.Path(path_type=Path), default="docs/datasheet", show_default=True,
+              help="Where the PNG plots go (linked from the datasheet).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a generated block or plot is stale.")
+def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, readme, plots, check) -> None:
+    """Regenerate DATASHEET.md's statistics and plots, and README's release columns, from a release."""
+    from . import datasheet as datasheet_mod
+    from . import release as release_mod
+
+    taxonomy = load_taxonomy(taxonomy_path)
+    try:
+        if Path(version).is_dir():
+            release_dir = Path(version)
+        elif version == "latest" and not release_mod.list_releases(releases_dir):
+            release_dir = None
+        else:
+            release_dir = release_mod.resolve(version, releases_dir)
+        stale = datasheet_mod.update(datasheet_path, readme, taxonomy, release_dir, plots, check=check)
+    except (release_mod.ReleaseError, datasheet_mod.DatasheetError) as exc:
+        fail(str(exc))
+    if check:
+        if stale:
+            fail(f"stale: {', '.join(stale)}: run `stancekit datasheet`", 1)
+        click.echo("DATASHEET.md and README.md are up to date")
+        return
+    click.echo(f"updated {datasheet_path}, {readme}" + (f" and {plots}/" if release_dir else ""))

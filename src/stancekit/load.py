@@ -46,7 +46,12 @@ def load(version: str = "latest", layer: str | None = "gold", releases_dir: str 
     if layer is not None and layer not in release.LAYERS:
         raise ValueError(f"layer must be one of {', '.join(release.LAYERS)} or None, not {layer!r}")
     releases_dir = Path(releases_dir or os.environ.get("STANCEKIT_RELEASES") or release.RELEASES_DIR)
-    root = release.resolve(version, releases_dir)
+    return read_release(release.resolve(version, releases_dir), layer)
+
+
+def read_release(root: str | Path, layer: str | None = None) -> dict:
+    """The tables of the release directory `root`, annotations and spans filtered to `layer`."""
+    root = Path(root)
     return {
         "documents": _frame(root / "documents.parquet", None),
         "annotations": _frame(root / "annotations.parquet", layer),

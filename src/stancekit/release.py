@@ -181,6 +181,7 @@ class _TableWriter:
 
     def __init__(self, path: Path, schema: pa.Schema, dictionaries: dict[str, list[str]]):
         self.path, self.schema, self.rows = path, schema, 0
+        self.layers: Counter = Counter()  # rows per layer
         self._dicts = {name: (pa.array(values, pa.string()), {v: i for i, v in enumerate(values)})
                        for name, values in dictionaries.items() if name in schema.names}
         self._buffer: list[dict] = []
@@ -192,6 +193,7 @@ class _TableWriter:
             if value is not None and value not in index:
                 raise ReleaseError(f"{where}: {name} {value!r} is not in the taxonomy (expected one of {', '.join(index)})", 1)
         self._buffer.append(row)
+        self.layers[row.get("layer")] += 1
         if len(self._buffer) >= ROW_GROUP_ROWS:
             self._flush()
 
@@ -341,6 +343,7 @@ class _Build:
         self.doc_questions = [q.name for q in taxonomy.document_choices]
         self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
         self.stances: dict[str, dict[str, str]] = {}  # doc_id -> annotator -> first doc question's answer
+        self.annotators: set[str] = set()
         self.counts: Counter = Counter()
 
     def run(self) -> None:
@@ -437,6 +440,8 @@ class _Build:
                 if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
                     continue
                 annotator = annotator_of(annotation)
+                if annotator:
+                    self.annotators.add(annotator)
                 a_where = f"{where}, annotation {annotation.get('id')}"
                 base = {"layer": "annotation", "doc_id": doc_id, "annotation_id": _int(annotation.get("id")),
                         "annotator": annotator}
@@ -706,6 +711,11 @@ def columns_table(taxonomy: Taxonomy) -> str:
             typ = "dictionary<string>" if pa.types.is_dictionary(field.type) else str(field.type)
             doc = docs.get(field.name) or attr_doc.get(field.name) or status_doc.get(field.name)
             rows.append(f"| {file} | `{field.name}` | {typ} | {pandas_dtype(field.type)} | {doc} |")
+    hf_docs = {"spans": "the gold spans: list of {start, end, label, text, attributes, status}"}
+    for field in hf_schema(taxonomy):
+        doc = (hf_docs.get(field.name) or DOCUMENT_COLUMNS.get(field.name) or status_doc.get(field.name)
+               or f"gold answer, {attr_doc[field.name]}")
+        rows.append(f"| data/&lt;split&gt; | `{field.name}` | {field.type} | {pandas_dtype(field.type)} | {doc} |")
     return "\n".join(rows)
 
 
@@ -787,9 +797,6 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
                 target = bumped(parse_version(previous.name), needed if bump == "auto" else bump)
         name = format_version(target)
         final = out_dir / f"v{name}"
-        annotations = pq.read_table(root / "annotations.parquet", columns=["layer", "annotator"])
-        layers = Counter(annotations.column("layer").to_pylist())
-        span_layers = Counter(pq.read_table(root / "spans.parquet", columns=["layer"]).column("layer").to_pylist())
         manifest = {
             "name": taxonomy.name,
             "version": name,
@@ -798,10 +805,10 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
             "counts": {
                 "documents": files["documents.parquet"]["rows"],
                 "gold_documents": job.counts["gold_documents"],
-                "annotations": layers["annotation"],
-                "annotators": len({a for a in annotations.column("annotator").to_pylist() if a}),
-                "predictions": layers["prediction"],
-                "spans": {layer: span_layers[layer] for layer in LAYERS},
+                "annotations": job.annotations.layers["annotation"],
+                "annotators": len(job.annotators),
+                "predictions": job.annotations.layers["prediction"],
+                "spans": {layer: job.spans.layers[layer] for layer in LAYERS},
             },
             "splits": {s: job.hf[s].rows for s, _ in SPLITS},
             "split_rule": SPLIT_RULE,
