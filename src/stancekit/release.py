@@ -42,7 +42,10 @@ DATA_FILES = ("documents.parquet", "annotations.parquet", "spans.parquet")
 MANIFEST = "manifest.json"
 CARD = "README.md"
 CHANGELOG = "CHANGELOG.md"
-ROW_GROUP_ROWS = 50_000
+# A file's buffered rows are written as a row group at this many rows or characters of text,
+# whichever comes first: this bounds memory whatever the size of the inputs.
+ROW_GROUP_ROWS = 10_000
+ROW_GROUP_CHARS = 1_000_000
 # Fixed writer options: together with a fixed pyarrow version (its `created_by` string is
 # "parquet-cpp-arrow version X"), the same rows give the same bytes.
 PARQUET_OPTIONS = dict(
@@ -185,6 +188,7 @@ class _TableWriter:
         self._dicts = {name: (pa.array(values, pa.string()), {v: i for i, v in enumerate(values)})
                        for name, values in dictionaries.items() if name in schema.names}
         self._buffer: list[dict] = []
+        self._chars = 0
         self._writer = pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
 
     def add(self, row: dict, where: str) -> None:
@@ -194,7 +198,8 @@ class _TableWriter:
                 raise ReleaseError(f"{where}: {name} {value!r} is not in the taxonomy (expected one of {', '.join(index)})", 1)
         self._buffer.append(row)
         self.layers[row.get("layer")] += 1
-        if len(self._buffer) >= ROW_GROUP_ROWS:
+        self._chars += sum(len(v) for v in row.values() if isinstance(v, str))
+        if len(self._buffer) >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
             self._flush()
 
     def _flush(self) -> None:
@@ -209,9 +214,9 @@ class _TableWriter:
                 columns.append(pa.DictionaryArray.from_arrays(indices, dictionary))
             else:
                 columns.append(pa.array(values, field.type))
-        self._writer.write_table(pa.Table.from_arrays(columns, schema=self.schema), row_group_size=ROW_GROUP_ROWS)
+        self._writer.write_table(pa.Table.from_arrays(columns, schema=self.schema), row_group_size=len(self._buffer))
         self.rows += len(self._buffer)
-        self._buffer = []
+        self._buffer, self._chars = [], 0
 
     def close(self) -> None:
         self._flush()
@@ -339,7 +344,7 @@ class _Build:
         self.annotations = _TableWriter(root / "annotations.parquet", annotations_schema(taxonomy), dicts)
         self.spans = _TableWriter(root / "spans.parquet", spans_schema(taxonomy), dicts)
         self.hf = {name: _TableWriter(root / hf_data_file(name), hf_schema(taxonomy), {}) for name, _ in SPLITS}
-        self.text_sha: dict[str, str] = {}
+        self.text_sha: dict[str, bytes] = {}  # doc_id -> sha256 digest of its text: memory grows with documents only
         self.doc_questions = [q.name for q in taxonomy.document_choices]
         self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
         self.stances: dict[str, dict[str, str]] = {}  # doc_id -> annotator -> first doc question's answer
@@ -349,6 +354,8 @@ class _Build:
     def run(self) -> None:
         gold = _load_gold(self.inputs.gold, self.taxonomy) if self.inputs.gold else {}
         self._documents(gold)
+        for writer in [self.documents, *self.hf.values()]:
+            writer.close()  # done with the document texts: free their buffers before the exports
         missing = sorted(set(gold) - set(self.text_sha))
         if missing:
             raise ReleaseError(f"{self.inputs.gold}: gold document {missing[0]} is not in {self.inputs.documents}", 1)
@@ -356,7 +363,7 @@ class _Build:
             self._export(path)
         if self.inputs.tasks:
             self._predictions(self.inputs.tasks)
-        for writer in [self.documents, self.annotations, self.spans, *self.hf.values()]:
+        for writer in [self.annotations, self.spans]:
             writer.close()
         for writer in self.hf.values():
             if not writer.rows:
@@ -381,7 +388,7 @@ class _Build:
                 doc_id, text = doc["doc_id"], doc[TEXT_NAME]
                 if doc_id in self.text_sha:
                     raise ReleaseError(f"{path}: duplicate doc_id {doc_id}", 1)
-                self.text_sha[doc_id] = doc.get("text_sha256") or hashlib.sha256(text.encode()).hexdigest()
+                self.text_sha[doc_id] = hashlib.sha256(text.encode()).digest()
                 self.documents.add(doc, f"{path}: {doc_id}")
                 self._gold_document(doc, gold.get(doc_id))
 
@@ -417,7 +424,7 @@ class _Build:
             raise ReleaseError(f"{where}: doc_id {doc_id!r} is not in {self.inputs.documents}", 1)
         if not isinstance(text, str):
             raise ReleaseError(f"{where}: data.{TEXT_NAME} is missing", 1)
-        if data.get("chunk", 0) == 0 and hashlib.sha256(text.encode()).hexdigest() != self.text_sha[doc_id]:
+        if data.get("chunk", 0) == 0 and hashlib.sha256(text.encode()).digest() != self.text_sha[doc_id]:
             raise ReleaseError(f"{where}: the task text differs from {doc_id} in {self.inputs.documents}", 1)
         return doc_id, text, exports.chunk_offset(task)
 
