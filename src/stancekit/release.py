@@ -18,7 +18,6 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -458,27 +457,24 @@ class _Build:
                        "created_at": _str(annotation.get("created_at")), "updated_at": _str(annotation.get("updated_at")),
                        "source": str(path), **{name: (choices.get(name) or [None])[0] for name in self.doc_questions}}
                 self.annotations.add(row, a_where)
-                if self.doc_questions and row[self.doc_questions[0]] is not None:
+                if annotator and self.doc_questions and row[self.doc_questions[0]] is not None:
                     self.stances.setdefault(doc_id, {})[annotator] = row[self.doc_questions[0]]
 
     def _predictions(self, path: Path) -> None:
-        try:
-            for index, task in exports.iter_tasks(path):
-                where = f"{path}: task {index}"
-                doc_id, text, offset = self._task_text(task, where)
-                for prediction in task.get("predictions") or []:
-                    if not isinstance(prediction, dict):
-                        continue
-                    base = {"layer": "prediction", "doc_id": doc_id, "annotation_id": _int(prediction.get("id")),
-                            "model_version": _str(prediction.get("model_version"))}
-                    choices = self._spans(prediction.get("result"), text, offset, base, f"{where}, prediction")
-                    self.annotations.add({
-                        **base, "task_id": _int(task.get("id")), "chunk": _int(task["data"].get("chunk", 0)),
-                        "score": _number(prediction.get("score")), "source": str(path),
-                        **{name: (choices.get(name) or [None])[0] for name in self.doc_questions},
-                    }, f"{where}, prediction")
-        except exports.ExportReadError as exc:
-            raise ReleaseError(str(exc)) from exc
+        for index, task in exports.iter_tasks(path):
+            where = f"{path}: task {index}"
+            doc_id, text, offset = self._task_text(task, where)
+            for prediction in task.get("predictions") or []:
+                if not isinstance(prediction, dict):
+                    continue
+                base = {"layer": "prediction", "doc_id": doc_id, "annotation_id": _int(prediction.get("id")),
+                        "model_version": _str(prediction.get("model_version"))}
+                choices = self._spans(prediction.get("result"), text, offset, base, f"{where}, prediction")
+                self.annotations.add({
+                    **base, "task_id": _int(task.get("id")), "chunk": _int(task["data"].get("chunk", 0)),
+                    "score": _number(prediction.get("score")), "source": str(path),
+                    **{name: (choices.get(name) or [None])[0] for name in self.doc_questions},
+                }, f"{where}, prediction")
 
 
 def _agreement_summary(stances: dict[str, dict[str, str]], question: str) -> dict:
@@ -532,23 +528,22 @@ def _row_key(layer: str, row: dict) -> str:
     return f"{row['doc_id']}/{row['annotation_id']}/{row.get('model_version') or row.get('annotator')}"
 
 
-def fingerprints(release_dir: Path) -> dict[str, dict[str, str]]:
+def fingerprints(release_dir: Path) -> dict[str, dict]:
     """A digest per record: documents by doc_id, and per layer each annotation with its spans."""
     out: dict[str, dict] = {"documents": {}, **{layer: {} for layer in LAYERS}}
     for batch in pq.ParquetFile(release_dir / "documents.parquet").iter_batches(columns=["doc_id", TEXT_NAME]):
         for row in batch.to_pylist():
             out["documents"][row["doc_id"]] = hashlib.sha256(row[TEXT_NAME].encode()).hexdigest()
-    hashes: dict[tuple[str, str], hashlib._Hash] = {}
     for name in ("annotations.parquet", "spans.parquet"):
         for batch in pq.ParquetFile(release_dir / name).iter_batches():
             for row in batch.to_pylist():
                 layer = row.pop("layer")
-                key = (layer, _row_key(layer, row))
+                key = _row_key(layer, row)
                 for volatile in ("source", "region_id"):
                     row.pop(volatile, None)
-                hashes.setdefault(key, hashlib.sha256()).update(_dump_json(row).encode())
-    for (layer, key), h in hashes.items():
-        out[layer][key] = h.hexdigest()
+                # A record's digest is the sum of its rows' digests: small, and independent of row order.
+                digest = int.from_bytes(hashlib.sha256(_dump_json(row).encode()).digest()[:16], "big")
+                out[layer][key] = (out[layer].get(key, 0) + digest) % 2**128
     return out
 
 
@@ -742,6 +737,18 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
 
 
+def _bumped_version(previous: Path | None, needed: str | None, bump: str) -> tuple[int, int, int]:
+    """The next version for `--bump` (auto or a part), refusing a part smaller than the changes need."""
+    if previous is None:
+        return (1, 0, 0)
+    if needed is None:
+        raise Unchanged(f"{previous} already holds these inputs: nothing to release")
+    order = ("patch", "minor", "major")
+    if bump != "auto" and order.index(bump) < order.index(needed):
+        raise ReleaseError(f"the changes since {previous.name} need a {needed} bump, not {bump}", 1)
+    return bumped(parse_version(previous.name), needed if bump == "auto" else bump)
+
+
 def _remove_stale_builds(out_dir: Path) -> None:
     """Remove temporary build directories left by a killed release (their process is gone)."""
     for path in out_dir.iterdir():
@@ -793,15 +800,7 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
                 changes["other"] = f"taxonomy sha256 {old_manifest['taxonomy']['sha256'][:12]} -> {taxonomy.sha256[:12]}"
             needed = bump_of(changes)
         if version is None:
-            if previous is None:
-                target = (1, 0, 0)
-            elif needed is None:
-                raise Unchanged(f"{previous} already holds these inputs: nothing to release")
-            else:
-                order = ("patch", "minor", "major")
-                if bump != "auto" and order.index(bump) < order.index(needed):
-                    raise ReleaseError(f"the changes since {previous.name} need a {needed} bump, not {bump}", 1)
-                target = bumped(parse_version(previous.name), needed if bump == "auto" else bump)
+            target = _bumped_version(previous, needed, bump)
         name = format_version(target)
         final = out_dir / f"v{name}"
         manifest = {
