@@ -281,3 +281,30 @@ def test_readme_documents_the_release_columns():
     begin, end = "<!-- BEGIN release columns -->", "<!-- END release columns -->"
     block = readme.split(begin, 1)[1].split(end, 1)[0]
     assert block.strip() == release.columns_table(TAXONOMY).strip(), "regenerate with `stancekit datasheet`"
+
+
+def test_chunked_tasks_give_document_offsets_and_a_wrong_text_is_refused(inputs, tmp_path):
+    text = TEXTS["000.txt"]
+    cut = text.index("\n") + 1
+    phrase = "must not rearm"
+    label = TAXONOMY.label_names[-1]
+    tasks = []
+    for chunk, (lo, hi) in enumerate([(0, cut), (cut, len(text))]):
+        part = text[lo:hi]
+        result = []
+        if phrase in part:
+            s = part.index(phrase)
+            result = [{"id": "c1", "from_name": "label", "to_name": "text", "type": "labels",
+                       "value": {"start": s, "end": s + len(phrase), "text": phrase, "labels": [label]}}]
+        tasks.append({"id": chunk + 1, "data": {"text": part, "doc_id": doc_id(text), "chunk": chunk, "offset": lo},
+                      "annotations": [{"id": 10 + chunk, "completed_by": 1, "result": result}]})
+    inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "releases"
+    assert run(release_args(inputs, out, "--version", "1.0.0")).exit_code == 0
+    spans = stancekit.load(layer="annotation", releases_dir=out)["spans"]
+    assert list(zip(spans["start"], spans["end"], spans["text"])) == [
+        (text.index(phrase), text.index(phrase) + len(phrase), phrase)]
+    tasks[0]["data"]["text"] = text.replace("Putin", "Putun")  # the whole document, but not its text
+    inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    result = run(release_args(inputs, out, "--version", "1.0.1"))
+    assert result.exit_code == 1 and "task 0 (id 1): the task text differs" in result.output

@@ -343,7 +343,8 @@ class _Build:
         self.annotations = _TableWriter(root / "annotations.parquet", annotations_schema(taxonomy), dicts)
         self.spans = _TableWriter(root / "spans.parquet", spans_schema(taxonomy), dicts)
         self.hf = {name: _TableWriter(root / hf_data_file(name), hf_schema(taxonomy), {}) for name, _ in SPLITS}
-        self.text_sha: dict[str, bytes] = {}  # doc_id -> sha256 digest of its text: memory grows with documents only
+        # doc_id -> (length, sha256 digest) of its text: memory grows with the documents only.
+        self.text_sha: dict[str, tuple[int, bytes]] = {}
         self.doc_questions = [q.name for q in taxonomy.document_choices]
         self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
         self.stances: dict[str, dict[str, str]] = {}  # doc_id -> annotator -> first doc question's answer
@@ -387,7 +388,7 @@ class _Build:
                 doc_id, text = doc["doc_id"], doc[TEXT_NAME]
                 if doc_id in self.text_sha:
                     raise ReleaseError(f"{path}: duplicate doc_id {doc_id}", 1)
-                self.text_sha[doc_id] = hashlib.sha256(text.encode()).digest()
+                self.text_sha[doc_id] = (len(text), hashlib.sha256(text.encode()).digest())
                 self.documents.add(doc, f"{path}: {doc_id}")
                 self._gold_document(doc, gold.get(doc_id))
 
@@ -423,9 +424,12 @@ class _Build:
             raise ReleaseError(f"{where}: doc_id {doc_id!r} is not in {self.inputs.documents}", 1)
         if not isinstance(text, str):
             raise ReleaseError(f"{where}: data.{TEXT_NAME} is missing", 1)
-        if data.get("chunk", 0) == 0 and hashlib.sha256(text.encode()).digest() != self.text_sha[doc_id]:
+        offset = exports.chunk_offset(task)
+        length, digest = self.text_sha[doc_id]
+        whole = offset == 0 and len(text) == length
+        if offset + len(text) > length or (whole and hashlib.sha256(text.encode()).digest() != digest):
             raise ReleaseError(f"{where}: the task text differs from {doc_id} in {self.inputs.documents}", 1)
-        return doc_id, text, exports.chunk_offset(task)
+        return doc_id, text, offset
 
     def _spans(self, result, text: str, offset: int, base: dict, where: str) -> dict[str, list[str]]:
         choices, spans = exports.annotation_regions(result, self.taxonomy, offset)
@@ -723,13 +727,18 @@ def columns_table(taxonomy: Taxonomy) -> str:
 
 # ---------------------------------------------------------------- the release
 
+def _parquet_entry(path: Path) -> dict:
+    """Rows and schema of a Parquet file, from its footer."""
+    meta = pq.ParquetFile(path)
+    schema = meta.schema_arrow
+    return {"rows": meta.metadata.num_rows, "schema": schema_fingerprint(schema),
+            "columns": {f.name: str(f.type) for f in schema}}
+
+
 def _file_entry(path: Path) -> dict:
     entry = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     if path.suffix == ".parquet":
-        meta = pq.ParquetFile(path)
-        schema = meta.schema_arrow
-        entry.update(rows=meta.metadata.num_rows, schema=schema_fingerprint(schema),
-                     columns={f.name: str(f.type) for f in schema})
+        entry.update(_parquet_entry(path))
     return entry
 
 
@@ -869,7 +878,7 @@ def verify(release_dir: Path) -> list[str]:
             problems.append(f"{name}: sha256 differs from the manifest")
         if "rows" in expected:
             try:
-                actual = _file_entry(path)
+                actual = _parquet_entry(path)
             except (OSError, pa.ArrowInvalid) as exc:
                 problems.append(f"{name}: not readable as Parquet ({exc})")
                 continue
