@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -61,6 +62,16 @@ def test_two_builds_are_byte_identical(inputs, built, tmp_path):
     assert {"documents.parquet", "annotations.parquet", "spans.parquet", "manifest.json", "README.md"} <= first.keys()
     for name in first:
         assert first[name] == second[name], name
+    # The same annotations exported in another order give the same tables.
+    tasks = json.loads(inputs["export"].read_text())
+    for task in tasks:
+        task["annotations"].reverse()
+    inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False))
+    assert run(release_args(inputs, tmp_path / "reordered", "--version", "1.0.0")).exit_code == 0
+    third = tree(tmp_path / "reordered/v1.0.0")
+    for name in first:
+        if name.endswith(".parquet"):
+            assert first[name] == third[name], name
 
 
 def test_release_contents(built):
@@ -75,6 +86,9 @@ def test_release_contents(built):
     assert sum(manifest["splits"].values()) == len(TEXTS)
     for name, entry in manifest["files"].items():
         assert (built / name).stat().st_size == entry["bytes"]
+    assert manifest["parquet"]["pyarrow"] == pa.__version__
+    for name in ("documents.parquet", "annotations.parquet", "spans.parquet"):
+        assert pq.read_metadata(built / name).created_by == f"parquet-cpp-arrow version {pa.__version__}"
     spans = pq.read_table(built / "spans.parquet")
     assert spans.schema.field("label").type.value_type == "string"
     assert spans.column("label").chunk(0).dictionary.to_pylist() == TAXONOMY.label_names

@@ -3,8 +3,10 @@
 A release `dataset/releases/vX.Y.Z/` is built in a temporary directory next to it and
 renamed into place, so it appears whole or not at all, and an existing version is never
 overwritten. Exports are streamed task by task (bounded memory); the same inputs give
-byte-identical files: no clock is read, rows come in input order, Parquet writer options
-are fixed and JSON keys are sorted.
+byte-identical files: no clock is read, Parquet writer options are fixed, JSON keys are
+sorted, and rows come in a fixed order: documents as in documents.parquet (gold rows with
+them), then each export (sorted by path) task by task, annotations by id and spans by
+(start, end, label), then the predictions of the task file.
 """
 
 from __future__ import annotations
@@ -324,6 +326,12 @@ def _load_gold(path: Path, taxonomy: Taxonomy) -> dict[str, dict]:
     return {doc.get("doc_id"): doc for doc in gold["documents"] if isinstance(doc, dict)}
 
 
+def _by_id(items) -> list[dict]:
+    """The dict items of a task's annotations or predictions, by id (rows do not depend on export order)."""
+    found = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    return sorted(found, key=lambda item: (_int(item.get("id")) is None, _int(item.get("id")) or 0))
+
+
 def _slice(text: str, start, end, where: str) -> str:
     if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
         raise ReleaseError(f"{where}: span [{start}, {end}) is outside the document text (length {len(text)})", 1)
@@ -446,8 +454,8 @@ class _Build:
         for index, task in exports.iter_tasks(path):
             where = f"{path}: task {index} (id {task.get('id')})"
             doc_id, text, offset = self._task_text(task, where)
-            for annotation in task.get("annotations") or []:
-                if not isinstance(annotation, dict) or annotation.get("was_cancelled"):
+            for annotation in _by_id(task.get("annotations")):
+                if annotation.get("was_cancelled"):
                     continue
                 annotator = annotator_of(annotation)
                 if annotator:
@@ -468,9 +476,7 @@ class _Build:
         for index, task in exports.iter_tasks(path):
             where = f"{path}: task {index}"
             doc_id, text, offset = self._task_text(task, where)
-            for prediction in task.get("predictions") or []:
-                if not isinstance(prediction, dict):
-                    continue
+            for prediction in _by_id(task.get("predictions")):
                 base = {"layer": "prediction", "doc_id": doc_id, "annotation_id": _int(prediction.get("id")),
                         "model_version": _str(prediction.get("model_version"))}
                 choices = self._spans(prediction.get("result"), text, offset, base, f"{where}, prediction")
