@@ -265,6 +265,15 @@ def test_refuses_bad_input_without_leaving_anything(inputs, tmp_path):
     args[args.index("--exports") + 1] = str(truncated)
     result = run(args)
     assert result.exit_code == 2 and "truncated" in result.output and "Traceback" not in result.output
+    for role, garbage, message in (("documents", b"PAR1 not parquet", "not a readable Parquet file"),
+                                   ("gold", b"{not json", "not valid JSON"),
+                                   ("gold", b'{"taxonomy_version": "0.0.1", "documents": []}', "rerun `stancekit adjudicate`")):
+        saved = inputs[role].read_bytes()
+        inputs[role].write_bytes(garbage)
+        result = run(release_args(inputs, out, "--version", "1.0.0"))
+        assert result.exit_code in (1, 2) and message in result.output and "Traceback" not in result.output, result.output
+        assert str(inputs[role]) in result.output
+        inputs[role].write_bytes(saved)
     # A task about a document that is not in documents.parquet: refused, naming the task.
     write_export(inputs["export"], TAXONOMY, dict(TEXTS, **{"009.txt": "Unknown text."}))
     result = run(release_args(inputs, out, "--version", "1.0.0"))

@@ -323,7 +323,12 @@ def _load_gold(path: Path, taxonomy: Taxonomy) -> dict[str, dict]:
     if gold.get("taxonomy_version") != taxonomy.version:
         raise ReleaseError(f"{path}: built with taxonomy {gold.get('taxonomy_version')!r}, "
                            f"but the taxonomy is {taxonomy.version!r}: rerun `stancekit adjudicate`", 1)
-    return {doc.get("doc_id"): doc for doc in gold["documents"] if isinstance(doc, dict)}
+    documents = {}
+    for i, doc in enumerate(gold["documents"]):
+        if not (isinstance(doc, dict) and isinstance(doc.get("doc_id"), str)):
+            raise ReleaseError(f"{path}: documents[{i}] has no doc_id")
+        documents[doc["doc_id"]] = doc
+    return documents
 
 
 def _by_id(items) -> list[dict]:
@@ -391,14 +396,23 @@ class _Build:
         schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) and f.name in DOCUMENT_COLUMNS
                             else f for f in schema])
         self.documents = _TableWriter(self.root / "documents.parquet", schema, {})
-        for batch in source.iter_batches(batch_size=1000):
-            for doc in batch.to_pylist():
-                doc_id, text = doc["doc_id"], doc[TEXT_NAME]
-                if doc_id in self.text_sha:
-                    raise ReleaseError(f"{path}: duplicate doc_id {doc_id}", 1)
-                self.text_sha[doc_id] = (len(text), hashlib.sha256(text.encode()).digest())
-                self.documents.add(doc, f"{path}: {doc_id}")
-                self._gold_document(doc, gold.get(doc_id))
+        try:
+            for batch in source.iter_batches(batch_size=1000):
+                for doc in batch.to_pylist():
+                    self._document(doc, gold)
+        except pa.ArrowException as exc:
+            raise ReleaseError(f"{path}: cannot read the documents ({exc})") from exc
+
+    def _document(self, doc: dict, gold: dict[str, dict]) -> None:
+        path = self.inputs.documents
+        doc_id, text = doc["doc_id"], doc[TEXT_NAME]
+        if not (isinstance(doc_id, str) and isinstance(text, str)):
+            raise ReleaseError(f"{path}: a document without doc_id or {TEXT_NAME} (doc_id {doc_id!r})")
+        if doc_id in self.text_sha:
+            raise ReleaseError(f"{path}: duplicate doc_id {doc_id}", 1)
+        self.text_sha[doc_id] = (len(text), hashlib.sha256(text.encode()).digest())
+        self.documents.add(doc, f"{path}: {doc_id}")
+        self._gold_document(doc, gold.get(doc_id))
 
     def _gold_document(self, doc: dict, gold_doc: dict | None) -> None:
         doc_id, text = doc["doc_id"], doc[TEXT_NAME]
