@@ -39,7 +39,6 @@ GOLD_SPAN_STATUSES = ("unanimous", "merged", "disputed", "single", "adjudicated"
 # Deterministic split of the Hugging Face view: by the first 8 bytes of sha256(doc_id).
 SPLITS = (("train", 0.8), ("validation", 0.1), ("test", 0.1))
 SPLIT_RULE = "sha256(doc_id): first 8 bytes as a big-endian fraction of 2**64; < 0.8 train, < 0.9 validation, else test"
-DATA_FILES = ("documents.parquet", "annotations.parquet", "spans.parquet")
 MANIFEST = "manifest.json"
 CARD = "README.md"
 CHANGELOG = "CHANGELOG.md"
@@ -857,7 +856,7 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
         (root / CARD).write_text(render_card(manifest, taxonomy), encoding="utf-8")
         manifest["files"] = {p.relative_to(root).as_posix(): files.get(p.relative_to(root).as_posix()) or _file_entry(p)
                              for p in _files(root)}
-        (root / MANIFEST).write_text(_dump_json(manifest), encoding="utf-8")
+        (root / MANIFEST).write_text(_sealed(manifest), encoding="utf-8")
         try:
             # The target is refused when it exists: a release directory is never empty, and
             # rename(2) onto a non-empty directory fails (ENOTEMPTY) instead of merging.
@@ -874,15 +873,26 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
 
 # ---------------------------------------------------------------- verify
 
+def _sealed(manifest: dict) -> str:
+    """The manifest's text, with the sha256 of its own content (without that key) inside."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return _dump_json({**body, "manifest_sha256": hashlib.sha256(_dump_json(body).encode()).hexdigest()})
+
+
 def verify(release_dir: Path) -> list[str]:
     """Recompute every file's checksum, size, rows and schema; one problem per line, naming the file."""
     release_dir = Path(release_dir)
     try:
-        manifest = json.loads((release_dir / MANIFEST).read_text(encoding="utf-8"))
+        text = (release_dir / MANIFEST).read_text(encoding="utf-8")
+        manifest = json.loads(text)
         recorded = manifest["files"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ReleaseError(f"{release_dir}/{MANIFEST}: cannot read the manifest ({exc})") from exc
     problems = []
+    if text != _sealed(manifest) or "manifest_sha256" not in manifest:
+        problems.append(f"{MANIFEST}: its content does not match its manifest_sha256 (edited after the build)")
+    if _VERSION_DIR.match(release_dir.name) and release_dir.name != f"v{manifest.get('version')}":
+        problems.append(f"{MANIFEST}: version {manifest.get('version')} does not match the directory {release_dir.name}")
     present = {p.relative_to(release_dir).as_posix() for p in _files(release_dir)}
     for name in sorted(present - recorded.keys()):
         problems.append(f"{name}: not in the manifest (extra file)")
