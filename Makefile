@@ -78,3 +78,14 @@ test: $(STAMP) $(LS_BIN)
 
 clean:
 	rm -rf build .pytest_cache
+
+# Stage: documents + exports + gold + predictions -> dataset/releases/vX.Y.Z (immutable).
+# A bare --bump derives major/minor/patch from the diff; with unchanged inputs it builds nothing.
+.PHONY: release datasheet
+release: $(STAMP)
+	$(BIN)/stancekit release --bump
+	$(BIN)/stancekit verify $$(ls -d dataset/releases/v*/ | sort -V | tail -1)
+
+# DATASHEET.md statistics and plots, and README's release columns, from the latest release.
+datasheet: $(STAMP)
+	$(BIN)/stancekit datasheet
