@@ -86,6 +86,9 @@ def iter_json_array(stream: TextIO, path: str | Path = "<stream>", chunk_chars: 
             try:
                 task, end = _DECODER.raw_decode(buf, pos)
                 break
+            except RecursionError:
+                raise ExportReadError(path, f"task {index} at character {consumed + pos} is nested too deeply "
+                                            f"to be a Label Studio task") from None
             except json.JSONDecodeError as exc:
                 pending = len(buf) - pos
                 if pending < MAX_TASK_CHARS and more(max(chunk_chars, pending)):

@@ -33,6 +33,9 @@ import pyarrow.parquet as pq
 FORMATS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 NEAR_DUPLICATE_JACCARD = 0.9
 SHINGLE_WORDS = 5
+# Cleaning keeps a map entry per character (~150 bytes of memory per raw byte), so one article
+# (a .txt or .html file, a JSONL line) larger than this is refused: memory stays bounded.
+MAX_ARTICLE_BYTES = 8 << 20
 
 Unit = tuple[str, int, int]
 
@@ -393,8 +396,16 @@ def raw_pieces(omap: dict, start: int, end: int) -> list[tuple[int, int, int, in
 # Formats
 
 
-def _read(path: str) -> bytes:
+def _too_large(size: int) -> str:
+    return f"{size} bytes, more than the {MAX_ARTICLE_BYTES >> 20} MiB one article may have"
+
+
+def _read(path: str, one_article: bool = True) -> bytes:
+    """The file's bytes; an article file larger than MAX_ARTICLE_BYTES is refused without reading it."""
     try:
+        size = os.stat(path).st_size
+        if one_article and size > MAX_ARTICLE_BYTES:
+            raise IngestError(f"{path}: {_too_large(size)}; skipped")
         return Path(path).read_bytes()
     except OSError as exc:
         raise IngestError(f"{path}: cannot read: {exc.strerror or exc}") from None
@@ -480,7 +491,7 @@ def _optional_string(record: dict, key: str, where: str) -> str | None:
 
 
 def _ingest_jsonl(path: str, warnings: list[str], errors: list[str]) -> list[dict]:
-    data = _read(path)
+    data = _read(path, one_article=False)
     raw_sha = hashlib.sha256(data).hexdigest()
     documents = []
     pos = 3 if data.startswith(b"\xef\xbb\xbf") else 0
@@ -491,12 +502,16 @@ def _ingest_jsonl(path: str, warnings: list[str], errors: list[str]) -> list[dic
         if not raw_line.strip():
             continue
         try:
+            if len(raw_line) > MAX_ARTICLE_BYTES:
+                raise IngestError(f"{where}: {_too_large(len(raw_line))}; line skipped")
             try:
                 line = raw_line.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise IngestError(f"{where}: not UTF-8 (byte {exc.start} of the line); line skipped") from None
             try:
                 record = json.loads(line)
+            except RecursionError:
+                raise IngestError(f"{where}: JSON nested too deeply to be an article; line skipped") from None
             except json.JSONDecodeError as exc:
                 cut = " (truncated last line?)" if number == len(raw_lines) else ""
                 raise IngestError(f"{where}: malformed JSON{cut}: {exc.msg.removesuffix(' at')} at column "

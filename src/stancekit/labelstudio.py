@@ -39,6 +39,7 @@ DEFAULT_EXPORT_DIR = Path("annotation/exports")
 START_TIMEOUT = 600.0  # seconds; a first start runs the migrations (~70 s on 2 cores, more when busy)
 IMPORT_BATCH = 500
 IMPORT_ATTEMPTS = 4
+DOWNLOAD_ATTEMPTS = 3  # the SDK does not retry a streamed download itself
 
 
 class LabelStudioError(RuntimeError):
@@ -323,7 +324,8 @@ class Client:
 
     Transient failures (connection errors, 5xx, 429) are retried with exponential backoff by
     the SDK itself (2 retries, 1 s then 2 s), except the task import, which `push` resumes by
-    itself so that a batch is never imported twice.
+    itself so that a batch is never imported twice, and the export download, which `pull`
+    retries itself.
     """
 
     def __init__(self, url: str, token: str, timeout: float = 120.0):
@@ -404,6 +406,11 @@ class PushResult:
     conflicts: list[tuple[str, int]]  # same key, different text (re-chunked or edited document): left alone
 
 
+def _transient(exc: ApiError | httpx.HTTPError) -> bool:
+    """Worth retrying: a network error, a 5xx or a 429."""
+    return not isinstance(exc, ApiError) or exc.status_code >= 500 or exc.status_code == 429
+
+
 def _batches(items: list, size: int) -> Iterable[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -440,8 +447,7 @@ def push(client: Client, project_id: int, tasks: list[dict], batch_size: int = I
                 say(f"imported batch {n} ({len(batch)} tasks)")
             break
         except (ApiError, httpx.HTTPError) as exc:
-            transient = not isinstance(exc, ApiError) or exc.status_code >= 500 or exc.status_code == 429
-            if not transient or attempt == IMPORT_ATTEMPTS - 1:
+            if not _transient(exc) or attempt == IMPORT_ATTEMPTS - 1:
                 raise describe(exc, client.url, doing) from None
             say(f"import failed ({describe(exc, client.url, 'importing').args[0]}); resuming in {2 ** attempt} s")
             time.sleep(2 ** attempt)
@@ -489,7 +495,14 @@ def pull(client: Client, project_id: int, out_dir: Path = DEFAULT_EXPORT_DIR, ti
                 f.write(chunk)
 
     try:
-        client.call("downloading the export", download)
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            try:
+                download()
+                break
+            except (ApiError, httpx.HTTPError) as exc:
+                if not _transient(exc) or attempt == DOWNLOAD_ATTEMPTS - 1:
+                    raise describe(exc, client.url, "downloading the export") from None
+                time.sleep(2 ** attempt)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -1,0 +1,140 @@
+"""Bad input to `stancekit ingest` and `stancekit validate`, through the real command line.
+
+Truncated, binary, deeply nested and huge (a 50 MB single line) inputs: the exit code says what
+happened, stderr has one `stancekit:` line per problem naming the file (and line or task), never
+a traceback; no output file and no temp file is left behind; memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from export_mutations import ROOT, base_export
+
+STANCEKIT = str(Path(sys.executable).parent / "stancekit")
+HUGE = 50_000_000  # bytes on a single line
+MAX_RSS_MB = 600  # the CLI itself takes ~100 MB; a 50 MB article cleaned in full would take ~7 GB
+ARTICLE = (ROOT / "dataset/raw").glob("*.txt").__next__().read_bytes()
+
+
+def run(*args, cwd: Path) -> tuple[int, str, str, float]:
+    """Run the CLI; (exit code, stdout, stderr, peak memory of the process in MB)."""
+    out, err = cwd / ".stdout", cwd / ".stderr"
+    with open(out, "wb") as o, open(err, "wb") as e:
+        proc = subprocess.Popen([STANCEKIT, *map(str, args)], stdout=o, stderr=e, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stdout, stderr = out.read_text(), err.read_text()
+    out.unlink()
+    err.unlink()
+    assert "Traceback" not in stdout + stderr
+    return proc.returncode, stdout, stderr, usage.ru_maxrss / 1024
+
+
+def huge_line(prefix: bytes = b"", suffix: bytes = b"") -> bytes:
+    return prefix + b"word " * ((HUGE - len(prefix) - len(suffix)) // 5) + suffix
+
+
+# --- ingest ---------------------------------------------------------------------------------------
+
+INGEST_CASES = {
+    "gzip.txt": (gzip.compress(ARTICLE), "contains NUL bytes: binary or UTF-16, not a text article; skipped"),
+    "png.html": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
+                 "contains NUL bytes: binary or UTF-16, not a text article; skipped"),
+    "random.txt": (bytes([0x81, 0x8d, 0x8f, 0x90, 0x9d]) * 1000, "neither UTF-8 (byte 0) nor cp1252: cannot decode; skipped"),
+    "huge.txt": (huge_line(), f"{HUGE} bytes, more than the 8 MiB one article may have; skipped"),
+    "huge.html": (huge_line(b"<html><body><article><p>", b"</p></article></body></html>"),
+                  f"{HUGE} bytes, more than the 8 MiB one article may have; skipped"),
+    "huge.jsonl": (huge_line(b'{"text": "', b'"}'), f"{HUGE} bytes, more than the 8 MiB one article may have; line skipped"),
+    "deep.jsonl": (b'{"text": "deep", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+                   "JSON nested too deeply to be an article; line skipped"),
+    "cut.jsonl": (b'{"text": "An article cut short by a failed download, in the midd',
+                  "malformed JSON (truncated last line?): Unterminated string starting at column 10; line skipped"),
+}
+
+
+@pytest.mark.parametrize("name", INGEST_CASES)
+def test_ingest_of_unusable_input_exits_2_naming_it_and_writes_nothing(name, tmp_path):
+    content, message = INGEST_CASES[name]
+    (tmp_path / name).write_bytes(content)
+    code, stdout, stderr, peak_mb = run("ingest", name, "--out", "out/documents.parquet", cwd=tmp_path)
+    where = f"{name}:1" if name.endswith(".jsonl") else name
+    assert (code, stdout) == (2, "")
+    assert stderr.splitlines() == [f"stancekit: error: {where}: {message}",
+                                   "stancekit: nothing could be ingested; no output written"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no output, no temp file, not even out/
+    assert peak_mb < MAX_RSS_MB
+
+
+def test_ingest_skips_a_huge_line_of_a_feed_and_keeps_the_rest(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(huge_line(b'{"text": "', b'"}') + b"\n" + json.dumps({"text": "A short article.\n\nIt has two "
+                                                                            "paragraphs."}).encode() + b"\n")
+    code, stdout, stderr, peak_mb = run("ingest", feed.name, "--out", "documents.parquet", cwd=tmp_path)
+    assert code == 1 and stdout == "wrote 1 documents to documents.parquet\n"
+    assert stderr == f"stancekit: error: feed.jsonl:1: {HUGE} bytes, more than the 8 MiB one article may have; line skipped\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["documents.parquet", "feed.jsonl"]
+    assert peak_mb < MAX_RSS_MB
+
+
+def test_ingest_bad_input_keeps_a_previous_output_untouched(tmp_path):
+    (tmp_path / "gzip.txt").write_bytes(gzip.compress(ARTICLE))
+    (tmp_path / "documents.parquet").write_bytes(b"the previous run")
+    code, _, stderr, _ = run("ingest", "gzip.txt", "--out", "documents.parquet", cwd=tmp_path)
+    assert code == 2 and len(stderr.splitlines()) == 2
+    assert (tmp_path / "documents.parquet").read_bytes() == b"the previous run"
+
+
+# --- validate ---------------------------------------------------------------------------------------
+
+GOOD = json.dumps(base_export(), ensure_ascii=False).encode()
+TASK = json.dumps(base_export()[0], ensure_ascii=False).encode()
+
+VALIDATE_CASES = {
+    "cut-in-a-string": (GOOD[: GOOD.index(b'"text"') + 20], "task 0 at character 1 is truncated"),
+    "cut-between-tasks": (b"[" + TASK + b",", "truncated: the JSON array is not closed after 1 complete tasks"),
+    "cut-in-a-character": (("[" + json.dumps({"data": {"text": "Путин"}}, ensure_ascii=False)).encode()[:-5],
+                           "not valid UTF-8 after character 0 (unexpected end of data)"),
+    "gzip": (gzip.compress(GOOD), "not valid UTF-8 after character 0 (invalid start byte)"),
+    "png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not valid UTF-8 after character 0 (invalid start byte)"),
+    "nul": (b"[\x00]", "task 0 at character 1 is not a JSON object"),
+    "huge-unterminated": (huge_line(b'[{"data": {"text": "'), "task 0 at character 1 is truncated"),
+    "huge-not-json": (huge_line(b"[{", b"}]"), "task 0 at character 1 is not valid JSON "
+                                               "(Expecting property name enclosed in double quotes at character 2)"),
+    "deep": (b'[{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}]",
+             "task 0 at character 1 is nested too deeply to be a Label Studio task"),
+}
+
+
+@pytest.mark.parametrize("name", VALIDATE_CASES)
+def test_validate_of_unreadable_input_exits_2_with_one_line(name, tmp_path):
+    content, message = VALIDATE_CASES[name]
+    path = tmp_path / f"{name}.json"
+    path.write_bytes(content)
+    code, stdout, stderr, peak_mb = run("validate", "--config", ROOT / "schema/labeling-config.xml",
+                                        "--taxonomy", ROOT / "schema/taxonomy.yaml", path.name, cwd=tmp_path)
+    assert (code, stdout) == (2, "")
+    assert stderr == f"stancekit: {path.name}: {message}\n"
+    assert peak_mb < MAX_RSS_MB
+
+
+def test_validate_reads_a_huge_single_line_task_in_bounded_memory(tmp_path):
+    task = base_export()[0]
+    task["data"]["text"] = "word " * (HUGE // 5)
+    path = tmp_path / "huge-task.json"
+    path.write_text(json.dumps([task]), encoding="utf-8")
+    assert path.stat().st_size > HUGE and path.read_bytes().count(b"\n") == 0
+    code, stdout, stderr, peak_mb = run("validate", "--config", ROOT / "schema/labeling-config.xml",
+                                        "--taxonomy", ROOT / "schema/taxonomy.yaml", "--format", "json",
+                                        path.name, cwd=tmp_path)
+    assert code == 1 and stderr == ""  # its spans no longer match the text: records, not a crash
+    records = [json.loads(line) for line in stdout.splitlines()]
+    assert records and all(r["file"] == path.name and r["pointer"].startswith("/0/") for r in records)
+    assert peak_mb < MAX_RSS_MB
