@@ -14,11 +14,18 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import settings
 from label_studio_sdk import LabelStudio
 
 from stancekit import labelstudio
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Hypothesis examples for tests that do not fix their own number (the fuzz tests): a quick run
+# locally, thousands in CI (.ci/run sets HYPOTHESIS_PROFILE=ci).
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile("ci", max_examples=2500, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 RAW = sorted((ROOT / "dataset/raw").glob("*.txt"))
 
 

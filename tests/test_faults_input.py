@@ -39,16 +39,18 @@ def run(*args, cwd: Path) -> tuple[int, str, str, float]:
 
 
 def huge_line(prefix: bytes = b"", suffix: bytes = b"") -> bytes:
-    return prefix + b"word " * ((HUGE - len(prefix) - len(suffix)) // 5) + suffix
+    """HUGE bytes on one line: prefix, words, suffix."""
+    size = HUGE - len(prefix) - len(suffix)
+    return prefix + (b"word " * (size // 5 + 1))[:size] + suffix
 
 
 # --- ingest ---------------------------------------------------------------------------------------
 
 INGEST_CASES = {
-    "gzip.txt": (gzip.compress(ARTICLE), "contains NUL bytes: binary or UTF-16, not a text article; skipped"),
+    "gzip.txt": (gzip.compress(ARTICLE), "contains NUL bytes: binary or UTF-16, not a text article"),
     "png.html": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
-                 "contains NUL bytes: binary or UTF-16, not a text article; skipped"),
-    "random.txt": (bytes([0x81, 0x8d, 0x8f, 0x90, 0x9d]) * 1000, "neither UTF-8 (byte 0) nor cp1252: cannot decode; skipped"),
+                 "contains NUL bytes: binary or UTF-16, not a text article"),
+    "random.txt": (bytes([0x81, 0x8d, 0x8f, 0x90, 0x9d]) * 1000, "neither UTF-8 (byte 0) nor cp1252: cannot decode"),
     "huge.txt": (huge_line(), f"{HUGE} bytes, more than the 8 MiB one article may have; skipped"),
     "huge.html": (huge_line(b"<html><body><article><p>", b"</p></article></body></html>"),
                   f"{HUGE} bytes, more than the 8 MiB one article may have; skipped"),
@@ -75,11 +77,11 @@ def test_ingest_of_unusable_input_exits_2_naming_it_and_writes_nothing(name, tmp
 
 def test_ingest_skips_a_huge_line_of_a_feed_and_keeps_the_rest(tmp_path):
     feed = tmp_path / "feed.jsonl"
-    feed.write_bytes(huge_line(b'{"text": "', b'"}') + b"\n" + json.dumps({"text": "A short article.\n\nIt has two "
+    feed.write_bytes(huge_line(b'{"text": "', b'"}\n') + json.dumps({"text": "A short article.\n\nIt has two "
                                                                             "paragraphs."}).encode() + b"\n")
     code, stdout, stderr, peak_mb = run("ingest", feed.name, "--out", "documents.parquet", cwd=tmp_path)
     assert code == 1 and stdout == "wrote 1 documents to documents.parquet\n"
-    assert stderr == f"stancekit: error: feed.jsonl:1: {HUGE} bytes, more than the 8 MiB one article may have; line skipped\n"
+    assert stderr == f"stancekit: error: feed.jsonl:1: {HUGE - 1} bytes, more than the 8 MiB one article may have; line skipped\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["documents.parquet", "feed.jsonl"]
     assert peak_mb < MAX_RSS_MB
 
@@ -101,7 +103,7 @@ VALIDATE_CASES = {
     "cut-in-a-string": (GOOD[: GOOD.index(b'"text"') + 20], "task 0 at character 1 is truncated"),
     "cut-between-tasks": (b"[" + TASK + b",", "truncated: the JSON array is not closed after 1 complete tasks"),
     "cut-in-a-character": (("[" + json.dumps({"data": {"text": "Путин"}}, ensure_ascii=False)).encode()[:-5],
-                           "not valid UTF-8 after character 0 (unexpected end of data)"),
+                           "task 0 at character 1 is truncated"),
     "gzip": (gzip.compress(GOOD), "not valid UTF-8 after character 0 (invalid start byte)"),
     "png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not valid UTF-8 after character 0 (invalid start byte)"),
     "nul": (b"[\x00]", "task 0 at character 1 is not a JSON object"),

@@ -231,7 +231,7 @@ def _paths(doc, prefix=()):
         yield from _paths(child, (*prefix, key))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # examples: the Hypothesis profile
 @given(data=st.data())
 def test_any_mutated_export_gives_records_or_exit_2(data, tmp_path):
     tasks = base_export()
