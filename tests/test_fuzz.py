@@ -52,8 +52,29 @@ def mutated(draw, original: bytes) -> bytes:
     return bytes(data)
 
 
+TRICKY_TEXT = st.lists(st.sampled_from(
+    ["\ud83d", "\udfff", "\x00", "\r\n", "\r", "\ufeff", "e\u0301", "🇺🇦", "Путин", "\u2028", "&amp;", "<p>", "\\"])
+    | st.text(max_size=20), max_size=8).map("".join)
+JSON_VALUE = st.none() | st.booleans() | st.integers() | st.floats() | TRICKY_TEXT | st.lists(st.integers(), max_size=2)
+
+
+@st.composite
+def feeds(draw) -> bytes:
+    """A JSONL feed of made-up records: tricky text (lone surrogates too), fields of any type, odd lines."""
+    lines = []
+    for _ in range(draw(st.integers(1, 4))):
+        record = {"text": draw(TRICKY_TEXT | JSON_VALUE)}
+        for key in draw(st.lists(st.sampled_from(["title", "url", "published", "id"]), unique=True)):
+            record[key] = draw(JSON_VALUE)
+        line = json.dumps(record, ensure_ascii=draw(st.booleans()))
+        lines.append(draw(st.sampled_from([line, line, line[: len(line) // 2], "[" + line + "]", " "])))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    return newline.join(lines).encode("utf-8", errors="surrogatepass")
+
+
 def inputs(suffix: str) -> st.SearchStrategy[bytes]:
-    return st.one_of(st.binary(max_size=300), mutated(SAMPLES[suffix]))
+    made_up = [feeds(), feeds()] if suffix == ".jsonl" else []  # weighted: they reach deepest
+    return st.one_of(st.binary(max_size=300), mutated(SAMPLES[suffix]), *made_up)
 
 
 def check_ingest(content: bytes, suffix: str) -> None:
