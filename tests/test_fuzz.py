@@ -29,7 +29,9 @@ EXPORT = REAL_EXPORT.read_bytes()
 CONFIG = (ROOT / "schema/labeling-config.xml").read_text(encoding="utf-8")
 INTERESTING = [b"\x00", b"\r", b"\n", b"\r\n", b"\xef\xbb\xbf", b"\xff", b"\xc3", b"\xe2\x80", b"\xf0\x9f\x87\xba",
                b"e\xcc\x81", b"<", b">", b"&", b"&amp;", b"&#", b"<p>", b"</", b"<script>", b"\\", b'"', b"\\u", b"\\ud83d",
-               b"{", b"}", b"[", b"]", b",", b":", b"\t", b" ", "Путин".encode(), "🇺🇦".encode()]
+               b"{", b"}", b"[", b"]", b",", b":", b"\t", b" ", "Путин".encode(), "🇺🇦".encode(),
+               b"&#0;", b"&#x110000;", b"&#xD800;", b"&#99999999999;", b"&nbsp", b"&bogus;", b"<br/>", b"<!--",
+               b"<![CDATA[", b"<article>", b"</article>", b"<h1>", b"<main>", b"<script>", b"</p>"]
 
 
 @st.composite
