@@ -145,7 +145,7 @@ def _prediction_lines(summary: dict) -> list[str]:
             out += [f"- `{name}` {stat}: {format_value(m)} ({format_counts(m['n'])})" for stat, m in stats.items()]
         modes = list(model["spans"])
         scopes = list(dict.fromkeys(scope for mode in modes for scope in model["spans"][mode]))
-        out += ["", "| spans | " + " | ".join(f"{mode} {x}" for mode in modes for x in ("P", "R", "F1")) + " | n (exact) |",
+        out += ["", "| spans | " + " | ".join(f"{mode} {x}" for mode in modes for x in ("P", "R", "F1")) + " | n, exact (first: gold, second: predicted) |",
                 "|---|" + "---|" * (3 * len(modes)) + "---|"]
         for scope in scopes:
             cells = [format_value(model["spans"][mode][scope][x]) if scope in model["spans"][mode] else "–"
