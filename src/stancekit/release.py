@@ -7,6 +7,10 @@ byte-identical files: no clock is read, Parquet writer options are fixed, JSON k
 sorted, and rows come in a fixed order: documents as in documents.parquet (gold rows with
 them), then each export (sorted by path) task by task, annotations by id and spans by
 (start, end, label), then the predictions of the task file.
+
+The exports are read twice: `stancekit.validate` first (any error refuses the release), then
+the build pass, which agreement reads along (`agreement.collect`). The prediction layer comes
+from the task file only. Every span gets its raw-file bytes from ingest's offset map.
 """
 
 from __future__ import annotations
