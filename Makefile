@@ -109,8 +109,8 @@ reproducible: release-build
 	  exit 1; \
 	fi
 
-# The main job on the bundled data.
-dataset: config schema reproducible
+# The main job on the bundled data: every stage, in order.
+dataset: config schema build/documents.parquet annotation/tasks/tasks.json validate gold release-build reproducible
 
 # Publish dataset/releases/v$(VERSION) (never overwritten: set a new version in dataset/VERSION).
 publish: release-build

@@ -21,7 +21,7 @@ import stancekit
 from stancekit import release, taxonomy
 from stancekit.cli import main
 
-from release_fixtures import TEXTS, doc_id, write_export, write_inputs
+from release_fixtures import TEXTS, _attrs, _doc_choice, _region, doc_id, write_export, write_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 TAXONOMY = taxonomy.load(ROOT / "schema/taxonomy.yaml")
@@ -432,11 +432,9 @@ def test_chunked_tasks_give_document_offsets_and_a_wrong_text_is_refused(inputs,
     tasks = []
     for chunk, (lo, hi) in enumerate([(0, cut), (cut, len(text))]):
         part = text[lo:hi]
-        result = []
+        result = [_doc_choice(TAXONOMY, 0)]  # valid annotations: the release validates them first
         if phrase in part:
-            s = part.index(phrase)
-            result = [{"id": "c1", "from_name": "label", "to_name": "text", "type": "labels",
-                       "value": {"start": s, "end": s + len(phrase), "text": phrase, "labels": [label]}}]
+            result += _region(part, "c1", phrase, label, _attrs(TAXONOMY, label))
         tasks.append({"id": chunk + 1, "data": {"text": part, "doc_id": doc_id(text), "chunk": chunk, "offset": lo},
                       "annotations": [{"id": 10 + chunk, "completed_by": 1, "result": result}]})
     inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
