@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from stancekit import ingest, labelstudio, release, tasks, taxonomy, validate
 
@@ -112,12 +113,11 @@ def drag_over(page, phrase: str) -> None:
 
 
 def region(page, phrase: str):
-    return page.locator(".htx-highlight", has_text=phrase)
+    """The highlight of the region drawn over the phrase (or over a stretch that contains it)."""
+    return page.locator(".htx-highlight", has_text=phrase).first
 
 
 def expect_question_shown(page, question: taxonomy.Question, shown: bool) -> None:
-    from playwright.sync_api import expect
-
     block = question_block(page, question)
     if not shown:
         expect(block).to_be_hidden()
@@ -129,8 +129,6 @@ def expect_question_shown(page, question: taxonomy.Question, shown: bool) -> Non
 
 def label_in_browser(page, base_url: str, email: str, password: str, project_id: int, task_id: int) -> None:
     """Log in, label every planned span, answer the document questions, submit."""
-    from playwright.sync_api import expect
-
     page.goto(f"{base_url}/user/login/")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
@@ -152,6 +150,7 @@ def label_in_browser(page, base_url: str, email: str, password: str, project_id:
         label_button(page, span["label"]).click()
         drag_over(page, span["text"])
         expect(page.locator(".htx-highlight")).to_have_count(n + 1)
+        expect(region(page, span["text"])).to_have_text(span["text"])  # neither short of nor past the phrase
         region(page, span["text"]).click()  # select it: its attributes appear
         # ... and every per-region question once a region of a label it applies to is selected.
         for q in TAXONOMY.region_attributes:
@@ -179,9 +178,6 @@ def label_in_browser(page, base_url: str, email: str, password: str, project_id:
 def test_annotator_labels_in_real_browser_and_release_has_the_dragged_phrases(label_studio, tmp_path):
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (Debian's chromium and fonts-noto-color-emoji)")
-    from playwright.sync_api import sync_playwright
-
-    started = time.monotonic()
     raw = tmp_path / "raw" / "article.txt"
     raw.parent.mkdir()
     raw.write_bytes(RAW_ARTICLE.encode("utf-8"))
@@ -200,6 +196,7 @@ def test_annotator_labels_in_real_browser_and_release_has_the_dragged_phrases(la
     task_id = client.projects.import_tasks(id=project.id, request=[task], return_task_ids=True).task_ids[0]
 
     ARTIFACTS.mkdir(exist_ok=True)
+    started = time.monotonic()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -226,10 +223,14 @@ def test_annotator_labels_in_real_browser_and_release_has_the_dragged_phrases(la
     assert sorted(s["text"] for s in spans) == sorted(p for p, _ in PHRASES)
     for s in spans:
         assert doc["text"][s["start"]:s["end"]] == s["text"]
+        assert s["annotator"] == label_studio.email
     got = {s["text"]: {"label": s["label"], **{q.name: s[q.name] for q in TAXONOMY.region_attributes}} for s in spans}
     for span in planned_spans():
         expected = {q.name: None for q in TAXONOMY.region_attributes} | span["attributes"]
         assert got[span["text"]] == {"label": span["label"], **expected}
+    [annotation] = [a for a in pq.read_table(release_dir / "annotations.parquet").to_pylist() if a["layer"] == "annotation"]
+    assert {q.name: annotation[q.name] for q in TAXONOMY.document_choices} == {
+        q.name: pick(q, n) for n, q in enumerate(TAXONOMY.document_choices)}
 
     # Off by one: shift one exported span one code point to the right; the validator must reject it.
     shifted = json.loads(export.read_text(encoding="utf-8"))
@@ -241,4 +242,4 @@ def test_annotator_labels_in_real_browser_and_release_has_the_dragged_phrases(la
     summary = validate.check([mutated], TAXONOMY, CONFIG_XML)
     assert summary.errors >= 1 and summary.counts["SPAN_TEXT_MISMATCH"] >= 1, dict(summary.counts)
 
-    print(f"browser part {browser_seconds:.1f} s; screenshot {ARTIFACTS / 'browser-labeling.png'}")
+    print(f"in the browser: {browser_seconds:.1f} s; screenshot {ARTIFACTS / 'browser-labeling.png'}")
