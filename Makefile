@@ -64,6 +64,15 @@ label: $(LS_BIN) config annotation/tasks/tasks.json
 	$(BIN)/stancekit ls up
 	$(BIN)/stancekit ls push annotation/tasks/tasks.json
 
+
+# Stage: validated exports -> agreement report; -> gold and adjudication tasks for Label Studio.
+.PHONY: agreement gold
+agreement: validate
+	$(if $(EXPORTS),$(BIN)/stancekit agreement $(EXPORTS),@echo "no exports in annotation/exports/")
+gold: validate
+	$(if $(EXPORTS),$(BIN)/stancekit adjudicate $(EXPORTS) --out annotation/gold/gold.json \
+	  --tasks-out annotation/tasks/adjudication.json,@echo "no exports in annotation/exports/")
+
 test: $(STAMP) $(LS_BIN) system-deps
 	$(BIN)/pytest
 
@@ -79,3 +88,14 @@ system-deps:
 
 clean:
 	rm -rf build .pytest_cache
+
+# Stage: documents + exports + gold + predictions -> dataset/releases/vX.Y.Z (immutable).
+# A bare --bump derives major/minor/patch from the diff; with unchanged inputs it builds nothing.
+.PHONY: release datasheet
+release: $(STAMP)
+	$(BIN)/stancekit release --bump
+	$(BIN)/stancekit verify $$(ls -d dataset/releases/v*/ | sort -V | tail -1)
+
+# DATASHEET.md statistics and plots, and README's release columns, from the latest release.
+datasheet: $(STAMP)
+	$(BIN)/stancekit datasheet

@@ -127,22 +127,14 @@ def main() -> None:
     tasks = make_tasks(args.documents, taxonomy)
     state_dir = Path(tempfile.mkdtemp(prefix="stancekit-fixture-"))
     try:
-        creds, _ = labelstudio.ensure_credentials(state_dir)
-        port = labelstudio.free_port()
-        proc = labelstudio.start_server(labelstudio.ls_executable(), port, state_dir / "data", state_dir / "home", creds,
-                                        state_dir / "server.log")
-        try:
-            url = f"http://{labelstudio.HOST}:{port}"
-            print(f"starting Label Studio at {url} ...", file=sys.stderr)
-            labelstudio.wait_healthy(url, proc, log_path=state_dir / "server.log")
-            client = labelstudio.Client(url, creds.token)
+        print("starting a throwaway Label Studio ...", file=sys.stderr)
+        with labelstudio.temporary_server(state_dir) as (server, creds):
+            client = labelstudio.Client(server.url, creds.token)
             label_config = (ROOT / "schema/labeling-config.xml").read_text(encoding="utf-8")
             project_id, _ = labelstudio.ensure_project(client, f"stancekit {taxonomy.name}", label_config)
             labelstudio.push(client, project_id, tasks)
             annotate(client.sdk, project_id, tasks, taxonomy)
             export = labelstudio.pull(client, project_id, state_dir / "exports")
-        finally:
-            labelstudio.stop_server(proc.pid)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(export, args.out)
         print(f"wrote {args.out}: {len(tasks)} tasks, {len(ANNOTATORS)} annotators", file=sys.stderr)

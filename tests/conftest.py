@@ -78,26 +78,18 @@ def label_studio(tmp_path_factory) -> LabelStudioServer:
     other's tasks. For the CLI, pass `--state-dir label_studio.state_dir`. The browser can log
     in at `base_url + "/user/login/"` with `email` / `password`.
     """
+    state_dir = Path(tempfile.mkdtemp(prefix="stancekit-ls-"))  # short path, outside the repo
+    started = time.monotonic()
     try:
-        exe = labelstudio.ls_executable()
+        with labelstudio.temporary_server(state_dir) as (server, creds):
+            yield LabelStudioServer(base_url=server.url, token=creds.token, email=creds.email, password=creds.password,
+                                    port=server.port, state_dir=state_dir, log_path=state_dir / "server.log",
+                                    client=LabelStudio(base_url=server.url, api_key=creds.token),
+                                    start_seconds=time.monotonic() - started)
     except labelstudio.LabelStudioError as exc:
         pytest.fail(str(exc))
-    state_dir = Path(tempfile.mkdtemp(prefix="stancekit-ls-"))  # short path, outside the repo
-    creds, _ = labelstudio.ensure_credentials(state_dir)
-    port = labelstudio.free_port()
-    log_path = state_dir / "server.log"
-    proc = labelstudio.start_server(exe, port, state_dir / "data", state_dir / "home", creds, log_path)
-    url = f"http://{labelstudio.HOST}:{port}"
-    (state_dir / "server.json").write_text(f'{{"url": "{url}", "pid": {proc.pid}, "port": {port}}}\n')
-    try:
-        started = time.monotonic()
-        labelstudio.wait_healthy(url, proc, log_path=log_path)
-        yield LabelStudioServer(base_url=url, token=creds.token, email=creds.email, password=creds.password, port=port,
-                                state_dir=state_dir, log_path=log_path, client=LabelStudio(base_url=url, api_key=creds.token),
-                                start_seconds=time.monotonic() - started)
     finally:
-        labelstudio.stop_server(proc.pid)
         if os.environ.get("STANCEKIT_KEEP_LS_LOG"):
-            print(f"Label Studio log kept in {log_path}")
+            print(f"Label Studio log kept in {state_dir / 'server.log'}")
         else:
             shutil.rmtree(state_dir, ignore_errors=True)

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import click
 
+from . import adjudicate as adjudicate_mod
+from . import agreement as agreement_mod
 from . import config as config_mod
+from . import exports as exports_mod
 from . import guidelines as guidelines_mod
 from . import ingest as ingest_mod
 from . import preannotate
@@ -293,3 +296,194 @@ def ls_down(state_dir: Path) -> None:
     from . import labelstudio as ls
 
     click.echo("stopped Label Studio" if ls.stop(state_dir) else "no Label Studio was running")
+
+
+# --- agreement, adjudicate, evaluate -------------------------------------------------------
+
+RESAMPLES_OPTION = click.option("--resamples", type=click.IntRange(0), default=agreement_mod.DEFAULT_RESAMPLES,
+                                show_default=True,
+                                help="Bootstrap resamples of documents for the 95% intervals (0: none).")
+SEED_OPTION = click.option("--seed", type=int, default=agreement_mod.DEFAULT_SEED, show_default=True,
+                           help="Seed of the bootstrap.")
+FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                             show_default=True, help="text for people, json for machines.")
+
+
+def _load_exports(paths, taxonomy, keep_text=True):
+    try:
+        return agreement_mod.load_exports(list(paths), taxonomy, keep_text)
+    except exports_mod.ExportReadError as exc:
+        fail(str(exc))
+
+
+def _report(problems: list[str]) -> None:
+    for problem in problems:
+        click.echo(f"stancekit: {problem}", err=True)
+
+
+@main.command("agreement")
+@click.argument("exports", nargs=-1, required=True, type=click.Path(path_type=Path))
+@FORMAT_OPTION
+@RESAMPLES_OPTION
+@SEED_OPTION
+@TAXONOMY_OPTION
+def agreement_cmd(exports, fmt, resamples, seed, taxonomy_path):
+    """Measure agreement between annotators in Label Studio JSON exports.
+
+    Document-level choices: Krippendorff's alpha, pairwise Cohen's kappa, observed agreement.
+    Spans: pairwise precision, recall and F1 (exact and overlap match) per label and category,
+    and agreement on the attributes of matched spans. Exit 1 when there are problems.
+    """
+    taxonomy = load_taxonomy(taxonomy_path)
+    report = agreement_mod.measure(_load_exports(exports, taxonomy, keep_text=False), taxonomy, resamples, seed)
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        click.echo(agreement_mod.render_agreement(report), nl=False)
+    _report(report["problems"])
+    sys.exit(1 if report["problems"] else 0)
+
+
+@main.command("adjudicate")
+@click.argument("exports", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("annotation/gold/gold.json"), show_default=True,
+              help="The gold file to write.")
+@click.option("--tasks-out", type=click.Path(path_type=Path), default=None,
+              help="Write the disputed documents as Label Studio tasks, each annotator's version a prediction.")
+@click.option("--review-all", is_flag=True,
+              help="Send every document without an adjudication to --tasks-out, disputed or not (a full review pass).")
+@TAXONOMY_OPTION
+def adjudicate_cmd(exports, out, tasks_out, review_all, taxonomy_path):
+    """Merge annotations into gold; ground-truth annotations (the adjudicator's) override.
+
+    Exit 1 when there are problems (they are printed; the gold is still written).
+    """
+    taxonomy = load_taxonomy(taxonomy_path)
+    gold, tasks, problems = adjudicate_mod.adjudicate(_load_exports(exports, taxonomy), taxonomy, review_all)
+    adjudicate_mod.write_json(out, gold)
+    if tasks_out:
+        adjudicate_mod.write_json(tasks_out, tasks)
+    click.echo(adjudicate_mod.summary(gold, tasks, taxonomy))
+    click.echo(f"wrote {out}" + (f" and {tasks_out}" if tasks_out else ""))
+    _report(problems)
+    sys.exit(1 if problems else 0)
+
+
+@main.command("evaluate")
+@click.option("--gold", "gold_path", type=click.Path(path_type=Path), required=True, help="The gold file.")
+@click.option("--predictions", "prediction_paths", type=click.Path(path_type=Path), required=True, multiple=True,
+              help="Task file(s) or export snapshot(s) whose `predictions` are evaluated (repeatable).")
+@FORMAT_OPTION
+@RESAMPLES_OPTION
+@SEED_OPTION
+@TAXONOMY_OPTION
+def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, taxonomy_path):
+    """Precision, recall and F1 of the pre-annotations (per model_version) against gold."""
+    taxonomy = load_taxonomy(taxonomy_path)
+    try:
+        report = agreement_mod.evaluate(gold_path, list(prediction_paths), taxonomy, resamples, seed)
+    except (exports_mod.ExportReadError, agreement_mod.GoldReadError) as exc:
+        fail(str(exc))
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        click.echo(agreement_mod.render_evaluation(report), nl=False)
+    _report(report["problems"])
+    sys.exit(1 if report["problems"] else 0)
+@main.command("release")
+@TAXONOMY_OPTION
+@click.option("--version", "version", metavar="X.Y.Z", help="The version to build.")
+@click.option("--bump", type=click.Choice(["auto", "major", "minor", "patch"]), is_flag=False, flag_value="auto",
+              help="Bump the latest version instead; bare --bump (auto) derives the part from the diff "
+                   "(labels changed: major; records or fields added: minor; else patch).")
+@click.option("--documents", type=click.Path(path_type=Path), default="build/documents.parquet", show_default=True,
+              help="The documents (ingest output).")
+@click.option("--exports", "export_globs", multiple=True, default=["annotation/exports/*.json"], show_default=True,
+              help="Label Studio JSON exports: paths or quoted globs; repeatable, or list the files after it.")
+@click.argument("more_exports", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--gold", type=click.Path(path_type=Path), default="annotation/gold/gold.json", show_default=True,
+              help="Gold (adjudicate output); skipped when the default path does not exist.")
+@click.option("--tasks", type=click.Path(path_type=Path), default="annotation/tasks/tasks.json", show_default=True,
+              help="Tasks with predictions; skipped when the default path does not exist.")
+@click.option("--out-dir", type=click.Path(path_type=Path), default="dataset/releases", show_default=True,
+              help="Where release directories vX.Y.Z are created.")
+@click.pass_context
+def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, out_dir) -> None:
+    """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions."""
+    import glob
+
+    from . import release as release_mod
+
+    if (version is None) == (bump is None):
+        fail("give exactly one of --version X.Y.Z and --bump")
+    exports = sorted({Path(p) for pattern in export_globs for p in (glob.glob(pattern) or [pattern])} | set(more_exports))
+    optional = {}
+    for name, path in (("gold", gold), ("tasks", tasks)):
+        explicit = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        if path.exists():
+            optional[name] = path
+        elif explicit:
+            fail(f"{path}: no such file")
+    for path in [documents, *exports]:
+        if not path.exists():
+            fail(f"{path}: no such file")
+    inputs = release_mod.Inputs(documents, exports, **optional)
+    try:
+        final = release_mod.build(inputs, load_taxonomy(taxonomy_path), out_dir, version=version, bump=bump)
+    except release_mod.Unchanged as exc:
+        click.echo(str(exc))
+        return
+    except release_mod.ReleaseError as exc:
+        fail(str(exc), exc.code)
+    click.echo(f"wrote {final}")
+
+
+@main.command("verify")
+@click.argument("release_dir", type=click.Path(path_type=Path))
+def verify_cmd(release_dir: Path) -> None:
+    """Recompute a release's checksums, sizes, rows and schemas against its manifest; exit 1 naming each bad file."""
+    from . import release as release_mod
+
+    try:
+        problems = release_mod.verify(release_dir)
+    except release_mod.ReleaseError as exc:
+        fail(str(exc))
+    for problem in problems:
+        click.echo(f"{release_dir}/{problem}", err=True)
+    if problems:
+        fail(f"{release_dir}: {len(problems)} problem(s)", 1)
+    click.echo(f"{release_dir}: every file matches the manifest")
+
+
+@main.command("datasheet")
+@TAXONOMY_OPTION
+@click.option("--release", "version", default="latest", show_default=True,
+              help="The release to describe: latest, X.Y.Z, or a release directory.")
+@click.option("--releases-dir", type=click.Path(path_type=Path), default="dataset/releases", show_default=True)
+@click.option("--datasheet", "datasheet_path", type=click.Path(path_type=Path), default="DATASHEET.md", show_default=True)
+@click.option("--readme", type=click.Path(path_type=Path), default="README.md", show_default=True)
+@click.option("--plots", type=click.Path(path_type=Path), default="docs/datasheet", show_default=True,
+              help="Where the PNG plots go (linked from the datasheet).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a generated block or plot is stale.")
+def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, readme, plots, check) -> None:
+    """Regenerate DATASHEET.md's statistics and plots, and README's release columns, from a release."""
+    from . import datasheet as datasheet_mod
+    from . import release as release_mod
+
+    taxonomy = load_taxonomy(taxonomy_path)
+    try:
+        if Path(version).is_dir():
+            release_dir = Path(version)
+        elif version == "latest" and not release_mod.list_releases(releases_dir):
+            release_dir = None
+        else:
+            release_dir = release_mod.resolve(version, releases_dir)
+        stale = datasheet_mod.update(datasheet_path, readme, taxonomy, release_dir, plots, check=check)
+    except (release_mod.ReleaseError, datasheet_mod.DatasheetError) as exc:
+        fail(str(exc))
+    if check:
+        if stale:
+            fail(f"stale: {', '.join(stale)}: run `stancekit datasheet`", 1)
+        click.echo("DATASHEET.md and README.md are up to date")
+        return
+    click.echo(f"updated {datasheet_path}, {readme}" + (f" and {plots}/" if release_dir else ""))

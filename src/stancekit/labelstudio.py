@@ -20,7 +20,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -227,6 +228,26 @@ def _pid_alive(pid: int) -> bool:
         return b"label-studio" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return True
+
+
+@contextmanager
+def temporary_server(state_dir: Path, ls_venv: str | Path | None = None) -> Iterator[tuple[Server, Credentials]]:
+    """A throwaway Label Studio on a free loopback port, with its data and HOME in state_dir.
+
+    For tests and scripts: waits on /health/, records the server in state_dir/server.json (so the
+    CLI's `--state-dir` finds it), and stops it on exit. The caller removes state_dir.
+    """
+    creds, _ = ensure_credentials(state_dir)
+    port = free_port()
+    log_path = state_dir / "server.log"
+    proc = start_server(ls_executable(ls_venv), port, state_dir / "data", state_dir / "home", creds, log_path)
+    server = Server(url=f"http://{HOST}:{port}", pid=proc.pid, port=port)
+    (state_dir / "server.json").write_text(json.dumps(asdict(server)) + "\n", encoding="utf-8")
+    try:
+        wait_healthy(server.url, proc, log_path=log_path)
+        yield server, creds
+    finally:
+        stop_server(proc.pid)
 
 
 def ensure_server(state_dir: Path, port: int, creds: Credentials, ls_venv: str | Path | None = None,

@@ -1,0 +1,217 @@
+"""Merge annotators' work into gold, and send disputed documents back to Label Studio.
+
+Per document (chunked tasks combined):
+- an annotation marked ground truth in Label Studio (the adjudicator's) is the gold for the
+  whole document: status `adjudicated`;
+- a document with one annotator passes through: status `single`;
+- otherwise each document-level choice is taken by majority (`unanimous`, `majority`, or a
+  `tie` with no value), and spans of the same label that overlap are merged into one:
+  `unanimous` (everyone marked it, same boundaries, same attributes), `merged` (a majority
+  marked it, with the same boundaries, and each attribute has a majority), or `disputed`
+  (boundaries differ, half or fewer marked it, or an attribute is tied).
+A document with a tie or a disputed span is disputed: the adjudication task file carries it
+with every annotator's version as a prediction (model_version = the annotator).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+
+from .agreement import Annotation, Collection, Document
+from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
+
+
+def adjudicate(collection: Collection, taxonomy: Taxonomy, review_all: bool = False) -> tuple[dict, list[dict], list[str]]:
+    """(gold, adjudication tasks, problems) for the documents of `collection`.
+
+    With review_all, every document without an adjudication goes to the adjudicator, disputed
+    or not (for a review pass, e.g. after the guidelines changed).
+    """
+    problems = list(collection.problems)
+    documents, tasks = [], []
+    for doc in collection.documents:
+        if doc.adjudication is not None:
+            documents.append(_adjudicated(doc, taxonomy, problems))
+        elif doc.annotations:
+            gold_doc = _merged(doc, taxonomy, problems)
+            documents.append(gold_doc)
+            if review_all or _disputed(gold_doc, taxonomy):
+                tasks += adjudication_tasks(doc, taxonomy)
+    gold = {"taxonomy_version": taxonomy.version, "inputs": collection.inputs, "documents": documents}
+    return gold, tasks, problems
+
+
+def _disputed(gold_doc: dict, taxonomy: Taxonomy) -> bool:
+    return (any(gold_doc[f"{q.name}_status"] == "tie" for q in taxonomy.document_choices)
+            or any(s["status"] == "disputed" for s in gold_doc["spans"]))
+
+
+def _gold_span(doc: Document, span: dict, taxonomy: Taxonomy, status: str, annotators: list[str],
+               problems: list[str]) -> dict:
+    text = doc.text(span["start"], span["end"])
+    if text is None:
+        problems.append(f"document {doc.doc_id}: span [{span['start']}, {span['end']}) is outside every task's text")
+    out = {"start": span["start"], "end": span["end"], "label": span["label"], "text": text}
+    out.update({q.name: span.get(q.name) for q in taxonomy.region_attributes})
+    out.update({"status": status, "annotators": annotators})
+    return out
+
+
+def _document(doc: Document, choices: dict, adjudicator: str | None, spans: list[dict]) -> dict:
+    out = {"doc_id": doc.doc_id}
+    for name, (value, status) in choices.items():
+        out[name] = value
+        out[f"{name}_status"] = status
+    out.update({"annotators": list(doc.annotations), "adjudicator": adjudicator,
+                "spans": sorted(spans, key=lambda s: (s["start"], s["end"], s["label"]))})
+    return out
+
+
+def _adjudicated(doc: Document, taxonomy: Taxonomy, problems: list[str]) -> dict:
+    truth = doc.adjudication
+    choices = {q.name: (truth.choices.get(q.name), "adjudicated") for q in taxonomy.document_choices}
+    spans = [_gold_span(doc, s, taxonomy, "adjudicated", [truth.annotator], problems) for s in truth.spans]
+    return _document(doc, choices, truth.annotator, spans)
+
+
+def _vote(values: list) -> tuple[object, str]:
+    """(value, unanimous|majority|tie) of a vote; None is a missing value, not a vote."""
+    counts = Counter(v for v in values if v is not None).most_common()
+    if not counts:
+        return None, "unanimous"
+    if len(counts) == 1 and counts[0][1] == len(values):
+        return counts[0][0], "unanimous"
+    if len(counts) > 1 and counts[0][1] == counts[1][1]:
+        return None, "tie"
+    return counts[0][0], "majority"
+
+
+def _merged(doc: Document, taxonomy: Taxonomy, problems: list[str]) -> dict:
+    annotations = list(doc.annotations.values())
+    if len(annotations) == 1:
+        only = annotations[0]
+        choices = {q.name: (only.choices.get(q.name), "single") for q in taxonomy.document_choices}
+        spans = [_gold_span(doc, s, taxonomy, "single", [only.annotator], problems) for s in only.spans]
+        return _document(doc, choices, None, spans)
+    choices = {}
+    for q in taxonomy.document_choices:
+        choices[q.name] = _vote([a.choices.get(q.name) for a in annotations])
+    spans = []
+    for chunk in sorted({c for a in annotations for c in a.chunks}):
+        present = [a for a in annotations if chunk in a.chunks]
+        spans += _merge_chunk(doc, present, chunk, taxonomy, problems)
+    return _document(doc, choices, None, spans)
+
+
+def _merge_chunk(doc: Document, annotations: list[Annotation], chunk: int, taxonomy: Taxonomy,
+                 problems: list[str]) -> list[dict]:
+    """Merge the spans of one chunk: clusters of same-label spans linked by overlap."""
+    marked = []
+    for ann in annotations:
+        seen = set()
+        for span in ann.chunks[chunk]:
+            key = (span["start"], span["end"], span["label"])
+            if key not in seen:
+                seen.add(key)
+                marked.append((ann.annotator, span))
+    if len(annotations) == 1:
+        return [_gold_span(doc, s, taxonomy, "single", [who], problems) for who, s in marked]
+    marked.sort(key=lambda m: (m[1]["label"], m[1]["start"], m[1]["end"], m[0]))
+    clusters: list[list[tuple[str, dict]]] = []
+    reach = None  # (label, end) of the current cluster
+    for who, span in marked:
+        if reach and span["label"] == reach[0] and span["start"] < reach[1]:
+            clusters[-1].append((who, span))
+            reach = (reach[0], max(reach[1], span["end"]))
+        else:
+            clusters.append([(who, span)])
+            reach = (span["label"], span["end"])
+    out = []
+    for cluster in clusters:
+        supporters = sorted({who for who, _ in cluster})
+        bounds = Counter((s["start"], s["end"]) for _, s in cluster).most_common()
+        agreed_bounds = len(bounds) == 1 and len(cluster) == len(supporters)
+        if len(bounds) == 1 or bounds[0][1] > bounds[1][1]:
+            start, end = bounds[0][0]
+        else:
+            start, end = min(s["start"] for _, s in cluster), max(s["end"] for _, s in cluster)
+        label = cluster[0][1]["label"]
+        span = {"start": start, "end": end, "label": label}
+        attribute_status = []
+        for q in taxonomy.attributes_for(label):
+            span[q.name], status = _vote([s.get(q.name) for _, s in cluster])
+            attribute_status.append(status)
+        everyone = len(supporters) == len(annotations)
+        if not agreed_bounds or 2 * len(supporters) <= len(annotations) or "tie" in attribute_status:
+            status = "disputed"
+        elif everyone and all(s == "unanimous" for s in attribute_status):
+            status = "unanimous"
+        else:
+            status = "merged"
+        out.append(_gold_span(doc, span, taxonomy, status, supporters, problems))
+    return out
+
+
+def prediction_result(annotation: Annotation, chunk: int, data: dict, taxonomy: Taxonomy) -> list[dict]:
+    """An annotator's work on one chunk as a Label Studio result (offsets relative to the chunk)."""
+    offset = data.get("offset", 0) if isinstance(data.get("offset"), int) else 0
+    text = data.get(TEXT_NAME, "")
+    result = []
+    for q in taxonomy.document_choices:
+        if annotation.choices.get(q.name) is not None:
+            result.append({"id": q.name, "from_name": q.name, "to_name": TEXT_NAME, "type": "choices",
+                           "value": {"choices": [annotation.choices[q.name]]}})
+    for span in annotation.chunks.get(chunk, []):
+        start, end = span["start"] - offset, span["end"] - offset
+        value = {"start": start, "end": end, "text": text[start:end]}
+        result.append({"id": span["region_id"], "from_name": LABELS_NAME, "to_name": TEXT_NAME, "type": "labels",
+                       "value": {**value, "labels": [span["label"]]}})
+        for q in taxonomy.attributes_for(span["label"]):
+            if span.get(q.name) is not None:
+                result.append({"id": span["region_id"], "from_name": q.name, "to_name": TEXT_NAME,
+                               "type": "choices", "value": {**value, "choices": [span[q.name]]}})
+    return result
+
+
+def adjudication_tasks(doc: Document, taxonomy: Taxonomy) -> list[dict]:
+    """One task per chunk of a disputed document, every annotator's version as a prediction."""
+    tasks = []
+    for chunk in sorted(doc.tasks):
+        data = doc.tasks[chunk]
+        predictions = [{"model_version": ann.annotator, "score": None,
+                        "result": prediction_result(ann, chunk, data, taxonomy)}
+                       for ann in doc.annotations.values() if chunk in ann.chunks]
+        tasks.append({"data": data, "predictions": predictions})
+    return tasks
+
+
+def write_json(path: str | Path, value) -> None:
+    """Write JSON atomically: a temp file in the same directory, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def summary(gold: dict, tasks: list[dict], taxonomy: Taxonomy) -> str:
+    """A few lines: documents and spans per status, disputed documents."""
+    lines = [f"{len(gold['documents'])} documents"]
+    for q in taxonomy.document_choices:
+        counts = Counter(d[f"{q.name}_status"] for d in gold["documents"])
+        lines.append(f"  {q.name}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    counts = Counter(s["status"] for d in gold["documents"] for s in d["spans"])
+    lines.append(f"  spans: {sum(counts.values())} (" + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ")")
+    disputed = sorted({t["data"].get("doc_id") for t in tasks})
+    lines.append(f"  disputed documents for adjudication: {len(disputed)} ({len(tasks)} tasks)")
+    return "\n".join(lines)

@@ -1,0 +1,933 @@
+"""Build an immutable, versioned, checksummed Parquet release, and verify one.
+
+A release `dataset/releases/vX.Y.Z/` is built in a temporary directory next to it and
+renamed into place, so it appears whole or not at all, and an existing version is never
+overwritten. Exports are streamed task by task (bounded memory); the same inputs give
+byte-identical files: no clock is read, Parquet writer options are fixed, JSON keys are
+sorted, and rows come in a fixed order: documents as in documents.parquet (gold rows with
+them), then each export (sorted by path) task by task, annotations by id and spans by
+(start, end, label), then the predictions of the task file.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from . import exports
+from .taxonomy import TEXT_NAME, Taxonomy
+
+RELEASES_DIR = Path("dataset/releases")
+LAYERS = ("annotation", "gold", "prediction")
+# Status values fixed by the gold contract (written by `stancekit adjudicate`).
+GOLD_DOC_STATUSES = ("unanimous", "majority", "tie", "single", "adjudicated")
+GOLD_SPAN_STATUSES = ("unanimous", "merged", "disputed", "single", "adjudicated")
+# Deterministic split of the Hugging Face view: by the first 8 bytes of sha256(doc_id).
+SPLITS = (("train", 0.8), ("validation", 0.1), ("test", 0.1))
+SPLIT_RULE = "sha256(doc_id): first 8 bytes as a big-endian fraction of 2**64; < 0.8 train, < 0.9 validation, else test"
+MANIFEST = "manifest.json"
+CARD = "README.md"
+CHANGELOG = "CHANGELOG.md"
+# A file's buffered rows are written as a row group at this many rows or characters of text,
+# whichever comes first: this bounds memory whatever the size of the inputs.
+ROW_GROUP_ROWS = 10_000
+ROW_GROUP_CHARS = 1_000_000
+# Fixed writer options: together with a fixed pyarrow version (its `created_by` string is
+# "parquet-cpp-arrow version X"), the same rows give the same bytes.
+PARQUET_OPTIONS = dict(
+    version="2.6", compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True,
+    data_page_version="1.0", store_schema=True, write_page_index=False,
+)
+_VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
+_BUILD_DIR = re.compile(r"^\.build-(\d+)-")
+
+DOCUMENT_COLUMNS = {  # the documents.parquet contract (written by `stancekit ingest`), passed through
+    "doc_id": "stable id: `doc_` + sha256(clean text)[:16]",
+    "title": "article title",
+    "text": "clean text (NFC, `\\n` line endings); every offset in the release points into it",
+    "source_file": "the raw file it was cleaned from",
+    "source_format": "txt, html or jsonl",
+    "url": "where the article was found (nullable)",
+    "published": "publication date as given by the source (nullable)",
+    "raw_sha256": "sha256 of the raw file",
+    "text_sha256": "sha256 of `text` (UTF-8)",
+    "offset_map": "maps clean offsets back to raw-file bytes (`stancekit.ingest.to_raw_offsets`)",
+}
+
+
+class ReleaseError(Exception):
+    """The release cannot be built; `code` is the CLI exit code (1: refused, 2: unusable input)."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+class Unchanged(Exception):
+    """With --bump: the inputs give exactly the latest release again."""
+
+
+# ---------------------------------------------------------------- schemas
+
+def _dict_type() -> pa.DataType:
+    return pa.dictionary(pa.int32(), pa.string())
+
+
+def dictionaries(taxonomy: Taxonomy) -> dict[str, list[str]]:
+    """The value list of every dictionary-encoded column, from the taxonomy and the gold contract."""
+    out = {"layer": list(LAYERS), "label": taxonomy.label_names}
+    for q in taxonomy.questions:
+        out[q.name] = q.value_names
+    for q in taxonomy.document_choices:
+        out[f"{q.name}_status"] = list(GOLD_DOC_STATUSES)
+    out["status"] = list(GOLD_SPAN_STATUSES)
+    return out
+
+
+ANNOTATION_DOCS = {
+    "layer": "annotation (one row per submitted, not cancelled annotation), gold (one per document) or prediction",
+    "doc_id": "the document (documents.doc_id)",
+    "task_id": "Label Studio task id (null for gold)",
+    "chunk": "chunk number of the task (0: the whole document)",
+    "annotation_id": "Label Studio annotation id, or prediction id (null for gold)",
+    "annotator": "Label Studio user's email, else `user:<id>` (annotation layer)",
+    "model_version": "the pre-annotator's model version (prediction layer)",
+    "score": "the prediction's score (prediction layer)",
+    "annotators": "who labelled the document (gold layer)",
+    "ground_truth": "Label Studio's ground-truth flag",
+    "lead_time": "seconds spent, as exported",
+    "created_at": "as exported (string)",
+    "updated_at": "as exported (string)",
+    "source": "the export or task file the row comes from",
+}
+SPAN_DOCS = {
+    "layer": "annotation, gold or prediction",
+    "doc_id": "the document (documents.doc_id)",
+    "annotation_id": "Label Studio annotation id, or prediction id (null for gold)",
+    "region_id": "Label Studio region id (null for gold)",
+    "annotator": "who drew it (annotation layer)",
+    "model_version": "the pre-annotator's model version (prediction layer)",
+    "label": "span label (taxonomy span_labels)",
+    "start": "code point offset into documents.text",
+    "end": "code point offset, exclusive",
+    "text": "documents.text[start:end] (never Label Studio's value.text)",
+    "status": "gold status of the span",
+    "annotators": "annotators behind a gold span",
+}
+
+
+def annotations_schema(taxonomy: Taxonomy) -> pa.Schema:
+    fields = [
+        ("layer", _dict_type()), ("doc_id", pa.string()), ("task_id", pa.int64()), ("chunk", pa.int64()),
+        ("annotation_id", pa.int64()), ("annotator", pa.string()), ("model_version", pa.string()),
+        ("score", pa.float64()),
+    ]
+    for q in taxonomy.document_choices:
+        fields += [(q.name, _dict_type()), (f"{q.name}_status", _dict_type())]
+    fields += [
+        ("annotators", pa.list_(pa.string())), ("ground_truth", pa.bool_()), ("lead_time", pa.float64()),
+        ("created_at", pa.string()), ("updated_at", pa.string()), ("source", pa.string()),
+    ]
+    return pa.schema(fields)
+
+
+def spans_schema(taxonomy: Taxonomy) -> pa.Schema:
+    fields = [
+        ("layer", _dict_type()), ("doc_id", pa.string()), ("annotation_id", pa.int64()), ("region_id", pa.string()),
+        ("annotator", pa.string()), ("model_version", pa.string()), ("label", _dict_type()),
+        ("start", pa.int64()), ("end", pa.int64()), ("text", pa.string()),
+    ]
+    fields += [(q.name, _dict_type()) for q in taxonomy.region_attributes]
+    fields += [("status", _dict_type()), ("annotators", pa.list_(pa.string()))]
+    return pa.schema(fields)
+
+
+def hf_schema(taxonomy: Taxonomy) -> pa.Schema:
+    """The Hugging Face view: one row per document, plain strings (datasets cannot read dictionary columns)."""
+    span = pa.struct(
+        [("start", pa.int64()), ("end", pa.int64()), ("label", pa.string()), ("text", pa.string())]
+        + [(q.name, pa.string()) for q in taxonomy.region_attributes]
+        + [("status", pa.string())]
+    )
+    fields = [("doc_id", pa.string()), ("title", pa.string()), ("url", pa.string()), ("published", pa.string()),
+              ("text", pa.string())]
+    for q in taxonomy.document_choices:
+        fields += [(q.name, pa.string()), (f"{q.name}_status", pa.string())]
+    fields.append(("spans", pa.list_(span)))
+    return pa.schema(fields)
+
+
+def schema_fingerprint(schema: pa.Schema) -> str:
+    """sha256 over the column names, types and nullability (not the metadata)."""
+    text = "\n".join(f"{f.name}\t{f.type}\t{f.nullable}" for f in schema)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- writing
+
+class _TableWriter:
+    """Buffer rows (dicts) and write them as row groups of a Parquet file."""
+
+    def __init__(self, path: Path, schema: pa.Schema, dictionaries: dict[str, list[str]]):
+        self.path, self.schema, self.rows = path, schema, 0
+        self.layers: Counter = Counter()  # rows per layer
+        self._dicts = {name: (pa.array(values, pa.string()), {v: i for i, v in enumerate(values)})
+                       for name, values in dictionaries.items() if name in schema.names}
+        self._buffer: list[dict] = []
+        self._chars = 0
+        self._writer = pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
+
+    def add(self, row: dict, where: str) -> None:
+        for name, (_, index) in self._dicts.items():
+            value = row.get(name)
+            if value is not None and value not in index:
+                raise ReleaseError(f"{where}: {name} {value!r} is not in the taxonomy (expected one of {', '.join(index)})", 1)
+        self._buffer.append(row)
+        self.layers[row.get("layer")] += 1
+        self._chars += sum(len(v) for v in row.values() if isinstance(v, str))
+        if len(self._buffer) >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        columns = []
+        for field in self.schema:
+            values = [row.get(field.name) for row in self._buffer]
+            if field.name in self._dicts:
+                dictionary, index = self._dicts[field.name]
+                indices = pa.array([None if v is None else index[v] for v in values], pa.int32())
+                columns.append(pa.DictionaryArray.from_arrays(indices, dictionary))
+            else:
+                columns.append(pa.array(values, field.type))
+        self._writer.write_table(pa.Table.from_arrays(columns, schema=self.schema), row_group_size=len(self._buffer))
+        self.rows += len(self._buffer)
+        self._buffer, self._chars = [], 0
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _dump_json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def split_of(doc_id: str) -> str:
+    """The Hugging Face split of a document, from its id alone (see SPLIT_RULE)."""
+    fraction = int.from_bytes(hashlib.sha256(doc_id.encode()).digest()[:8], "big") / 2**64
+    bound = 0.0
+    for name, share in SPLITS:
+        bound += share
+        if fraction < bound:
+            return name
+    return SPLITS[-1][0]
+
+
+def hf_data_file(split: str) -> str:
+    return f"data/{split}-00000-of-00001.parquet"
+
+
+# ---------------------------------------------------------------- inputs
+
+@dataclass
+class Inputs:
+    documents: Path
+    exports: list[Path]
+    gold: Path | None = None
+    tasks: Path | None = None
+
+    def listing(self) -> list[dict]:
+        """Every input file with its role and sha256, in a fixed order."""
+        items = [("documents", self.documents)] + [("export", p) for p in sorted(self.exports)]
+        items += [(role, p) for role, p in (("gold", self.gold), ("tasks", self.tasks)) if p is not None]
+        return [{"role": role, "path": str(p), "sha256": sha256_file(Path(p)), "bytes": Path(p).stat().st_size}
+                for role, p in items]
+
+
+def annotator_of(annotation: dict) -> str | None:
+    """The contract's identity: the user's email when the export has it, else `user:<id>`."""
+    who = annotation.get("completed_by")
+    if isinstance(who, dict):
+        return who.get("email") or (f"user:{who['id']}" if who.get("id") is not None else None)
+    return None if who is None else f"user:{who}"
+
+
+def _int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _bool(value) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _strings(value) -> list[str] | None:
+    return [str(v) for v in value] if isinstance(value, list) else None
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _check_exports(paths: list[Path], taxonomy: Taxonomy) -> None:
+    """Refuse exports with errors.
+
+    SEAM for the merge: `stancekit.validate` (branch validate) should be called here and
+    any error-level problem raised as ReleaseError(..., 1). Until it lands, this checks
+    that every export reads as a Label Studio JSON export (ExportReadError).
+    """
+    for path in paths:
+        try:
+            for _ in exports.iter_tasks(path):
+                pass
+        except exports.ExportReadError as exc:
+            raise ReleaseError(str(exc), 2) from exc
+
+
+def _load_gold(path: Path, taxonomy: Taxonomy) -> dict[str, dict]:
+    try:
+        gold = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise ReleaseError(f"{path}: cannot read ({exc.strerror})") from exc
+    except ValueError as exc:
+        raise ReleaseError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(gold, dict) or not isinstance(gold.get("documents"), list):
+        raise ReleaseError(f"{path}: expected a gold object with a 'documents' list")
+    if gold.get("taxonomy_version") != taxonomy.version:
+        raise ReleaseError(f"{path}: built with taxonomy {gold.get('taxonomy_version')!r}, "
+                           f"but the taxonomy is {taxonomy.version!r}: rerun `stancekit adjudicate`", 1)
+    documents = {}
+    for i, doc in enumerate(gold["documents"]):
+        if not (isinstance(doc, dict) and isinstance(doc.get("doc_id"), str)):
+            raise ReleaseError(f"{path}: documents[{i}] has no doc_id")
+        documents[doc["doc_id"]] = doc
+    return documents
+
+
+def _by_id(items) -> list[dict]:
+    """The dict items of a task's annotations or predictions, by id (rows do not depend on export order)."""
+    found = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    return sorted(found, key=lambda item: (_int(item.get("id")) is None, _int(item.get("id")) or 0))
+
+
+def _slice(text: str, start, end, where: str) -> str:
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
+        raise ReleaseError(f"{where}: span [{start}, {end}) is outside the document text (length {len(text)})", 1)
+    return text[start:end]
+
+
+# ---------------------------------------------------------------- building
+
+class _Build:
+    """Writes the data files of one release into `root`, streaming its inputs once."""
+
+    def __init__(self, root: Path, inputs: Inputs, taxonomy: Taxonomy):
+        self.root, self.inputs, self.taxonomy = root, inputs, taxonomy
+        dicts = dictionaries(taxonomy)
+        (root / "data").mkdir()
+        self.documents: _TableWriter | None = None
+        self.annotations = _TableWriter(root / "annotations.parquet", annotations_schema(taxonomy), dicts)
+        self.spans = _TableWriter(root / "spans.parquet", spans_schema(taxonomy), dicts)
+        self.hf = {name: _TableWriter(root / hf_data_file(name), hf_schema(taxonomy), {}) for name, _ in SPLITS}
+        # doc_id -> (length, sha256 digest) of its text: memory grows with the documents only.
+        self.text_sha: dict[str, tuple[int, bytes]] = {}
+        self.doc_questions = [q.name for q in taxonomy.document_choices]
+        self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
+        self.stances: dict[str, dict[str, str]] = {}  # doc_id -> annotator -> first doc question's answer
+        self.annotators: set[str] = set()
+        self.counts: Counter = Counter()
+
+    def run(self) -> None:
+        gold = _load_gold(self.inputs.gold, self.taxonomy) if self.inputs.gold else {}
+        self._documents(gold)
+        for writer in [self.documents, *self.hf.values()]:
+            writer.close()  # done with the document texts: free their buffers before the exports
+        missing = sorted(set(gold) - set(self.text_sha))
+        if missing:
+            raise ReleaseError(f"{self.inputs.gold}: gold document {missing[0]} is not in {self.inputs.documents}", 1)
+        for path in sorted(self.inputs.exports):
+            self._export(path)
+        if self.inputs.tasks:
+            self._predictions(self.inputs.tasks)
+        for writer in [self.annotations, self.spans]:
+            writer.close()
+        for writer in self.hf.values():
+            if not writer.rows:
+                writer.path.unlink()
+
+    def _documents(self, gold: dict[str, dict]) -> None:
+        path = self.inputs.documents
+        try:
+            source = pq.ParquetFile(path)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise ReleaseError(f"{path}: not a readable Parquet file ({exc})") from exc
+        schema = source.schema_arrow
+        for column in ("doc_id", TEXT_NAME):
+            if column not in schema.names:
+                raise ReleaseError(f"{path}: missing column {column!r}")
+        # An all-null column of the contract (url, published) may come typed null: keep it a string.
+        schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) and f.name in DOCUMENT_COLUMNS
+                            else f for f in schema])
+        self.documents = _TableWriter(self.root / "documents.parquet", schema, {})
+        try:
+            for batch in source.iter_batches(batch_size=1000):
+                for doc in batch.to_pylist():
+                    self._document(doc, gold)
+        except pa.ArrowException as exc:
+            raise ReleaseError(f"{path}: cannot read the documents ({exc})") from exc
+
+    def _document(self, doc: dict, gold: dict[str, dict]) -> None:
+        path = self.inputs.documents
+        doc_id, text = doc["doc_id"], doc[TEXT_NAME]
+        if not (isinstance(doc_id, str) and isinstance(text, str)):
+            raise ReleaseError(f"{path}: a document without doc_id or {TEXT_NAME} (doc_id {doc_id!r})")
+        if doc_id in self.text_sha:
+            raise ReleaseError(f"{path}: duplicate doc_id {doc_id}", 1)
+        self.text_sha[doc_id] = (len(text), hashlib.sha256(text.encode()).digest())
+        self.documents.add(doc, f"{path}: {doc_id}")
+        self._gold_document(doc, gold.get(doc_id))
+
+    def _gold_document(self, doc: dict, gold_doc: dict | None) -> None:
+        doc_id, text = doc["doc_id"], doc[TEXT_NAME]
+        where = f"{self.inputs.gold}: document {doc_id}"
+        hf_row = {key: doc.get(key) for key in ("doc_id", "title", "url", "published", TEXT_NAME)}
+        hf_row["spans"] = []
+        if gold_doc is not None:
+            row = {"layer": "gold", "doc_id": doc_id, "annotators": _strings(gold_doc.get("annotators")),
+                   "source": str(self.inputs.gold)}
+            for name in self.doc_questions:
+                row[name] = hf_row[name] = gold_doc.get(name)
+                row[f"{name}_status"] = hf_row[f"{name}_status"] = gold_doc.get(f"{name}_status")
+            self.annotations.add(row, where)
+            for span in gold_doc.get("spans") or []:
+                span_row = {
+                    "layer": "gold", "doc_id": doc_id, "label": span.get("label"),
+                    "start": span.get("start"), "end": span.get("end"),
+                    "text": _slice(text, span.get("start"), span.get("end"), where),
+                    "status": span.get("status"), "annotators": _strings(span.get("annotators")),
+                    **{q.name: span.get(q.name) for q in self.taxonomy.region_attributes},
+                }
+                self.spans.add(span_row, where)
+                hf_row["spans"].append({k: span_row[k] for k in self.hf_span_keys})
+            self.counts["gold_documents"] += 1
+        self.hf[split_of(doc_id)].add(hf_row, where)
+
+    def _task_text(self, task: dict, where: str) -> tuple[str, str, int]:
+        data = task.get("data") if isinstance(task.get("data"), dict) else {}
+        doc_id, text = data.get("doc_id"), data.get(TEXT_NAME)
+        if doc_id not in self.text_sha:
+            raise ReleaseError(f"{where}: doc_id {doc_id!r} is not in {self.inputs.documents}", 1)
+        if not isinstance(text, str):
+            raise ReleaseError(f"{where}: data.{TEXT_NAME} is missing", 1)
+        offset = exports.chunk_offset(task)
+        length, digest = self.text_sha[doc_id]
+        whole = offset == 0 and len(text) == length
+        if offset + len(text) > length or (whole and hashlib.sha256(text.encode()).digest() != digest):
+            raise ReleaseError(f"{where}: the task text differs from {doc_id} in {self.inputs.documents}", 1)
+        return doc_id, text, offset
+
+    def _spans(self, result, text: str, offset: int, base: dict, where: str) -> dict[str, list[str]]:
+        choices, spans = exports.annotation_regions(result, self.taxonomy, offset)
+        for span in spans:
+            region = f"{where}, region {span['region_id']}"
+            self.spans.add({
+                **base, "region_id": span["region_id"], "label": span["label"], "start": span["start"],
+                "end": span["end"], "text": _slice(text, span["start"] - offset, span["end"] - offset, region),
+                **{q.name: span[q.name] for q in self.taxonomy.region_attributes},
+            }, region)
+        return choices
+
+    def _export(self, path: Path) -> None:
+        for index, task in exports.iter_tasks(path):
+            where = f"{path}: task {index} (id {task.get('id')})"
+            doc_id, text, offset = self._task_text(task, where)
+            for annotation in _by_id(task.get("annotations")):
+                if annotation.get("was_cancelled"):
+                    continue
+                annotator = annotator_of(annotation)
+                if annotator:
+                    self.annotators.add(annotator)
+                a_where = f"{where}, annotation {annotation.get('id')}"
+                base = {"layer": "annotation", "doc_id": doc_id, "annotation_id": _int(annotation.get("id")),
+                        "annotator": annotator}
+                choices = self._spans(annotation.get("result"), text, offset, base, a_where)
+                row = {**base, "task_id": _int(task.get("id")), "chunk": _int(task["data"].get("chunk", 0)),
+                       "ground_truth": _bool(annotation.get("ground_truth")), "lead_time": _number(annotation.get("lead_time")),
+                       "created_at": _str(annotation.get("created_at")), "updated_at": _str(annotation.get("updated_at")),
+                       "source": str(path), **{name: (choices.get(name) or [None])[0] for name in self.doc_questions}}
+                self.annotations.add(row, a_where)
+                if annotator and self.doc_questions and row[self.doc_questions[0]] is not None:
+                    self.stances.setdefault(doc_id, {})[annotator] = row[self.doc_questions[0]]
+
+    def _predictions(self, path: Path) -> None:
+        for index, task in exports.iter_tasks(path):
+            where = f"{path}: task {index}"
+            doc_id, text, offset = self._task_text(task, where)
+            for prediction in _by_id(task.get("predictions")):
+                base = {"layer": "prediction", "doc_id": doc_id, "annotation_id": _int(prediction.get("id")),
+                        "model_version": _str(prediction.get("model_version"))}
+                choices = self._spans(prediction.get("result"), text, offset, base, f"{where}, prediction")
+                self.annotations.add({
+                    **base, "task_id": _int(task.get("id")), "chunk": _int(task["data"].get("chunk", 0)),
+                    "score": _number(prediction.get("score")), "source": str(path),
+                    **{name: (choices.get(name) or [None])[0] for name in self.doc_questions},
+                }, f"{where}, prediction")
+
+
+def _agreement_summary(stances: dict[str, dict[str, str]], question: str) -> dict:
+    """Observed pairwise agreement on the first document question.
+
+    SEAM for the merge: when `stancekit.agreement` (branch agreement) lands, its summary
+    (kappa/alpha, span agreement) belongs in the manifest next to this.
+    """
+    pairs = agreeing = unanimous = multi = 0
+    for by_annotator in stances.values():
+        answers = [by_annotator[a] for a in sorted(by_annotator)]
+        if len(answers) < 2:
+            continue
+        multi += 1
+        unanimous += len(set(answers)) == 1
+        for x, y in combinations(answers, 2):
+            pairs += 1
+            agreeing += x == y
+    return {
+        "question": question,
+        "documents_with_2_or_more_annotators": multi,
+        "pairwise_observed_agreement": round(agreeing / pairs, 4) if pairs else None,
+        "unanimous_documents": unanimous,
+    }
+
+
+# ---------------------------------------------------------------- versions and diffs
+
+def parse_version(text: str) -> tuple[int, int, int]:
+    m = _VERSION_DIR.match(text if text.startswith("v") else "v" + text)
+    if not m:
+        raise ReleaseError(f"version {text!r} is not X.Y.Z")
+    return tuple(int(g) for g in m.groups())  # type: ignore[return-value]
+
+
+def format_version(version: tuple[int, int, int]) -> str:
+    return ".".join(map(str, version))
+
+
+def list_releases(out_dir: Path = RELEASES_DIR) -> list[Path]:
+    """Release directories that have a manifest, oldest version first."""
+    if not Path(out_dir).is_dir():
+        return []
+    found = [p for p in Path(out_dir).iterdir() if _VERSION_DIR.match(p.name) and (p / MANIFEST).is_file()]
+    return sorted(found, key=lambda p: parse_version(p.name))
+
+
+def _row_key(layer: str, row: dict) -> str:
+    if layer == "gold":
+        return row["doc_id"]
+    return f"{row['doc_id']}/{row['annotation_id']}/{row.get('model_version') or row.get('annotator')}"
+
+
+def fingerprints(release_dir: Path) -> dict[str, dict]:
+    """A digest per record: documents by doc_id, and per layer each annotation with its spans."""
+    out: dict[str, dict] = {"documents": {}, **{layer: {} for layer in LAYERS}}
+    for batch in pq.ParquetFile(release_dir / "documents.parquet").iter_batches(columns=["doc_id", TEXT_NAME]):
+        for row in batch.to_pylist():
+            out["documents"][row["doc_id"]] = hashlib.sha256(row[TEXT_NAME].encode()).hexdigest()
+    for name in ("annotations.parquet", "spans.parquet"):
+        for batch in pq.ParquetFile(release_dir / name).iter_batches():
+            for row in batch.to_pylist():
+                layer = row.pop("layer")
+                key = _row_key(layer, row)
+                for volatile in ("source", "region_id"):
+                    row.pop(volatile, None)
+                # A record's digest is the sum of its rows' digests: small, and independent of row order.
+                digest = int.from_bytes(hashlib.sha256(_dump_json(row).encode()).digest()[:16], "big")
+                out[layer][key] = (out[layer].get(key, 0) + digest) % 2**128
+    return out
+
+
+def diff(old_dir: Path, new_dir: Path, old_manifest: dict, new_files: dict, new_dicts: dict) -> dict:
+    """What changed between two releases: per kind of record, and per column and dictionary."""
+    old, new = fingerprints(old_dir), fingerprints(new_dir)
+    records = {}
+    for kind in old:
+        a, b = old[kind], new[kind]
+        records[kind] = {
+            "added": len(b.keys() - a.keys()),
+            "removed": len(a.keys() - b.keys()),
+            "changed": sum(1 for k in a.keys() & b.keys() if a[k] != b[k]),
+        }
+    columns = {"added": [], "removed": [], "changed": []}
+    for name, info in new_files.items():
+        before = old_manifest["files"].get(name, {}).get("columns", {})
+        after = info.get("columns", {})
+        columns["added"] += [f"{name}:{c}" for c in after if c not in before]
+        columns["removed"] += [f"{name}:{c}" for c in before if c not in after]
+        columns["changed"] += [f"{name}:{c}" for c in after if c in before and before[c] != after[c]]
+    values = {"added": [], "removed": []}
+    old_dicts = old_manifest.get("dictionaries", {})
+    for column, vals in new_dicts.items():
+        values["added"] += [f"{column}={v}" for v in vals if v not in old_dicts.get(column, [])]
+        values["removed"] += [f"{column}={v}" for v in old_dicts.get(column, []) if v not in vals]
+    files = sorted(name for name, info in new_files.items()
+                   if name != CARD and old_manifest["files"].get(name, {}).get("sha256") != info["sha256"])
+    return {"records": records, "columns": columns, "values": values, "files": files}
+
+
+def bump_of(changes: dict) -> str | None:
+    """The TFDS part to bump: existing labels changed -> major, records or fields added -> minor, else patch.
+
+    None when nothing changed at all.
+    """
+    records, columns, values = changes["records"], changes["columns"], changes["values"]
+    labels = [records[k] for k in ("documents", "annotation", "gold")]
+    if any(r["changed"] or r["removed"] for r in labels) or columns["removed"] or columns["changed"] or values["removed"]:
+        return "major"
+    if any(r["added"] for r in records.values()) or records["prediction"]["changed"] or records["prediction"]["removed"] \
+            or columns["added"] or values["added"]:
+        return "minor"
+    return "patch" if changes["files"] or changes.get("other") else None
+
+
+def bumped(version: tuple[int, int, int], part: str) -> tuple[int, int, int]:
+    major, minor, patch = version
+    return {"major": (major + 1, 0, 0), "minor": (major, minor + 1, 0), "patch": (major, minor, patch + 1)}[part]
+
+
+def _changelog_lines(changes: dict | None, counts: dict) -> list[str]:
+    if changes is None:
+        return [f"First release: {counts['documents']} documents, {counts['annotations']} annotations "
+                f"by {counts['annotators']} annotators, {counts['spans']['gold']} gold spans."]
+    lines = []
+    for kind, r in changes["records"].items():
+        parts = [f"{n} {what}" for what, n in r.items() if n]
+        if parts:
+            lines.append(f"{kind}: {', '.join(parts)}")
+    for what, cols in changes["columns"].items():
+        if cols:
+            lines.append(f"columns {what}: {', '.join(cols)}")
+    for what, vals in changes["values"].items():
+        if vals:
+            lines.append(f"values {what}: {', '.join(vals)}")
+    if changes.get("other"):
+        lines.append(f"other: {changes['other']}")
+    if not lines and changes["files"]:
+        lines.append(f"files rewritten, no record changed: {', '.join(changes['files'])}")
+    return lines
+
+
+def render_changelog(out_dir: Path) -> str:
+    """CHANGELOG.md for every release in out_dir, newest first, from their manifests."""
+    out = ["# Changelog of the dataset releases", "",
+           "Generated by `stancekit release` from each release's manifest.json; do not edit.", ""]
+    for release in reversed(list_releases(out_dir)):
+        manifest = json.loads((release / MANIFEST).read_text(encoding="utf-8"))
+        change = manifest["change"]
+        against = f" (against v{change['previous']})" if change["previous"] else ""
+        out += [f"## v{manifest['version']}: {change['bump']}{against}", ""]
+        out += [f"- {line}" for line in change["lines"]]
+        out += [f"- taxonomy {manifest['taxonomy']['name']} {manifest['taxonomy']['version']} "
+                f"(sha256 {manifest['taxonomy']['sha256'][:12]})", ""]
+    return "\n".join(out)
+
+
+def _write_changelog(out_dir: Path) -> None:
+    fd = os.open(out_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # two releases of different versions may finish together
+        tmp = out_dir / f".{CHANGELOG}.{os.getpid()}"
+        tmp.write_text(render_changelog(out_dir), encoding="utf-8")
+        os.replace(tmp, out_dir / CHANGELOG)
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------- card
+
+def _yaml_feature(name: str, typ: pa.DataType) -> dict:
+    if pa.types.is_list(typ):
+        inner = typ.value_type
+        if pa.types.is_struct(inner):
+            return {"name": name, "list": [_yaml_feature(f.name, f.type) for f in inner]}
+        return {"name": name, "list": {"dtype": str(inner)}}
+    return {"name": name, "dtype": {"string": "string", "int64": "int64", "double": "float64", "bool": "bool"}[str(typ)]}
+
+
+def render_card(manifest: dict, taxonomy: Taxonomy) -> str:
+    """The dataset card (README.md) of a release, with the YAML Hugging Face reads."""
+    splits = manifest["splits"]
+    front = {
+        "pretty_name": f"{taxonomy.name}: {taxonomy.actor['name']} on {taxonomy.target['name']}",
+        "language": ["en"],
+        "license": "other",
+        "task_categories": ["token-classification", "text-classification"],
+        "configs": [{"config_name": "default",  # an empty split is left out: datasets refuses one
+                     "data_files": [{"split": s, "path": hf_data_file(s)} for s, _ in SPLITS if splits[s]]}],
+        "dataset_info": {"features": [_yaml_feature(f.name, f.type) for f in hf_schema(taxonomy)]},
+    }
+    counts = manifest["counts"]
+    lines = [
+        "---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).rstrip(), "---",
+        "<!-- Generated by `stancekit release`; do not edit. -->",
+        f"# {taxonomy.name} v{manifest['version']}", "",
+        f"The stance of {taxonomy.actor['name']} toward {taxonomy.target['name']}, and the conditions attached to it,",
+        "labelled in Label Studio. Taxonomy "
+        f"{taxonomy.name} {taxonomy.version} (sha256 {taxonomy.sha256[:12]}).", "",
+        f"{counts['documents']} documents, {counts['annotations']} annotations by {counts['annotators']} annotators, "
+        f"{counts['spans']['annotation']} annotated spans, {counts['spans']['gold']} gold spans, "
+        f"{counts['spans']['prediction']} predicted spans.", "",
+        "## Files", "",
+        "- `documents.parquet`, `annotations.parquet`, `spans.parquet`: the full tables; "
+        "`layer` is annotation, gold or prediction.",
+        "- `data/<split>-00000-of-00001.parquet`: one row per document with its gold spans "
+        f"(split {SPLIT_RULE}; an empty split has no file). Rows: "
+        + ", ".join(f"{s} {splits[s]}" for s, _ in SPLITS) + ".",
+        "- `manifest.json`: checksums, row counts and schema fingerprints; check with `stancekit verify`.", "",
+        "## Load", "",
+        "```python",
+        "import stancekit; tables = stancekit.load(version=\"latest\", layer=\"gold\")",
+        "import datasets; ds = datasets.load_dataset(\"parquet\", data_files={\"train\": \"data/train-00000-of-00001.parquet\"})",
+        "```", "",
+        "## Columns", "",
+        columns_table(taxonomy), "",
+        "Limitations, provenance and licensing: see DATASHEET.md in the stancekit repository.", "",
+    ]
+    return "\n".join(lines)
+
+
+def columns_table(taxonomy: Taxonomy) -> str:
+    """Markdown table of every release column: file, name, Arrow type, pandas dtype from `load`, meaning."""
+    from .load import pandas_dtype  # noqa: PLC0415 (load imports this module)
+
+    rows = ["| file | column | Arrow type | pandas dtype | meaning |", "|---|---|---|---|---|"]
+    for name, doc in DOCUMENT_COLUMNS.items():
+        typ = "as written by ingest" if name == "offset_map" else "string"
+        dtype = "object" if name == "offset_map" else pandas_dtype(pa.string())
+        rows.append(f"| documents | `{name}` | {typ} | {dtype} | {doc} |")
+    attr_doc = {q.name: f"one of: {', '.join(q.value_names)}" for q in taxonomy.questions}
+    status_doc = {f"{q.name}_status": f"gold: {', '.join(GOLD_DOC_STATUSES)}" for q in taxonomy.document_choices}
+    for file, schema, docs in (("annotations", annotations_schema(taxonomy), ANNOTATION_DOCS),
+                               ("spans", spans_schema(taxonomy), SPAN_DOCS)):
+        for field in schema:
+            typ = "dictionary<string>" if pa.types.is_dictionary(field.type) else str(field.type)
+            doc = docs.get(field.name) or attr_doc.get(field.name) or status_doc.get(field.name)
+            rows.append(f"| {file} | `{field.name}` | {typ} | {pandas_dtype(field.type)} | {doc} |")
+    hf_docs = {"spans": "the gold spans: list of {start, end, label, text, attributes, status}"}
+    for field in hf_schema(taxonomy):
+        doc = (hf_docs.get(field.name) or DOCUMENT_COLUMNS.get(field.name) or status_doc.get(field.name)
+               or f"gold answer, {attr_doc[field.name]}")
+        rows.append(f"| data/&lt;split&gt; | `{field.name}` | {field.type} | {pandas_dtype(field.type)} | {doc} |")
+    return "\n".join(rows)
+
+
+# ---------------------------------------------------------------- the release
+
+def _parquet_entry(path: Path) -> dict:
+    """Rows and schema of a Parquet file, from its footer."""
+    meta = pq.ParquetFile(path)
+    schema = meta.schema_arrow
+    return {"rows": meta.metadata.num_rows, "schema": schema_fingerprint(schema),
+            "columns": {f.name: str(f.type) for f in schema}}
+
+
+def _file_entry(path: Path) -> dict:
+    entry = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    if path.suffix == ".parquet":
+        entry.update(_parquet_entry(path))
+    return entry
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
+
+
+def _bumped_version(previous: Path | None, needed: str | None, bump: str) -> tuple[int, int, int]:
+    """The next version for `--bump` (auto or a part), refusing a part smaller than the changes need."""
+    if previous is None:
+        return (1, 0, 0)
+    if needed is None:
+        raise Unchanged(f"{previous} already holds these inputs: nothing to release")
+    order = ("patch", "minor", "major")
+    if bump != "auto" and order.index(bump) < order.index(needed):
+        raise ReleaseError(f"the changes since {previous.name} need a {needed} bump, not {bump}", 1)
+    return bumped(parse_version(previous.name), needed if bump == "auto" else bump)
+
+
+def _remove_stale_builds(out_dir: Path) -> None:
+    """Remove temporary build directories left by a killed release (their process is gone)."""
+    for path in out_dir.iterdir():
+        m = _BUILD_DIR.match(path.name)
+        if not m:
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
+def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, version: str | None = None,
+          bump: str | None = None) -> Path:
+    """Build the release and rename it into out_dir/vX.Y.Z; returns that path.
+
+    Exactly one of `version` ("X.Y.Z") and `bump` ("auto", "major", "minor", "patch").
+    With a bump part smaller than the diff needs, it refuses.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_builds(out_dir)
+    if version is not None:
+        target = parse_version(version)
+        if (out_dir / f"v{format_version(target)}").exists():
+            raise ReleaseError(f"{out_dir}/v{format_version(target)} already exists: a release is never overwritten", 1)
+    _check_exports(sorted(inputs.exports), taxonomy)
+    input_listing = inputs.listing()
+    root = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=out_dir))
+    root.chmod(0o755)
+    try:
+        job = _Build(root, inputs, taxonomy)
+        try:
+            job.run()
+        except exports.ExportReadError as exc:
+            raise ReleaseError(str(exc)) from exc
+        files = {p.relative_to(root).as_posix(): _file_entry(p) for p in _files(root)}
+        dicts = dictionaries(taxonomy)
+        earlier = [p for p in list_releases(out_dir) if version is None or parse_version(p.name) < target]
+        previous = earlier[-1] if earlier else None
+        changes = None
+        needed = "initial"
+        if previous is not None:
+            old_manifest = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))
+            changes = diff(previous, root, old_manifest, files, dicts)
+            if old_manifest["taxonomy"]["sha256"] != taxonomy.sha256:
+                changes["other"] = f"taxonomy sha256 {old_manifest['taxonomy']['sha256'][:12]} -> {taxonomy.sha256[:12]}"
+            needed = bump_of(changes)
+        if version is None:
+            target = _bumped_version(previous, needed, bump)
+        name = format_version(target)
+        final = out_dir / f"v{name}"
+        manifest = {
+            "name": taxonomy.name,
+            "version": name,
+            "taxonomy": {"name": taxonomy.name, "version": taxonomy.version, "sha256": taxonomy.sha256},
+            "inputs": input_listing,
+            "counts": {
+                "documents": files["documents.parquet"]["rows"],
+                "gold_documents": job.counts["gold_documents"],
+                "annotations": job.annotations.layers["annotation"],
+                "annotators": len(job.annotators),
+                "predictions": job.annotations.layers["prediction"],
+                "spans": {layer: job.spans.layers[layer] for layer in LAYERS},
+            },
+            "splits": {s: job.hf[s].rows for s, _ in SPLITS},
+            "split_rule": SPLIT_RULE,
+            "agreement": _agreement_summary(job.stances, job.doc_questions[0] if job.doc_questions else ""),
+            "dictionaries": dicts,
+            "change": {"previous": previous.name[1:] if previous else None, "bump": needed or "none",
+                       "lines": []},
+            "parquet": {"pyarrow": pa.__version__, **PARQUET_OPTIONS},
+        }
+        manifest["change"]["lines"] = _changelog_lines(changes, manifest["counts"])
+        (root / CARD).write_text(render_card(manifest, taxonomy), encoding="utf-8")
+        manifest["files"] = {p.relative_to(root).as_posix(): files.get(p.relative_to(root).as_posix()) or _file_entry(p)
+                             for p in _files(root)}
+        (root / MANIFEST).write_text(_sealed(manifest), encoding="utf-8")
+        try:
+            # The target is refused when it exists: a release directory is never empty, and
+            # rename(2) onto a non-empty directory fails (ENOTEMPTY) instead of merging.
+            os.rename(root, final)
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                raise ReleaseError(f"{final} already exists (built concurrently): a release is never overwritten", 1) from exc
+            raise ReleaseError(f"{final}: cannot move the release into place ({exc.strerror})") from exc
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    _write_changelog(out_dir)
+    return final
+
+
+# ---------------------------------------------------------------- verify
+
+def _sealed(manifest: dict) -> str:
+    """The manifest's text, with the sha256 of its own content (without that key) inside."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    return _dump_json({**body, "manifest_sha256": hashlib.sha256(_dump_json(body).encode()).hexdigest()})
+
+
+def verify(release_dir: Path) -> list[str]:
+    """Recompute every file's checksum, size, rows and schema; one problem per line, naming the file."""
+    release_dir = Path(release_dir)
+    try:
+        text = (release_dir / MANIFEST).read_text(encoding="utf-8")
+        manifest = json.loads(text)
+        recorded = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ReleaseError(f"{release_dir}/{MANIFEST}: cannot read the manifest ({exc})") from exc
+    problems = []
+    if text != _sealed(manifest) or "manifest_sha256" not in manifest:
+        problems.append(f"{MANIFEST}: its content does not match its manifest_sha256 (edited after the build)")
+    if _VERSION_DIR.match(release_dir.name) and release_dir.name != f"v{manifest.get('version')}":
+        problems.append(f"{MANIFEST}: version {manifest.get('version')} does not match the directory {release_dir.name}")
+    present = {p.relative_to(release_dir).as_posix() for p in _files(release_dir)}
+    for name in sorted(present - recorded.keys()):
+        problems.append(f"{name}: not in the manifest (extra file)")
+    for name in sorted(recorded):
+        expected = recorded[name]
+        if name not in present:
+            problems.append(f"{name}: missing")
+            continue
+        path = release_dir / name
+        if path.stat().st_size != expected["bytes"]:
+            problems.append(f"{name}: {path.stat().st_size} bytes, manifest says {expected['bytes']}")
+        if sha256_file(path) != expected["sha256"]:
+            problems.append(f"{name}: sha256 differs from the manifest")
+        if "rows" in expected:
+            try:
+                actual = _parquet_entry(path)
+            except (OSError, pa.ArrowInvalid) as exc:
+                problems.append(f"{name}: not readable as Parquet ({exc})")
+                continue
+            if actual["rows"] != expected["rows"]:
+                problems.append(f"{name}: {actual['rows']} rows, manifest says {expected['rows']}")
+            if actual["schema"] != expected["schema"]:
+                problems.append(f"{name}: schema fingerprint differs from the manifest")
+    return problems
+
+
+def resolve(version: str = "latest", out_dir: Path = RELEASES_DIR) -> Path:
+    """The directory of a release: `latest`, `X.Y.Z` or `vX.Y.Z`."""
+    releases = list_releases(out_dir)
+    if version == "latest":
+        if not releases:
+            raise ReleaseError(f"no release in {out_dir}: build one with `stancekit release`")
+        return releases[-1]
+    path = Path(out_dir) / f"v{format_version(parse_version(version))}"
+    if path not in releases:
+        raise ReleaseError(f"no release {version} in {out_dir}")
+    return path
+

@@ -1,0 +1,335 @@
+"""Releases: byte-identical rebuilds, never overwritten, atomic, verified, and readable by load(), datasets and DuckDB."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+import stancekit
+from stancekit import release, taxonomy
+from stancekit.cli import main
+
+from release_fixtures import TEXTS, doc_id, write_export, write_inputs
+
+ROOT = Path(__file__).resolve().parents[1]
+TAXONOMY = taxonomy.load(ROOT / "schema/taxonomy.yaml")
+STANCEKIT = str(Path(sys.executable).parent / "stancekit")
+
+
+def release_args(paths: dict[str, Path], out_dir: Path, *more: str) -> list[str]:
+    return ["release", "--taxonomy", str(ROOT / "schema/taxonomy.yaml"), "--documents", str(paths["documents"]),
+            "--exports", str(paths["export"]), "--gold", str(paths["gold"]), "--tasks", str(paths["tasks"]),
+            "--out-dir", str(out_dir), *more]
+
+
+def run(args: list[str]):
+    return CliRunner().invoke(main, args)
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    return write_inputs(tmp_path / "in", TAXONOMY)
+
+
+@pytest.fixture
+def built(inputs, tmp_path):
+    out = tmp_path / "releases"
+    result = run(release_args(inputs, out, "--version", "1.0.0"))
+    assert result.exit_code == 0, result.output
+    return out / "v1.0.0"
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_two_builds_are_byte_identical(inputs, built, tmp_path):
+    other = tmp_path / "again"
+    assert run(release_args(inputs, other, "--version", "1.0.0")).exit_code == 0
+    first, second = tree(built), tree(other / "v1.0.0")
+    assert first.keys() == second.keys()
+    assert {"documents.parquet", "annotations.parquet", "spans.parquet", "manifest.json", "README.md"} <= first.keys()
+    for name in first:
+        assert first[name] == second[name], name
+    # The same annotations exported in another order give the same tables.
+    tasks = json.loads(inputs["export"].read_text())
+    for task in tasks:
+        task["annotations"].reverse()
+    inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False))
+    assert run(release_args(inputs, tmp_path / "reordered", "--version", "1.0.0")).exit_code == 0
+    third = tree(tmp_path / "reordered/v1.0.0")
+    for name in first:
+        if name.endswith(".parquet"):
+            assert first[name] == third[name], name
+
+
+def test_release_contents(built):
+    manifest = json.loads((built / "manifest.json").read_text())
+    assert manifest["version"] == "1.0.0"
+    assert manifest["taxonomy"] == {"name": TAXONOMY.name, "version": TAXONOMY.version, "sha256": TAXONOMY.sha256}
+    assert [i["role"] for i in manifest["inputs"]] == ["documents", "export", "gold", "tasks"]
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    assert manifest["counts"]["documents"] == len(TEXTS)
+    assert manifest["counts"]["annotations"] == 2 * len(TEXTS)  # the cancelled ones are left out
+    assert manifest["counts"]["annotators"] == 2
+    assert sum(manifest["splits"].values()) == len(TEXTS)
+    for name, entry in manifest["files"].items():
+        assert (built / name).stat().st_size == entry["bytes"]
+    assert manifest["parquet"]["pyarrow"] == pa.__version__
+    for name in ("documents.parquet", "annotations.parquet", "spans.parquet"):
+        assert pq.read_metadata(built / name).created_by == f"parquet-cpp-arrow version {pa.__version__}"
+    spans = pq.read_table(built / "spans.parquet")
+    assert spans.schema.field("label").type.value_type == "string"
+    assert spans.column("label").chunk(0).dictionary.to_pylist() == TAXONOMY.label_names
+    for q in TAXONOMY.region_attributes:
+        assert spans.column(q.name).chunk(0).dictionary.to_pylist() == q.value_names
+    annotators = set(pq.read_table(built / "annotations.parquet").column("annotator").to_pylist())
+    assert {"annotator1@example.org", "user:2"} <= annotators
+
+
+def test_span_text_is_the_document_slice_in_every_layer(built):
+    tables = stancekit.load(layer=None, releases_dir=built.parent)
+    texts = dict(zip(tables["documents"]["doc_id"], tables["documents"]["text"]))
+    spans = tables["spans"]
+    assert set(spans["layer"]) == set(release.LAYERS)
+    for row in spans.itertuples():
+        assert row.text == texts[row.doc_id][row.start:row.end]
+    assert "🕊️" in "".join(spans["text"])  # offsets are code points, past emoji and Cyrillic
+
+
+def test_second_build_of_a_version_is_refused(inputs, built):
+    before = tree(built)
+    result = run(release_args(inputs, built.parent, "--version", "1.0.0"))
+    assert result.exit_code == 1
+    assert "already exists" in result.output and "Traceback" not in result.output
+    assert tree(built) == before
+
+
+def test_concurrent_builds_of_one_version_one_wins(inputs, tmp_path):
+    out = tmp_path / "releases"
+    args = [STANCEKIT, *release_args(inputs, out, "--version", "2.0.0")]
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+    assert sorted(code for code, _ in results) == [0, 1], results
+    assert "already exists" in next(err for code, err in results if code == 1)
+    assert release.verify(out / "v2.0.0") == []
+    assert [p.name for p in out.iterdir() if p.name.startswith(".build")] == []
+
+
+def test_kill_during_release_leaves_no_version_and_next_run_succeeds(inputs, tmp_path):
+    # A big export makes the build last long enough to be killed in the middle.
+    big = {f"big{n:04}.txt": f"{TEXTS['000.txt']} #{n}" for n in range(200)}
+    paths = write_inputs(tmp_path / "big", TAXONOMY, big)
+    write_export(paths["export"], TAXONOMY, big, annotators=30)
+    out = tmp_path / "releases"
+    args = release_args(paths, out, "--version", "1.0.0")
+    proc = subprocess.Popen([STANCEKIT, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not any(out.glob(f".build-{proc.pid}-*/annotations.parquet")):
+        assert proc.poll() is None, "the build finished before it could be killed: make the export bigger"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "v1.0.0").exists()
+    result = run(args)
+    assert result.exit_code == 0, result.output
+    assert release.verify(out / "v1.0.0") == []
+    assert sorted(p.name for p in out.iterdir()) == ["CHANGELOG.md", "v1.0.0"]
+
+
+def release_files(root: Path) -> list[str]:
+    return [p.relative_to(root).as_posix() for p in sorted(root.rglob("*")) if p.is_file()]
+
+
+def test_verify_passes_on_a_fresh_release(built):
+    result = run(["verify", str(built)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("how", ["flip", "append"])
+def test_tampering_with_any_file_fails_verify_and_names_it(built, tmp_path, how):
+    for name in release_files(built):
+        copy = tmp_path / f"copy-{how}"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(built, copy)
+        path = copy / name
+        data = bytearray(path.read_bytes())
+        if how == "flip" and name == "manifest.json":  # still valid JSON: a count changed
+            data = bytearray(bytes(data).replace(b'"documents": 3', b'"documents": 4', 1))
+        elif how == "flip":
+            data[len(data) // 2] ^= 0x01
+        else:
+            data += b"\n"
+        path.write_bytes(bytes(data))
+        result = run(["verify", str(copy)])
+        assert result.exit_code == 1, (name, how)
+        assert f"{copy}/{name}:" in result.output, result.output
+
+
+def test_verify_names_extra_and_missing_files(built, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    (copy / "spans.parquet").unlink()
+    (copy / "notes.txt").write_text("hi")
+    result = run(["verify", str(copy)])
+    assert result.exit_code == 1
+    assert "spans.parquet: missing" in result.output and "notes.txt: not in the manifest" in result.output
+    (copy / "manifest.json").unlink()
+    result = run(["verify", str(copy)])
+    assert result.exit_code == 2 and "manifest" in result.output
+
+
+def test_load_layers_and_documented_dtypes(built):
+    gold = stancekit.load(version="latest", layer="gold", releases_dir=built.parent)
+    assert set(gold) == {"documents", "annotations", "spans"}
+    assert set(gold["spans"]["layer"]) == {"gold"} and set(gold["annotations"]["layer"]) == {"gold"}
+    assert len(gold["annotations"]) == len(TEXTS)
+    by_version = stancekit.load(version="1.0.0", layer="annotation", releases_dir=built.parent)
+    assert set(by_version["annotations"]["layer"]) == {"annotation"}
+    documented = {}
+    for line in release.columns_table(TAXONOMY).splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        documented[(cells[0], cells[1].strip("`"))] = cells[3]
+    for name in ("annotations", "spans"):
+        for column, dtype in gold[name].dtypes.items():
+            assert documented[(name, column)] == str(dtype), (name, column)
+    for column, dtype in gold["documents"].dtypes.items():
+        assert documented[("documents", column)] == str(dtype), column
+    with pytest.raises(ValueError):
+        stancekit.load(layer="silver", releases_dir=built.parent)
+
+
+def test_hugging_face_datasets_reads_the_release(built, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    manifest = json.loads((built / "manifest.json").read_text())
+    files = {s: str(built / release.hf_data_file(s)) for s, n in manifest["splits"].items() if n}
+    ds = datasets.load_dataset("parquet", data_files=files, cache_dir=str(tmp_path / "hf"))
+    assert sum(len(ds[s]) for s in ds) == len(TEXTS)
+    ds_card = datasets.load_dataset(str(built), cache_dir=str(tmp_path / "hf2"))
+    assert set(ds_card) == set(files)
+    row = next(r for s in ds_card for r in ds_card[s] if r["spans"])
+    assert row["spans"][0]["text"] == row["text"][row["spans"][0]["start"]:row["spans"][0]["end"]]
+    assert row["doc_stance"] in TAXONOMY.document_choices[0].value_names
+
+
+def test_duckdb_reads_the_release(built):
+    duckdb = pytest.importorskip("duckdb")
+    rows = duckdb.sql(
+        f"SELECT s.layer, count(*) FROM '{built}/spans.parquet' s JOIN '{built}/documents.parquet' d USING (doc_id) "
+        "WHERE s.text = substring(d.text, s.start + 1, s.end - s.start) GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
+    total = pq.read_metadata(built / "spans.parquet").num_rows
+    assert sum(n for _, n in rows) == total and {layer for layer, _ in rows} == set(release.LAYERS)
+
+
+def test_bump_follows_the_diff(inputs, built, tmp_path):
+    out = built.parent
+    same = run(release_args(inputs, out, "--bump"))
+    assert same.exit_code == 0 and "nothing to release" in same.output
+    # A new document and its annotations: records added -> minor.
+    more = dict(TEXTS, **{"003.txt": "Putin: it may reject the truce, analysts say."})
+    paths = write_inputs(tmp_path / "more", TAXONOMY, more)
+    patch_only = run(release_args(paths, out, "--bump", "patch"))
+    assert patch_only.exit_code == 1 and "need a minor bump" in patch_only.output
+    assert run(release_args(paths, out, "--bump")).exit_code == 0
+    assert (out / "v1.1.0").is_dir()
+    # An existing gold label changed -> major.
+    gold = json.loads(paths["gold"].read_text())
+    q = TAXONOMY.document_choices[0]
+    gold["documents"][0][q.name] = q.value_names[2]
+    paths["gold"].write_text(json.dumps(gold))
+    assert run(release_args(paths, out, "--bump")).exit_code == 0
+    assert (out / "v2.0.0").is_dir()
+    manifest = json.loads((out / "v2.0.0/manifest.json").read_text())
+    assert manifest["change"] == {"previous": "1.1.0", "bump": "major", "lines": ["gold: 1 changed"]}
+    changelog = (out / "CHANGELOG.md").read_text()
+    assert changelog.index("## v2.0.0") < changelog.index("## v1.1.0") < changelog.index("## v1.0.0")
+    assert "documents: 1 added" in changelog
+
+
+def test_refuses_bad_input_without_leaving_anything(inputs, tmp_path):
+    out = tmp_path / "releases"
+    truncated = tmp_path / "truncated.json"
+    truncated.write_bytes(inputs["export"].read_bytes()[:-200])
+    args = release_args(inputs, out, "--version", "1.0.0")
+    args[args.index("--exports") + 1] = str(truncated)
+    result = run(args)
+    assert result.exit_code == 2 and "truncated" in result.output and "Traceback" not in result.output
+    for role, garbage, message in (("documents", b"PAR1 not parquet", "not a readable Parquet file"),
+                                   ("gold", b"{not json", "not valid JSON"),
+                                   ("gold", b'{"taxonomy_version": "0.0.1", "documents": []}', "rerun `stancekit adjudicate`")):
+        saved = inputs[role].read_bytes()
+        inputs[role].write_bytes(garbage)
+        result = run(release_args(inputs, out, "--version", "1.0.0"))
+        assert result.exit_code in (1, 2) and message in result.output and "Traceback" not in result.output, result.output
+        assert str(inputs[role]) in result.output
+        inputs[role].write_bytes(saved)
+    # A task about a document that is not in documents.parquet: refused, naming the task.
+    write_export(inputs["export"], TAXONOMY, dict(TEXTS, **{"009.txt": "Unknown text."}))
+    result = run(release_args(inputs, out, "--version", "1.0.0"))
+    assert result.exit_code == 1, result.output
+    assert f"doc_id {doc_id('Unknown text.')!r} is not in" in result.output and "task 3" in result.output
+    assert not out.exists() or [p.name for p in out.iterdir()] == []
+
+
+def test_a_label_outside_the_taxonomy_is_refused(inputs, tmp_path):
+    gold = json.loads(inputs["gold"].read_text())
+    gold["documents"][0]["spans"][0]["label"] = "NOT_A_LABEL"
+    inputs["gold"].write_text(json.dumps(gold))
+    result = run(release_args(inputs, tmp_path / "releases", "--version", "1.0.0"))
+    assert result.exit_code == 1 and "'NOT_A_LABEL' is not in the taxonomy" in result.output
+
+
+def test_split_depends_on_the_doc_id_only():
+    ids = [f"doc_{n:016x}" for n in range(2000)]
+    splits = [release.split_of(i) for i in ids]
+    assert splits == [release.split_of(i) for i in ids]
+    shares = {name: splits.count(name) / len(ids) for name, _ in release.SPLITS}
+    for name, share in release.SPLITS:
+        assert abs(shares[name] - share) < 0.03
+
+
+def test_readme_documents_the_release_columns():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    begin, end = "<!-- BEGIN release columns -->", "<!-- END release columns -->"
+    block = readme.split(begin, 1)[1].split(end, 1)[0]
+    assert block.strip() == release.columns_table(TAXONOMY).strip(), "regenerate with `stancekit datasheet`"
+
+
+def test_chunked_tasks_give_document_offsets_and_a_wrong_text_is_refused(inputs, tmp_path):
+    text = TEXTS["000.txt"]
+    cut = text.index("\n") + 1
+    phrase = "must not rearm"
+    label = TAXONOMY.label_names[-1]
+    tasks = []
+    for chunk, (lo, hi) in enumerate([(0, cut), (cut, len(text))]):
+        part = text[lo:hi]
+        result = []
+        if phrase in part:
+            s = part.index(phrase)
+            result = [{"id": "c1", "from_name": "label", "to_name": "text", "type": "labels",
+                       "value": {"start": s, "end": s + len(phrase), "text": phrase, "labels": [label]}}]
+        tasks.append({"id": chunk + 1, "data": {"text": part, "doc_id": doc_id(text), "chunk": chunk, "offset": lo},
+                      "annotations": [{"id": 10 + chunk, "completed_by": 1, "result": result}]})
+    inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "releases"
+    assert run(release_args(inputs, out, "--version", "1.0.0")).exit_code == 0
+    spans = stancekit.load(layer="annotation", releases_dir=out)["spans"]
+    assert list(zip(spans["start"], spans["end"], spans["text"])) == [
+        (text.index(phrase), text.index(phrase) + len(phrase), phrase)]
+    tasks[0]["data"]["text"] = text.replace("Putin", "Putun")  # the whole document, but not its text
+    inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    result = run(release_args(inputs, out, "--version", "1.0.1"))
+    assert result.exit_code == 1 and "task 0 (id 1): the task text differs" in result.output
