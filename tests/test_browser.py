@@ -200,7 +200,8 @@ def test_annotator_labels_in_real_browser_and_release_has_the_dragged_phrases(la
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(20_000)
+        page.set_default_timeout(30_000)  # generous: the machine may be busy; a passing run waits far less
+        expect.set_options(timeout=30_000)
         try:
             label_in_browser(page, label_studio.base_url, label_studio.email, label_studio.password, project.id, task_id)
         except Exception:
