@@ -79,8 +79,18 @@ gold: validate
 adjudication-tasks: validate
 	$(BIN)/stancekit adjudicate $(EXPORTS) --out annotation/gold/gold.json --tasks-out annotation/tasks/adjudication.json
 
-test: $(STAMP) $(LS_BIN)
+test: $(STAMP) $(LS_BIN) system-deps
 	$(BIN)/pytest
+
+# Debian's headless Chromium and colour emoji font, for tests/test_browser.py (Playwright drives
+# /usr/bin/chromium; it never downloads a browser). A no-op when both are installed.
+CHROMIUM   := /usr/bin/chromium
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
+.PHONY: system-deps
+system-deps:
+	@test -x $(CHROMIUM) -a -f $(EMOJI_FONT) || { $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-noto-color-emoji; }
 
 clean:
 	rm -rf build .pytest_cache
