@@ -1,12 +1,20 @@
 # The workflow. Every stage is a target with its inputs and outputs.
 # `make dataset` and `make test` create or refresh the virtual environment first.
+#
+# make dataset: venv -> config -> schema -> ingest -> tasks -> validate -> gold -> release-build
+#   (build/releases/v$(VERSION), verified) -> reproducible (byte-identical to the committed
+#   dataset/releases/v$(VERSION), when there is one).
+# make publish: the same build into dataset/releases/v$(VERSION) (refused when it exists), then
+#   the DATASHEET statistics. The version is in one place: dataset/VERSION.
 PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 RAW     := $(sort $(wildcard dataset/raw/*.txt dataset/raw/*.html dataset/raw/*.jsonl))
+SRC     := $(wildcard src/stancekit/*.py)
+VERSION := $(shell cat dataset/VERSION)
 
-.PHONY: venv config ingest dataset test clean schema validate
+.PHONY: venv config ingest test clean schema validate
 
 venv: $(STAMP)
 
@@ -23,11 +31,8 @@ schema/labeling-config.xml: schema/taxonomy.yaml $(STAMP)
 
 # Stage: raw articles -> clean documents with a map back to the raw bytes.
 ingest: build/documents.parquet
-build/documents.parquet: $(RAW) $(STAMP)
+build/documents.parquet: $(RAW) $(SRC) $(STAMP)
 	$(BIN)/stancekit ingest $(RAW) --out $@
-
-# The main job on the bundled data.
-dataset: config build/documents.parquet
 
 # Stage: taxonomy -> JSON Schema of a Label Studio export (enums from the taxonomy).
 schema: schema/export.schema.json
@@ -38,8 +43,6 @@ schema/export.schema.json: schema/taxonomy.yaml $(STAMP)
 EXPORTS := $(sort $(wildcard annotation/exports/*.json))
 validate: schema/labeling-config.xml $(STAMP)
 	$(if $(EXPORTS),$(BIN)/stancekit validate --config schema/labeling-config.xml --taxonomy schema/taxonomy.yaml $(EXPORTS),@echo "no exports in annotation/exports/")
-
-dataset: schema validate
 
 # Label Studio lives in its own virtual environment (it pins Django and many packages);
 # STANCEKIT_LS_VENV=/path/to/venv reuses an existing install instead.
@@ -56,7 +59,8 @@ $(LS_BIN):
 
 # Stage: documents -> Label Studio tasks with rule-based pre-annotations (MAX_CHARS=N to chunk).
 tasks: annotation/tasks/tasks.json
-annotation/tasks/tasks.json: build/documents.parquet schema/preannotator.yaml schema/taxonomy.yaml $(STAMP)
+# Not committed: regenerated here from committed inputs (the release records its sha256).
+annotation/tasks/tasks.json: build/documents.parquet schema/preannotator.yaml schema/taxonomy.yaml $(SRC) $(STAMP)
 	$(BIN)/stancekit tasks build/documents.parquet --out $@ $(if $(MAX_CHARS),--max-chars $(MAX_CHARS))
 
 # A labeling environment on 127.0.0.1: start Label Studio, create or update the project, import the tasks.
@@ -65,26 +69,68 @@ label: $(LS_BIN) config annotation/tasks/tasks.json
 	$(BIN)/stancekit ls push annotation/tasks/tasks.json
 
 
-# Stage: validated exports -> agreement report; -> gold and adjudication tasks for Label Studio.
-.PHONY: agreement gold
+# Stage: validated exports -> agreement report; -> gold (deterministic, always rebuilt: it is
+# committed, and the release records its sha256); -> adjudication tasks for Label Studio.
+.PHONY: agreement gold adjudication-tasks
 agreement: validate
 	$(if $(EXPORTS),$(BIN)/stancekit agreement $(EXPORTS),@echo "no exports in annotation/exports/")
 gold: validate
-	$(if $(EXPORTS),$(BIN)/stancekit adjudicate $(EXPORTS) --out annotation/gold/gold.json \
-	  --tasks-out annotation/tasks/adjudication.json,@echo "no exports in annotation/exports/")
+	$(if $(EXPORTS),$(BIN)/stancekit adjudicate $(EXPORTS) --out annotation/gold/gold.json,@echo "no exports in annotation/exports/")
+adjudication-tasks: validate
+	$(BIN)/stancekit adjudicate $(EXPORTS) --out annotation/gold/gold.json --tasks-out annotation/tasks/adjudication.json
 
-test: $(STAMP) $(LS_BIN)
+test: $(STAMP) $(LS_BIN) system-deps
 	$(BIN)/pytest
+
+# Debian's headless Chromium and colour emoji font, for tests/test_browser.py (Playwright drives
+# /usr/bin/chromium; it never downloads a browser). A no-op when both are installed.
+CHROMIUM   := /usr/bin/chromium
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
+.PHONY: system-deps
+system-deps:
+	@test -x $(CHROMIUM) -a -f $(EMOJI_FONT) || { $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-noto-color-emoji; }
 
 clean:
 	rm -rf build .pytest_cache
 
-# Stage: documents + exports + gold + predictions -> dataset/releases/vX.Y.Z (immutable).
-# A bare --bump derives major/minor/patch from the diff; with unchanged inputs it builds nothing.
-.PHONY: release datasheet
-release: $(STAMP)
-	$(BIN)/stancekit release --bump
-	$(BIN)/stancekit verify $$(ls -d dataset/releases/v*/ | sort -V | tail -1)
+# Stage: documents + validated exports + gold + predictions -> build/releases/v$(VERSION), verified.
+# Earlier committed releases are copied in first: a manifest records the diff against the previous one.
+EARLIER := $(filter-out dataset/releases/v$(VERSION),$(wildcard dataset/releases/v*))
+.PHONY: dataset release-build reproducible publish datasheet
+release-build: build/documents.parquet annotation/tasks/tasks.json gold
+	rm -rf build/releases
+	mkdir -p build/releases
+	$(if $(EARLIER),cp -R $(EARLIER) build/releases/)
+	$(BIN)/stancekit release --version $(VERSION) --out-dir build/releases
+	$(BIN)/stancekit verify build/releases/v$(VERSION)
+
+# Stage: a committed release must be exactly what the raw articles and committed annotations give.
+reproducible: release-build
+	@if [ ! -d dataset/releases/v$(VERSION) ]; then \
+	  echo "dataset/releases/v$(VERSION) is not published yet: 'make publish' publishes it"; \
+	elif diff -r dataset/releases/v$(VERSION) build/releases/v$(VERSION) >/dev/null; then \
+	  echo "dataset/releases/v$(VERSION) is reproducible: byte-identical to build/releases/v$(VERSION)"; \
+	else \
+	  diff -rq dataset/releases/v$(VERSION) build/releases/v$(VERSION); \
+	  echo "dataset/releases/v$(VERSION) is NOT what the committed inputs give (files above differ):" \
+	    "revert the inputs, or set a new version in dataset/VERSION and 'make publish'" >&2; \
+	  exit 1; \
+	fi
+
+# The main job on the bundled data: every stage, in order.
+dataset: config schema build/documents.parquet annotation/tasks/tasks.json validate gold release-build reproducible
+
+# Publish dataset/releases/v$(VERSION) (never overwritten: set a new version in dataset/VERSION).
+publish: release-build
+	@if [ -e dataset/releases/v$(VERSION) ]; then \
+	  echo "dataset/releases/v$(VERSION) exists: a release is never overwritten; set a new version in dataset/VERSION" >&2; \
+	  exit 1; fi
+	$(BIN)/stancekit release --version $(VERSION)
+	$(BIN)/stancekit verify dataset/releases/v$(VERSION)
+	diff -r dataset/releases/v$(VERSION) build/releases/v$(VERSION)
+	$(BIN)/stancekit datasheet
 
 # DATASHEET.md statistics and plots, and README's release columns, from the latest release.
 datasheet: $(STAMP)

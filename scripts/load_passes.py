@@ -8,7 +8,12 @@ annotation by that annotator's own Label Studio user (completed_by). A pass with
 rule-based predictions, so the export holds both layers, kept apart.
 
     .venv/bin/python scripts/load_passes.py PASS.yaml... --out annotation/exports/NAME.json
-        [--documents build/documents.parquet] [--url URL (token in LABEL_STUDIO_API_KEY)]
+        [--documents build/documents.parquet] [--tasks TASKS.json] [--project TITLE]
+        [--url URL (token in LABEL_STUDIO_API_KEY)]
+
+--tasks imports that task file instead of fresh tasks with rule-based predictions: for the
+adjudicator, `annotation/tasks/adjudication.json` from `stancekit adjudicate --tasks-out`, whose
+predictions are the annotators' versions.
 
 Without --url it starts a throwaway Label Studio (STANCEKIT_LS_VENV or .venv-ls) and stops it.
 """
@@ -59,6 +64,8 @@ def main() -> None:
     parser.add_argument("passes", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--documents", type=Path, default=Path("build/documents.parquet"))
+    parser.add_argument("--tasks", type=Path, help="a task file to import instead of fresh tasks")
+    parser.add_argument("--project", help="the project title (default: stancekit <taxonomy name>)")
     parser.add_argument("--url")
     args = parser.parse_args()
     taxonomy = taxonomy_mod.load()
@@ -69,10 +76,14 @@ def main() -> None:
             document["offset_map"] = row["offset_map"]
         loaded = [passes.load_pass(p) for p in args.passes]
         results = [passes.pass_results(p, documents, taxonomy) for p in loaded]
-        tasks = tasks_mod.make_tasks(documents, None, preannotate.predictor(taxonomy))
+        if args.tasks:
+            tasks = tasks_mod.read(args.tasks)
+        else:
+            tasks = tasks_mod.make_tasks(documents, None, preannotate.predictor(taxonomy))
         with server(args.url) as client:
             label_config = Path("schema/labeling-config.xml").read_text(encoding="utf-8")
-            project_id, _ = labelstudio.ensure_project(client, f"stancekit {taxonomy.name}", label_config)
+            project_id, _ = labelstudio.ensure_project(client, args.project or f"stancekit {taxonomy.name}",
+                                                         label_config)
             labelstudio.push(client, project_id, tasks)
             stored = {t.data["doc_id"]: t.id for t in client.call("listing tasks", lambda: list(client.sdk.tasks.list(
                 project=project_id, fields="task_only", include="id,data", page_size=1000)))}

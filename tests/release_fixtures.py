@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from stancekit import ingest
 from stancekit.taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
 TEXTS = {
@@ -23,6 +24,11 @@ def doc_id(text: str) -> str:
     return "doc_" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def identity_offset_map(text: str) -> dict:
+    """Ingest's offset map for a raw file that is `text` in UTF-8 (nothing cleaned)."""
+    return ingest.offset_map(ingest._units_of(text, ingest._byte_offsets(text, "utf-8", 0)), "utf-8")
+
+
 def write_documents(path: Path, texts: dict[str, str] = TEXTS) -> list[dict]:
     rows = []
     for name in sorted(texts):
@@ -32,6 +38,7 @@ def write_documents(path: Path, texts: dict[str, str] = TEXTS) -> list[dict]:
             "source_file": f"dataset/raw/{name}", "source_format": "txt", "url": None, "published": "2025-03-14",
             "raw_sha256": hashlib.sha256(text.encode()).hexdigest(),
             "text_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "offset_map": identity_offset_map(text),
         })
     pq.write_table(pa.Table.from_pylist(rows), path)
     return rows

@@ -68,8 +68,15 @@ def test_statistics_block_and_plots_from_a_release(tmp_path):
     assert "| documents | 3 |" in text and "| gold spans | 4 |" in text
     for value in TAXONOMY.label_names + TAXONOMY.question("condition_type").value_names:
         assert f"| {value} |" in text, value
-    assert "pairwise observed agreement 0.6667" in text
-    assert "| rules-0.1 | 1.000 | 0.500 | 0.667 |" in text  # 2 predicted spans, both gold, of 4 gold spans
+    # Agreement and pre-annotator scores, from the manifest, each with its interval and n.
+    assert "| `doc_stance`: Krippendorff's alpha (nominal) | 0.000 [-0.667, 0.000] | n: 3 documents, 6 values |" in text
+    assert "| `doc_stance`: Cohen's kappa, annotator1@example.org vs user:2 | 0.000 [0.000, 0.000] | n: 3 documents |" in text
+    assert "| spans: F1, exact match, all pairs | 1.000 [1.000, 1.000] | n: 3 comparisons, 4 first, 4 matched, 4 second |" in text
+    assert "**rules-0.1** (3 documents)" in text
+    # 2 predicted spans, both gold, of 4 gold spans; a scope without predictions is undefined, with the reason.
+    assert "| all | 1.000 [1.000, 1.000] | 0.500 [0.500, 0.500] | 0.667 [0.667, 0.667] |" in text
+    assert "| polarity:conditional_support | undefined (the second marked no spans) | 0.000" in text
+    assert "- `doc_stance` accuracy: undefined (no item with a value from both) (n: 0 documents)" in text
     first = {name: (plots / name).read_bytes() for name in datasheet.PLOTS}
     assert all(data.startswith(b"\x89PNG") for data in first.values())
     assert CliRunner().invoke(main, args).exit_code == 0

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,7 +21,7 @@ import stancekit
 from stancekit import release, taxonomy
 from stancekit.cli import main
 
-from release_fixtures import TEXTS, doc_id, write_export, write_inputs
+from release_fixtures import TEXTS, _attrs, _doc_choice, _region, doc_id, write_export, write_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 TAXONOMY = taxonomy.load(ROOT / "schema/taxonomy.yaml")
@@ -106,6 +107,121 @@ def test_span_text_is_the_document_slice_in_every_layer(built):
     for row in spans.itertuples():
         assert row.text == texts[row.doc_id][row.start:row.end]
     assert "🕊️" in "".join(spans["text"])  # offsets are code points, past emoji and Cyrillic
+
+
+def test_raw_offsets_of_every_span_give_its_bytes_in_the_raw_file(built, inputs, tmp_path):
+    tables = stancekit.load(layer=None, releases_dir=built.parent)
+    raws = {d: t.encode() for d, t in zip(tables["documents"]["doc_id"], tables["documents"]["text"])}
+    spans = tables["spans"]
+    assert spans["raw_start"].notna().all() and spans["raw_end"].notna().all()
+    for row in spans.itertuples():  # the fixture's raw file is the text itself, in UTF-8
+        assert raws[row.doc_id][row.raw_start:row.raw_end].decode() == row.text
+    assert (spans["raw_end"] - spans["raw_start"] > spans["end"] - spans["start"]).any()  # multi-byte characters
+    # A documents table without offset_map (not ingest's) gives null raw offsets, not an error.
+    no_map = tmp_path / "no_map.parquet"
+    pq.write_table(pq.read_table(inputs["documents"]).drop(["offset_map"]), no_map)
+    out = tmp_path / "no_map"
+    args = release_args(inputs, out, "--version", "1.0.0")
+    args[args.index("--documents") + 1] = str(no_map)
+    assert run(args).exit_code == 0
+    assert pq.read_table(out / "v1.0.0/spans.parquet").column("raw_start").null_count == len(spans)
+
+
+def _counting_reads(monkeypatch) -> Counter:
+    """Count how often each file is parsed as an export or task file (a spy around the real reader)."""
+    from stancekit import agreement, exports, validate
+
+    reads: Counter = Counter()
+    real = exports.iter_tasks
+
+    def spy(path):
+        reads[Path(path).name] += 1
+        return real(path)
+
+    for module in (exports, validate, agreement):
+        monkeypatch.setattr(module, "iter_tasks", spy)
+    return reads
+
+
+def test_exports_are_read_once_to_validate_and_once_to_build(inputs, tmp_path, monkeypatch):
+    reads = _counting_reads(monkeypatch)
+    release.build(release.Inputs(inputs["documents"], [inputs["export"]], inputs["gold"], inputs["tasks"]),
+                  TAXONOMY, tmp_path / "releases", version="1.0.0")
+    assert reads["export.json"] == 2  # validate, then the build pass that agreement reads along
+    assert reads["tasks.json"] == 2  # the prediction layer, then evaluate
+
+
+def test_exports_with_validation_errors_are_refused_in_one_line(inputs, tmp_path):
+    tasks = json.loads(inputs["export"].read_text())
+    for task in tasks[:2]:
+        region = next(item for item in task["annotations"][0]["result"] if item["type"] == "labels")
+        region["value"]["end"] = len(task["data"]["text"]) + 5
+    inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False))
+    out = tmp_path / "releases"
+    result = run(release_args(inputs, out, "--version", "1.0.0"))
+    assert result.exit_code == 1, result.output
+    line = result.output.strip()
+    assert "\n" not in line and "Traceback" not in line
+    export = inputs["export"]
+    assert f"2 validation error(s) in {export}; first: OFFSET_OUT_OF_RANGE at {export}#/0/annotations/0/result/" in line
+    assert line.endswith(f"run `stancekit validate {export}`")
+    assert not out.exists() or [p.name for p in out.iterdir()] == []
+
+
+def test_agreement_and_prediction_scores_in_the_manifest(built, inputs):
+    from stancekit import agreement
+
+    manifest = json.loads((built / "manifest.json").read_text())
+    summary = manifest["agreement"]
+    # The build pass gives what agreement's own reader gives.
+    report = agreement.measure(agreement.load_exports([inputs["export"]], TAXONOMY), TAXONOMY)
+    assert summary["annotators"] == report["annotators"] == ["annotator1@example.org", "user:2"]
+    for q in TAXONOMY.document_choices:
+        block = summary["document_choices"][q.name]
+        assert block["alpha"] == report["document_choices"][q.name]["alpha"]
+        assert [k["annotators"] for k in block["kappa"]] == [["annotator1@example.org", "user:2"]]
+        for metric in [block["alpha"], *block["kappa"]]:
+            assert set(metric) >= {"value", "ci95", "n", "undefined"}
+            assert (metric["value"] is None) == (metric["undefined"] is not None)
+    for mode in agreement.MATCH_MODES:
+        f1 = summary["span_f1"][mode]
+        assert f1 == report["spans"][mode]["all_pairs"]["scopes"][agreement.ALL]["f1"]
+        assert f1["value"] is not None and f1["n"]["comparisons"] == len(TEXTS) and len(f1["ci95"]) == 2
+    scores = manifest["predictions_against_gold"]
+    evaluation = agreement.evaluate(inputs["gold"], [inputs["tasks"]], TAXONOMY)
+    assert [m["model_version"] for m in scores["models"]] == ["rules-0.1"]
+    exact = scores["models"][0]["spans"]["exact"]
+    assert exact[agreement.ALL] == evaluation["models"][0]["spans"]["exact"]["scopes"][agreement.ALL]
+    assert {f"label:{label}" for label in TAXONOMY.label_names} <= exact.keys()
+    assert scores["models"][0]["document_choices"] == evaluation["models"][0]["document_choices"]
+
+
+def test_one_annotator_and_no_gold_give_reasons_not_numbers(inputs, tmp_path):
+    write_export(inputs["export"], TAXONOMY, annotators=1)
+    inputs["gold"].unlink()
+    out = tmp_path / "releases"
+    built = release.build(release.Inputs(inputs["documents"], [inputs["export"]], None, inputs["tasks"]),
+                          TAXONOMY, out, version="1.0.0")
+    manifest = json.loads((built / "manifest.json").read_text())
+    alpha = manifest["agreement"]["document_choices"][TAXONOMY.document_choices[0].name]["alpha"]
+    assert alpha["value"] is None and alpha["undefined"] == "one annotator only"
+    assert manifest["agreement"]["span_f1"]["exact"]["undefined"] == "one annotator only"
+    assert manifest["predictions_against_gold"] == {"models": [], "undefined": "no gold"}
+
+
+def test_the_prediction_layer_comes_from_the_task_file_only(inputs, tmp_path):
+    tasks = json.loads(inputs["tasks"].read_text())
+    exported = json.loads(inputs["export"].read_text())
+    for task, source in zip(exported, tasks):  # the export carries the same predictions, and one more model
+        task["predictions"] = [{**p, "id": 7} for p in source["predictions"]]
+        task["predictions"].append({**source["predictions"][0], "id": 8, "model_version": "annotator1@example.org"})
+    inputs["export"].write_text(json.dumps(exported, ensure_ascii=False))
+    built = release.build(release.Inputs(inputs["documents"], [inputs["export"]], inputs["gold"], inputs["tasks"]),
+                          TAXONOMY, tmp_path / "releases", version="1.0.0")
+    spans = stancekit.load(layer="prediction", releases_dir=built.parent)["spans"]
+    expected = sum(1 for t in tasks for p in t["predictions"] for r in p["result"] if r["type"] == "labels")
+    assert len(spans) == expected and set(spans["model_version"]) == {"rules-0.1"}
+    assert "from one source only, the task file" in (built / "README.md").read_text()
 
 
 def test_second_build_of_a_version_is_refused(inputs, built):
@@ -316,11 +432,9 @@ def test_chunked_tasks_give_document_offsets_and_a_wrong_text_is_refused(inputs,
     tasks = []
     for chunk, (lo, hi) in enumerate([(0, cut), (cut, len(text))]):
         part = text[lo:hi]
-        result = []
+        result = [_doc_choice(TAXONOMY, 0)]  # valid annotations: the release validates them first
         if phrase in part:
-            s = part.index(phrase)
-            result = [{"id": "c1", "from_name": "label", "to_name": "text", "type": "labels",
-                       "value": {"start": s, "end": s + len(phrase), "text": phrase, "labels": [label]}}]
+            result += _region(part, "c1", phrase, label, _attrs(TAXONOMY, label))
         tasks.append({"id": chunk + 1, "data": {"text": part, "doc_id": doc_id(text), "chunk": chunk, "offset": lo},
                       "annotations": [{"id": 10 + chunk, "completed_by": 1, "result": result}]})
     inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")

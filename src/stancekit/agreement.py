@@ -16,7 +16,7 @@ import hashlib
 import itertools
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,13 +112,20 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy, keep_text: bool = 
     disagree on a document-level choice (that choice left out), ground truth from more than
     one person on a document (counted as ordinary annotations).
     """
+    return collect(((path, None, iter_tasks(path)) for path in paths), taxonomy, keep_text)
+
+
+def collect(files: Iterable[tuple[str | Path, str | None, Iterable[tuple[int, dict]]]], taxonomy: Taxonomy,
+            keep_text: bool = True) -> Collection:
+    """`load_exports` on tasks that are being read anyway: per file (path, its sha256 or None to hash
+    it after reading, its (index, task) stream). The release builder passes its one read through here."""
     problems: list[str] = []
     documents: dict[str, Document] = {}
     found: dict[tuple, list] = defaultdict(list)  # (doc_id, chunk, annotator, ground truth) -> annotations
     seen: dict[tuple, str] = {}
     inputs = []
-    for path in paths:
-        for index, task in iter_tasks(path):
+    for path, sha256, tasks in files:
+        for index, task in tasks:
             data = task.get("data") if isinstance(task.get("data"), dict) else {}
             where = f"{path}: task {task.get('id', f'#{index}')}"
             doc_id = data.get("doc_id")
@@ -145,7 +152,7 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy, keep_text: bool = 
                 found[(doc_id, chunk, annotator, truth)].append((source, choices, spans))
                 if truth and picked_among:
                     found[(doc_id, chunk, annotator, False)].append((source, choices, spans))
-        inputs.append({"path": str(path), "sha256": file_sha256(path)})
+        inputs.append({"path": str(path), "sha256": sha256 or file_sha256(path)})
 
     twice = set()
     for (doc_id, chunk, annotator, truth), versions in found.items():

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from . import release
+from .agreement import format_counts, format_value
 from .load import read_release
 from .taxonomy import Taxonomy
 
@@ -41,21 +42,13 @@ def _counts(frame, column: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in frame[column].value_counts(dropna=True).items()}
 
 
-def _prf(predicted: set, gold: set) -> str:
-    hits = len(predicted & gold)
-    p = hits / len(predicted) if predicted else 0.0
-    r = hits / len(gold) if gold else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return f"{p:.3f} | {r:.3f} | {f:.3f}"
-
-
 def statistics(release_dir: Path, taxonomy: Taxonomy) -> dict:
     """Everything the block and the plots show, as plain data."""
     manifest = json.loads((release_dir / release.MANIFEST).read_text(encoding="utf-8"))
     tables = read_release(release_dir, None)
     ann, spans = tables["annotations"], tables["spans"]
     by_layer = {layer: (ann[ann["layer"] == layer], spans[spans["layer"] == layer]) for layer in _LAYERS_SHOWN}
-    stats = {"manifest": manifest, "documents": {}, "labels": {}, "attributes": {}, "lengths": {}, "scores": []}
+    stats = {"manifest": manifest, "documents": {}, "labels": {}, "attributes": {}, "lengths": {}}
     for q in taxonomy.document_choices:
         stats["documents"][q.name] = {layer: _counts(a, q.name) for layer, (a, _) in by_layer.items()}
     stats["labels"] = {layer: _counts(s, "label") for layer, (_, s) in by_layer.items()}
@@ -66,21 +59,6 @@ def statistics(release_dir: Path, taxonomy: Taxonomy) -> dict:
         for label in taxonomy.label_names:
             lengths = (s[s["label"] == label]["end"] - s[s["label"] == label]["start"]).astype(int).tolist()
             stats["lengths"][(layer, label)] = lengths
-    gold_ann, gold_spans = by_layer["gold"]
-    pred_ann, pred_spans = by_layer["prediction"]
-    if not gold_ann.empty and not pred_ann.empty:
-        gold_keys = set(zip(gold_spans["doc_id"], gold_spans["start"], gold_spans["end"], gold_spans["label"]))
-        gold_docs = set(gold_ann["doc_id"])
-        question = taxonomy.document_choices[0].name if taxonomy.document_choices else None
-        gold_answer = dict(zip(gold_ann["doc_id"], gold_ann[question])) if question else {}
-        for model in sorted(pred_ann["model_version"].dropna().unique()):
-            ps = pred_spans[(pred_spans["model_version"] == model) & pred_spans["doc_id"].isin(gold_docs)]
-            keys = set(zip(ps["doc_id"], ps["start"], ps["end"], ps["label"]))
-            pa_ = pred_ann[(pred_ann["model_version"] == model) & pred_ann["doc_id"].isin(gold_docs)]
-            answered = [(d, v) for d, v in zip(pa_["doc_id"], pa_[question]) if isinstance(v, str)] if question else []
-            accuracy = (f"{sum(gold_answer.get(d) == v for d, v in answered) / len(answered):.3f}"
-                        if answered else "n/a")
-            stats["scores"].append((model, _prf(keys, gold_keys), accuracy))
     return stats
 
 
@@ -124,26 +102,57 @@ def render_block(stats: dict | None, taxonomy: Taxonomy, plots_dir: Path = PLOTS
             "|---|---|---:|---:|---:|---:|---:|"]
     for (layer, label), lengths in stats["lengths"].items():
         out.append(f"| {layer} | {label} | {_length_row(lengths)} |")
-    agreement = m.get("agreement") or {}
-    out += ["", "### Agreement", ""]
-    if agreement.get("pairwise_observed_agreement") is None:
-        out.append("No document has two or more annotations: agreement cannot be measured on this release.")
-    else:
-        out.append(f"`{agreement['question']}`: pairwise observed agreement {agreement['pairwise_observed_agreement']} "
-                   f"over {agreement['documents_with_2_or_more_annotators']} documents with two or more annotators; "
-                   f"{agreement['unanimous_documents']} of them unanimous.")
-    out += ["", "### Pre-annotator scores against gold", ""]
-    if stats["scores"]:
-        question = taxonomy.document_choices[0].name if taxonomy.document_choices else "document"
-        out += [f"Spans: exact match of (document, start, end, label). `{question}`: accuracy.", "",
-                f"| model_version | span precision | span recall | span F1 | `{question}` accuracy |",
-                "|---|---:|---:|---:|---:|"]
-        out += [f"| {model} | {prf} | {accuracy} |" for model, prf, accuracy in stats["scores"]]
-    else:
-        out.append("No predictions, or no gold, in this release: nothing to score.")
+    out += ["", "### Agreement", ""] + _agreement_lines(m["agreement"])
+    out += ["", "### Pre-annotator scores against gold", ""] + _prediction_lines(m["predictions_against_gold"])
     out += ["", "### Plots", ""]
     out += [f"![{name[:-4]}]({(plots_dir / name).as_posix()})" for name in PLOTS]
     return "\n".join(out)
+
+
+def _problem_lines(problems: list[str]) -> list[str]:
+    return ["", "Noted while measuring:", ""] + [f"- {p}" for p in problems] if problems else []
+
+
+def _agreement_lines(summary: dict) -> list[str]:
+    """The manifest's agreement summary (see release.agreement_summary) as markdown."""
+    boot = summary["bootstrap"]
+    out = [f"{len(summary['annotators'])} annotators ({', '.join(summary['annotators']) or 'none'}); "
+           f"{summary['documents_with_two_or_more_annotators']} documents with two or more. "
+           f"95% intervals: percentile bootstrap over documents ({boot['resamples']} resamples, seed {boot['seed']}); "
+           "see README, Agreement.", "",
+           "| measure | value [95% interval] | n |", "|---|---|---|"]
+    for name, block in summary["document_choices"].items():
+        out.append(f"| `{name}`: Krippendorff's alpha (nominal) | {format_value(block['alpha'])} | "
+                   f"{format_counts(block['alpha']['n'])} |")
+        for pair in block["kappa"]:
+            out.append(f"| `{name}`: Cohen's kappa, {' vs '.join(pair['annotators'])} | {format_value(pair)} | "
+                       f"{format_counts(pair['n'])} |")
+    for mode, metric in summary["span_f1"].items():
+        out.append(f"| spans: F1, {mode} match, all pairs | {format_value(metric)} | {format_counts(metric['n'])} |")
+    return out + _problem_lines(summary["problems"])
+
+
+def _prediction_lines(summary: dict) -> list[str]:
+    """The manifest's prediction scores (see release.prediction_summary) as markdown."""
+    if not summary["models"]:
+        return [f"Nothing to score: {summary.get('undefined') or 'no predictions in the task file'}."]
+    out = ["Gold is the reference: precision is the share of predicted spans found in gold, recall the share of "
+           "gold spans predicted; exact match needs the same label, start and end, overlap the same label and "
+           "a shared character. 95% intervals: bootstrap over documents."]
+    for model in summary["models"]:
+        out += ["", f"**{model['model_version']}** ({model['documents']} documents)", ""]
+        for name, stats in model["document_choices"].items():
+            out += [f"- `{name}` {stat}: {format_value(m)} ({format_counts(m['n'])})" for stat, m in stats.items()]
+        modes = list(model["spans"])
+        scopes = list(dict.fromkeys(scope for mode in modes for scope in model["spans"][mode]))
+        out += ["", "| spans | " + " | ".join(f"{mode} {x}" for mode in modes for x in ("P", "R", "F1")) + " | n, exact (first: gold, second: predicted) |",
+                "|---|" + "---|" * (3 * len(modes)) + "---|"]
+        for scope in scopes:
+            cells = [format_value(model["spans"][mode][scope][x]) if scope in model["spans"][mode] else "–"
+                     for mode in modes for x in ("precision", "recall", "f1")]
+            n = model["spans"][modes[0]].get(scope, {}).get("f1", {}).get("n")
+            out.append(f"| {scope} | " + " | ".join(cells) + f" | {format_counts(n) if n else '–'} |")
+    return out + _problem_lines(summary["problems"])
 
 
 def draw_plots(stats: dict, taxonomy: Taxonomy, plots_dir: Path) -> list[Path]:

@@ -7,6 +7,10 @@ byte-identical files: no clock is read, Parquet writer options are fixed, JSON k
 sorted, and rows come in a fixed order: documents as in documents.parquet (gold rows with
 them), then each export (sorted by path) task by task, annotations by id and spans by
 (start, end, label), then the predictions of the task file.
+
+The exports are read twice: `stancekit.validate` first (any error refuses the release), then
+the build pass, which agreement reads along (`agreement.collect`). The prediction layer comes
+from the task file only. Every span gets its raw-file bytes from ingest's offset map.
 """
 
 from __future__ import annotations
@@ -21,14 +25,13 @@ import shutil
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
-from itertools import combinations
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from . import exports
+from . import agreement, exports, ingest, validate
 from .taxonomy import TEXT_NAME, Taxonomy
 
 RELEASES_DIR = Path("dataset/releases")
@@ -124,6 +127,10 @@ SPAN_DOCS = {
     "label": "span label (taxonomy span_labels)",
     "start": "code point offset into documents.text",
     "end": "code point offset, exclusive",
+    "raw_start": "byte offset of the span in the raw file (documents.source_file), from `offset_map` "
+                 "(`stancekit.ingest.to_raw_offsets`); null when documents.parquet has no offset_map",
+    "raw_end": "byte offset, exclusive; raw bytes [raw_start, raw_end) normalised as ingest does give `text` "
+               "when cleaning dropped nothing inside the span",
     "text": "documents.text[start:end] (never Label Studio's value.text)",
     "status": "gold status of the span",
     "annotators": "annotators behind a gold span",
@@ -149,7 +156,8 @@ def spans_schema(taxonomy: Taxonomy) -> pa.Schema:
     fields = [
         ("layer", _dict_type()), ("doc_id", pa.string()), ("annotation_id", pa.int64()), ("region_id", pa.string()),
         ("annotator", pa.string()), ("model_version", pa.string()), ("label", _dict_type()),
-        ("start", pa.int64()), ("end", pa.int64()), ("text", pa.string()),
+        ("start", pa.int64()), ("end", pa.int64()), ("raw_start", pa.int64()), ("raw_end", pa.int64()),
+        ("text", pa.string()),
     ]
     fields += [(q.name, _dict_type()) for q in taxonomy.region_attributes]
     fields += [("status", _dict_type()), ("annotators", pa.list_(pa.string()))]
@@ -296,18 +304,23 @@ def _number(value) -> float | None:
 
 
 def _check_exports(paths: list[Path], taxonomy: Taxonomy) -> None:
-    """Refuse exports with errors.
-
-    SEAM for the merge: `stancekit.validate` (branch validate) should be called here and
-    any error-level problem raised as ReleaseError(..., 1). Until it lands, this checks
-    that every export reads as a Label Studio JSON export (ExportReadError).
-    """
-    for path in paths:
-        try:
-            for _ in exports.iter_tasks(path):
-                pass
-        except exports.ExportReadError as exc:
-            raise ReleaseError(str(exc), 2) from exc
+    """Refuse exports that `stancekit validate` finds errors in: one line with the count, the
+    file(s) and the first error's code and location."""
+    errors: Counter = Counter()  # file -> error-level problems
+    first = None
+    try:
+        for problem in validate.validate_exports(paths, taxonomy):
+            if problem.level == validate.ERROR:
+                errors[problem.file] += 1
+                first = first or problem
+    except exports.ExportReadError as exc:
+        raise ReleaseError(str(exc), 2) from exc
+    if first is None:
+        return
+    files = f"in {first.file}" if len(errors) == 1 else f"in {len(errors)} files ({', '.join(sorted(errors))})"
+    raise ReleaseError(
+        f"{sum(errors.values())} validation error(s) {files}; first: {first.code} at {first.file}#{first.pointer} "
+        f"(task {first.task_id}): run `stancekit validate {' '.join(sorted(errors))}`", 1)
 
 
 def _load_gold(path: Path, taxonomy: Taxonomy) -> dict[str, dict]:
@@ -347,8 +360,8 @@ def _slice(text: str, start, end, where: str) -> str:
 class _Build:
     """Writes the data files of one release into `root`, streaming its inputs once."""
 
-    def __init__(self, root: Path, inputs: Inputs, taxonomy: Taxonomy):
-        self.root, self.inputs, self.taxonomy = root, inputs, taxonomy
+    def __init__(self, root: Path, inputs: Inputs, taxonomy: Taxonomy, sha256: dict[str, str]):
+        self.root, self.inputs, self.taxonomy, self.sha256 = root, inputs, taxonomy, sha256
         dicts = dictionaries(taxonomy)
         (root / "data").mkdir()
         self.documents: _TableWriter | None = None
@@ -357,9 +370,10 @@ class _Build:
         self.hf = {name: _TableWriter(root / hf_data_file(name), hf_schema(taxonomy), {}) for name, _ in SPLITS}
         # doc_id -> (length, sha256 digest) of its text: memory grows with the documents only.
         self.text_sha: dict[str, tuple[int, bytes]] = {}
+        self.offset_maps: dict[str, dict | None] = {}  # doc_id -> ingest's offset_map (run-length encoded)
         self.doc_questions = [q.name for q in taxonomy.document_choices]
         self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
-        self.stances: dict[str, dict[str, str]] = {}  # doc_id -> annotator -> first doc question's answer
+        self.collection: agreement.Collection | None = None  # the exports' annotations, for agreement
         self.annotators: set[str] = set()
         self.counts: Counter = Counter()
 
@@ -371,8 +385,10 @@ class _Build:
         missing = sorted(set(gold) - set(self.text_sha))
         if missing:
             raise ReleaseError(f"{self.inputs.gold}: gold document {missing[0]} is not in {self.inputs.documents}", 1)
-        for path in sorted(self.inputs.exports):
-            self._export(path)
+        # Agreement reads the annotations off this same pass over the exports.
+        self.collection = agreement.collect(
+            ((path, self.sha256.get(str(path)), self._export(path)) for path in sorted(self.inputs.exports)),
+            self.taxonomy, keep_text=False)
         if self.inputs.tasks:
             self._predictions(self.inputs.tasks)
         for writer in [self.annotations, self.spans]:
@@ -410,6 +426,7 @@ class _Build:
         if doc_id in self.text_sha:
             raise ReleaseError(f"{path}: duplicate doc_id {doc_id}", 1)
         self.text_sha[doc_id] = (len(text), hashlib.sha256(text.encode()).digest())
+        self.offset_maps[doc_id] = doc.get("offset_map")
         self.documents.add(doc, f"{path}: {doc_id}")
         self._gold_document(doc, gold.get(doc_id))
 
@@ -430,6 +447,7 @@ class _Build:
                     "layer": "gold", "doc_id": doc_id, "label": span.get("label"),
                     "start": span.get("start"), "end": span.get("end"),
                     "text": _slice(text, span.get("start"), span.get("end"), where),
+                    **self._raw(doc_id, span.get("start"), span.get("end")),
                     "status": span.get("status"), "annotators": _strings(span.get("annotators")),
                     **{q.name: span.get(q.name) for q in self.taxonomy.region_attributes},
                 }
@@ -459,11 +477,19 @@ class _Build:
             self.spans.add({
                 **base, "region_id": span["region_id"], "label": span["label"], "start": span["start"],
                 "end": span["end"], "text": _slice(text, span["start"] - offset, span["end"] - offset, region),
+                **self._raw(base["doc_id"], span["start"], span["end"]),
                 **{q.name: span[q.name] for q in self.taxonomy.region_attributes},
             }, region)
         return choices
 
-    def _export(self, path: Path) -> None:
+    def _raw(self, doc_id: str, start: int, end: int) -> dict:
+        """raw_start and raw_end of a span already checked to lie in its document (None without an offset_map)."""
+        omap = self.offset_maps[doc_id]
+        raw_start, raw_end = ingest.to_raw_offsets(omap, start, end) if omap else (None, None)
+        return {"raw_start": raw_start, "raw_end": raw_end}
+
+    def _export(self, path: Path):
+        """Write the rows of one export; yield its (index, task) on to agreement."""
         for index, task in exports.iter_tasks(path):
             where = f"{path}: task {index} (id {task.get('id')})"
             doc_id, text, offset = self._task_text(task, where)
@@ -482,8 +508,7 @@ class _Build:
                        "created_at": _str(annotation.get("created_at")), "updated_at": _str(annotation.get("updated_at")),
                        "source": str(path), **{name: (choices.get(name) or [None])[0] for name in self.doc_questions}}
                 self.annotations.add(row, a_where)
-                if annotator and self.doc_questions and row[self.doc_questions[0]] is not None:
-                    self.stances.setdefault(doc_id, {})[annotator] = row[self.doc_questions[0]]
+            yield index, task
 
     def _predictions(self, path: Path) -> None:
         for index, task in exports.iter_tasks(path):
@@ -500,28 +525,45 @@ class _Build:
                 }, f"{where}, prediction")
 
 
-def _agreement_summary(stances: dict[str, dict[str, str]], question: str) -> dict:
-    """Observed pairwise agreement on the first document question.
+def agreement_summary(collection: agreement.Collection, taxonomy: Taxonomy) -> dict:
+    """The manifest's agreement between annotators (from `agreement.measure`, fixed seed): per document
+    question Krippendorff's alpha and each pair's Cohen's kappa; span F1 over all pairs per match mode.
 
-    SEAM for the merge: when `stancekit.agreement` (branch agreement) lands, its summary
-    (kappa/alpha, span agreement) belongs in the manifest next to this.
+    Every number carries its n and 95% interval, or a null value and the reason it is undefined.
     """
-    pairs = agreeing = unanimous = multi = 0
-    for by_annotator in stances.values():
-        answers = [by_annotator[a] for a in sorted(by_annotator)]
-        if len(answers) < 2:
-            continue
-        multi += 1
-        unanimous += len(set(answers)) == 1
-        for x, y in combinations(answers, 2):
-            pairs += 1
-            agreeing += x == y
+    report = agreement.measure(collection, taxonomy)
     return {
-        "question": question,
-        "documents_with_2_or_more_annotators": multi,
-        "pairwise_observed_agreement": round(agreeing / pairs, 4) if pairs else None,
-        "unanimous_documents": unanimous,
+        "annotators": report["annotators"],
+        "documents_with_two_or_more_annotators": report["documents_with_two_or_more_annotators"],
+        "bootstrap": report["bootstrap"],
+        "document_choices": {
+            name: {"alpha": block["alpha"],
+                   "kappa": [{"annotators": pair["annotators"], **pair["kappa"]} for pair in block["pairs"]]}
+            for name, block in report["document_choices"].items()},
+        "span_f1": {mode: block["all_pairs"]["scopes"][agreement.ALL]["f1"] for mode, block in report["spans"].items()},
+        "problems": report["problems"],
     }
+
+
+def prediction_summary(inputs: Inputs, taxonomy: Taxonomy) -> dict:
+    """The manifest's scores of the prediction layer (the task file's predictions) against gold,
+    from `agreement.evaluate` (fixed seed): per model, each document question's accuracy and kappa,
+    and span precision, recall and F1 per match mode, for all spans and per label and category."""
+    if inputs.gold is None or inputs.tasks is None:
+        return {"models": [], "undefined": "no gold" if inputs.gold is None else "no task file with predictions"}
+    try:
+        report = agreement.evaluate(inputs.gold, [inputs.tasks], taxonomy)
+    except agreement.GoldReadError as exc:
+        raise ReleaseError(str(exc)) from exc
+    models = []
+    for model in report["models"]:
+        spans = {}
+        for mode, block in model["spans"].items():
+            spans[mode] = {scope: stats for scope, stats in block["scopes"].items()
+                           if scope == agreement.ALL or stats["f1"]["n"]["first"] or stats["f1"]["n"]["second"]}
+        models.append({"model_version": model["model_version"], "documents": model["documents"],
+                       "document_choices": model["document_choices"], "spans": spans})
+    return {"bootstrap": report["bootstrap"], "models": models, "problems": report["problems"]}
 
 
 # ---------------------------------------------------------------- versions and diffs
@@ -677,6 +719,11 @@ def _yaml_feature(name: str, typ: pa.DataType) -> dict:
     return {"name": name, "dtype": {"string": "string", "int64": "int64", "double": "float64", "bool": "bool"}[str(typ)]}
 
 
+def _tasks_input(manifest: dict) -> str:
+    paths = [f"`{item['path']}`" for item in manifest["inputs"] if item["role"] == "tasks"]
+    return ", ".join(paths) or "none given"
+
+
 def render_card(manifest: dict, taxonomy: Taxonomy) -> str:
     """The dataset card (README.md) of a release, with the YAML Hugging Face reads."""
     splits = manifest["splits"]
@@ -706,7 +753,12 @@ def render_card(manifest: dict, taxonomy: Taxonomy) -> str:
         "- `data/<split>-00000-of-00001.parquet`: one row per document with its gold spans "
         f"(split {SPLIT_RULE}; an empty split has no file). Rows: "
         + ", ".join(f"{s} {splits[s]}" for s, _ in SPLITS) + ".",
-        "- `manifest.json`: checksums, row counts and schema fingerprints; check with `stancekit verify`.", "",
+        "- `manifest.json`: checksums, row counts and schema fingerprints, agreement between annotators and "
+        "the prediction layer's scores against gold; check with `stancekit verify`.", "",
+        "The prediction layer comes from one source only, the task file "
+        f"({_tasks_input(manifest)}: the rule-based pre-annotator's output, as `stancekit tasks` writes it); "
+        "the predictions stored in the Label Studio exports are left out (they repeat it, or, in an "
+        "adjudication project, hold the annotators' versions).", "",
         "## Load", "",
         "```python",
         "import stancekit; tables = stancekit.load(version=\"latest\", layer=\"gold\")",
@@ -810,7 +862,7 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
     root = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=out_dir))
     root.chmod(0o755)
     try:
-        job = _Build(root, inputs, taxonomy)
+        job = _Build(root, inputs, taxonomy, {item["path"]: item["sha256"] for item in input_listing})
         try:
             job.run()
         except exports.ExportReadError as exc:
@@ -846,7 +898,8 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
             },
             "splits": {s: job.hf[s].rows for s, _ in SPLITS},
             "split_rule": SPLIT_RULE,
-            "agreement": _agreement_summary(job.stances, job.doc_questions[0] if job.doc_questions else ""),
+            "agreement": agreement_summary(job.collection, taxonomy),
+            "predictions_against_gold": prediction_summary(inputs, taxonomy),
             "dictionaries": dicts,
             "change": {"previous": previous.name[1:] if previous else None, "bump": needed or "none",
                        "lines": []},
