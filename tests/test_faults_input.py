@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from export_mutations import ROOT, base_export
+from stancekit import ingest
 
 STANCEKIT = str(Path(sys.executable).parent / "stancekit")
 HUGE = 50_000_000  # bytes on a single line
@@ -25,17 +27,26 @@ ARTICLE = (ROOT / "dataset/raw").glob("*.txt").__next__().read_bytes()
 
 
 def run(*args, cwd: Path) -> tuple[int, str, str, float]:
-    """Run the CLI; (exit code, stdout, stderr, peak memory of the process in MB)."""
+    """Run the CLI; (exit code, stdout, stderr, peak memory of the process in MB).
+
+    The peak is the kernel's high-water mark of the program's own memory (VmHWM), sampled until
+    it exits: rusage would also count the pytest process it was forked from."""
     out, err = cwd / ".stdout", cwd / ".stderr"
+    peak_kb = 0
     with open(out, "wb") as o, open(err, "wb") as e:
         proc = subprocess.Popen([STANCEKIT, *map(str, args)], stdout=o, stderr=e, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+        while proc.poll() is None:
+            try:
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+                peak_kb = max(peak_kb, int(status.split("VmHWM:", 1)[1].split()[0]))
+            except (OSError, IndexError):
+                pass  # exited meanwhile
+            time.sleep(0.01)
     stdout, stderr = out.read_text(), err.read_text()
     out.unlink()
     err.unlink()
     assert "Traceback" not in stdout + stderr
-    return proc.returncode, stdout, stderr, usage.ru_maxrss / 1024
+    return proc.returncode, stdout, stderr, peak_kb / 1024
 
 
 def huge_line(prefix: bytes = b"", suffix: bytes = b"") -> bytes:
@@ -84,6 +95,18 @@ def test_ingest_skips_a_huge_line_of_a_feed_and_keeps_the_rest(tmp_path):
     assert stderr == f"stancekit: error: feed.jsonl:1: {HUGE - 1} bytes, more than the 8 MiB one article may have; line skipped\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["documents.parquet", "feed.jsonl"]
     assert peak_mb < MAX_RSS_MB
+
+
+def test_ingest_of_a_utf8_article_cut_inside_a_character_stays_utf8_with_a_warning(tmp_path):
+    """A download cut short inside a character is still UTF-8, not cp1252 mojibake."""
+    (tmp_path / "cut.txt").write_bytes(ARTICLE + "\n\nПутин".encode()[:-1])
+    code, stdout, stderr, _ = run("ingest", "cut.txt", "--out", "documents.parquet", cwd=tmp_path)
+    assert code == 0 and stdout == "wrote 1 documents to documents.parquet\n"
+    assert stderr == "stancekit: warning: cut.txt: ends inside a UTF-8 character (truncated?); its last 1 byte(s) dropped\n"
+    row = pq.read_table(tmp_path / "documents.parquet").to_pylist()[0]
+    assert row["text"].endswith("\n\nПути") and ARTICLE.decode("utf-8").split("\n", 1)[0].strip() in row["text"]
+    start, end = ingest.to_raw_offsets(row["offset_map"], len(row["text"]) - 4, len(row["text"]))
+    assert (tmp_path / "cut.txt").read_bytes()[start:end] == "Пути".encode()  # offsets still trace to the raw bytes
 
 
 def test_ingest_bad_input_keeps_a_previous_output_untouched(tmp_path):

@@ -59,7 +59,9 @@ class IngestResult:
 
 
 def _decode(data: bytes, where: str, warnings: list[str]) -> tuple[str, str, int]:
-    """Return (text, encoding, byte offset of the text): UTF-8 (BOM skipped), else cp1252 with a warning."""
+    """Return (text, encoding, byte offset of the text): UTF-8 (BOM skipped), else cp1252 with a warning.
+
+    UTF-8 text cut inside its last character (a truncated download) stays UTF-8, with a warning."""
     if b"\x00" in data:
         raise IngestError(f"{where}: contains NUL bytes: binary or UTF-16, not a text article")
     start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
@@ -67,6 +69,12 @@ def _decode(data: bytes, where: str, warnings: list[str]) -> tuple[str, str, int
         return data[start:].decode("utf-8"), "utf-8", start
     except UnicodeDecodeError as exc:
         utf8_error = exc
+    if utf8_error.reason == "unexpected end of data":  # valid UTF-8 up to a last character cut short
+        cut = data[start:start + utf8_error.start].decode("utf-8")
+        if not cut.isascii():  # an ASCII prefix proves nothing: cp1252 text may end in such a byte
+            warnings.append(f"{where}: ends inside a UTF-8 character (truncated?); its last "
+                            f"{len(data) - start - utf8_error.start} byte(s) dropped")
+            return cut, "utf-8", start
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
