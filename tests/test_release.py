@@ -20,7 +20,7 @@ import stancekit
 from stancekit import release, taxonomy
 from stancekit.cli import main
 
-from release_fixtures import TEXTS, doc_id, write_export, write_inputs
+from release_fixtures import TEXTS, _attrs, _doc_choice, _region, doc_id, write_export, write_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 TAXONOMY = taxonomy.load(ROOT / "schema/taxonomy.yaml")
@@ -316,11 +316,9 @@ def test_chunked_tasks_give_document_offsets_and_a_wrong_text_is_refused(inputs,
     tasks = []
     for chunk, (lo, hi) in enumerate([(0, cut), (cut, len(text))]):
         part = text[lo:hi]
-        result = []
+        result = [_doc_choice(TAXONOMY, 1)]  # a valid export: release refuses validate errors
         if phrase in part:
-            s = part.index(phrase)
-            result = [{"id": "c1", "from_name": "label", "to_name": "text", "type": "labels",
-                       "value": {"start": s, "end": s + len(phrase), "text": phrase, "labels": [label]}}]
+            result += _region(part, "c1", phrase, label, _attrs(TAXONOMY, label))
         tasks.append({"id": chunk + 1, "data": {"text": part, "doc_id": doc_id(text), "chunk": chunk, "offset": lo},
                       "annotations": [{"id": 10 + chunk, "completed_by": 1, "result": result}]})
     inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
@@ -333,3 +331,16 @@ def test_chunked_tasks_give_document_offsets_and_a_wrong_text_is_refused(inputs,
     inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
     result = run(release_args(inputs, out, "--version", "1.0.1"))
     assert result.exit_code == 1 and "task 0 (id 1): the task text differs" in result.output
+
+
+def test_an_export_with_validate_errors_is_refused(inputs, tmp_path):
+    tasks = json.loads(inputs["export"].read_text(encoding="utf-8"))
+    item = next(i for i, item in enumerate(tasks[1]["annotations"][0]["result"]) if item["type"] == "labels")
+    tasks[1]["annotations"][0]["result"][item]["value"]["end"] = len(tasks[1]["data"]["text"]) + 3
+    inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "releases"
+    result = run(release_args(inputs, out, "--version", "1.0.0"))
+    assert result.exit_code == 1, result.output
+    assert f"{inputs['export']}#/1/annotations/0/result/{item}/value/end: OFFSET_OUT_OF_RANGE" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or [p.name for p in out.iterdir()] == []

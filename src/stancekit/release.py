@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from . import exports
+from . import validate
 from .taxonomy import TEXT_NAME, Taxonomy
 
 RELEASES_DIR = Path("dataset/releases")
@@ -46,6 +48,7 @@ CHANGELOG = "CHANGELOG.md"
 # whichever comes first: this bounds memory whatever the size of the inputs.
 ROW_GROUP_ROWS = 10_000
 ROW_GROUP_CHARS = 1_000_000
+DOCUMENT_BATCH_ROWS = 100
 # Fixed writer options: together with a fixed pyarrow version (its `created_by` string is
 # "parquet-cpp-arrow version X"), the same rows give the same bytes.
 PARQUET_OPTIONS = dict(
@@ -295,21 +298,6 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _check_exports(paths: list[Path], taxonomy: Taxonomy) -> None:
-    """Refuse exports with errors.
-
-    SEAM for the merge: `stancekit.validate` (branch validate) should be called here and
-    any error-level problem raised as ReleaseError(..., 1). Until it lands, this checks
-    that every export reads as a Label Studio JSON export (ExportReadError).
-    """
-    for path in paths:
-        try:
-            for _ in exports.iter_tasks(path):
-                pass
-        except exports.ExportReadError as exc:
-            raise ReleaseError(str(exc), 2) from exc
-
-
 def _load_gold(path: Path, taxonomy: Taxonomy) -> dict[str, dict]:
     try:
         gold = json.loads(path.read_bytes())
@@ -362,6 +350,7 @@ class _Build:
         self.stances: dict[str, dict[str, str]] = {}  # doc_id -> annotator -> first doc question's answer
         self.annotators: set[str] = set()
         self.counts: Counter = Counter()
+        self.validator = validate.Validator(taxonomy)
 
     def run(self) -> None:
         gold = _load_gold(self.inputs.gold, self.taxonomy) if self.inputs.gold else {}
@@ -396,7 +385,8 @@ class _Build:
                             else f for f in schema])
         self.documents = _TableWriter(self.root / "documents.parquet", schema, {})
         try:
-            for batch in source.iter_batches(batch_size=1000):
+            # Small batches, one thread: a document row with its offset map is large as Python objects.
+            for batch in source.iter_batches(batch_size=DOCUMENT_BATCH_ROWS, use_threads=False):
                 for doc in batch.to_pylist():
                     self._document(doc, gold)
         except pa.ArrowException as exc:
@@ -463,8 +453,16 @@ class _Build:
             }, region)
         return choices
 
+    def _refuse_errors(self, path: Path, index: int, task: dict) -> None:
+        """Refuse the release at a task's first error-level validate problem (one parse of the export serves both)."""
+        for problem in self.validator.check_task(str(path), index, task):
+            if problem.level == validate.ERROR:
+                raise ReleaseError(f"{path}#{problem.pointer}: {problem.code}: {problem.message.split('. Fix: ')[0]} "
+                                   f"(run `stancekit validate {path}` for every problem)", 1)
+
     def _export(self, path: Path) -> None:
         for index, task in exports.iter_tasks(path):
+            self._refuse_errors(path, index, task)
             where = f"{path}: task {index} (id {task.get('id')})"
             doc_id, text, offset = self._task_text(task, where)
             for annotation in _by_id(task.get("annotations")):
@@ -483,7 +481,8 @@ class _Build:
                        "source": str(path), **{name: (choices.get(name) or [None])[0] for name in self.doc_questions}}
                 self.annotations.add(row, a_where)
                 if annotator and self.doc_questions and row[self.doc_questions[0]] is not None:
-                    self.stances.setdefault(doc_id, {})[annotator] = row[self.doc_questions[0]]
+                    # Interned: a few distinct annotators and answers, repeated for every document.
+                    self.stances.setdefault(doc_id, {})[sys.intern(annotator)] = sys.intern(row[self.doc_questions[0]])
 
     def _predictions(self, path: Path) -> None:
         for index, task in exports.iter_tasks(path):
@@ -805,7 +804,6 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
         target = parse_version(version)
         if (out_dir / f"v{format_version(target)}").exists():
             raise ReleaseError(f"{out_dir}/v{format_version(target)} already exists: a release is never overwritten", 1)
-    _check_exports(sorted(inputs.exports), taxonomy)
     input_listing = inputs.listing()
     root = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=out_dir))
     root.chmod(0o755)
