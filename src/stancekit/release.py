@@ -373,7 +373,7 @@ class _Build:
     def _documents(self, gold: dict[str, dict]) -> None:
         path = self.inputs.documents
         try:
-            source = pq.ParquetFile(path)
+            source = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps what it read: memory grows with the file
         except (OSError, pa.ArrowInvalid) as exc:
             raise ReleaseError(f"{path}: not a readable Parquet file ({exc})") from exc
         schema = source.schema_arrow
