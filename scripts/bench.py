@@ -279,11 +279,11 @@ def run(tasks: int, workdir: Path, max_whole: int, max_jsonschema: int, keep: bo
 # ---------------------------------------------------------------- reporting
 
 def table(rows: list[dict]) -> str:
-    lines = ["| tasks | export MB | approach | seconds | x parse-only | x LS export | peak RSS MB | exit |",
-             "|---:|---:|---|---:|---:|---:|---:|---:|"]
+    lines = ["| tasks | export MB | approach | seconds | x parse-only | x LS export | peak RSS MB | exit | load 1m |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['tasks']} | {r['export_mb']} | {r['approach']} | {r['seconds']} | {r['x_parse_only']} "
-                     f"| {r['x_ls_export']} | {r['peak_rss_mb']} | {r['exit']} |")
+                     f"| {r['x_ls_export']} | {r['peak_rss_mb']} | {r['exit']} | {r['load_avg_1m']} |")
     return "\n".join(lines)
 
 
