@@ -2,7 +2,8 @@
 
 A release `dataset/releases/vX.Y.Z/` is built in a temporary directory next to it and
 renamed into place, so it appears whole or not at all, and an existing version is never
-overwritten. Exports are streamed task by task (bounded memory); the same inputs give
+overwritten. Exports are streamed task by task (bounded memory), each task checked by
+`stancekit.validate` before it is used: the first error refuses the release. The same inputs give
 byte-identical files: no clock is read, Parquet writer options are fixed, JSON keys are
 sorted, and rows come in a fixed order: documents as in documents.parquet (gold rows with
 them), then each export (sorted by path) task by task, annotations by id and spans by
