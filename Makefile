@@ -135,3 +135,8 @@ publish: release-build
 # DATASHEET.md statistics and plots, and README's release columns, from the latest release.
 datasheet: $(STAMP)
 	$(BIN)/stancekit datasheet
+
+# Benchmark validate and release against baselines on synthetic exports (TASKS="10000 100000"; README "Performance").
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py --tasks $(or $(TASKS),1000 10000)

@@ -1,22 +1,33 @@
 #!/usr/bin/env python3
-"""Benchmark validate and release on synthetic Label Studio exports, against baselines in the same run.
+"""Benchmark `stancekit validate` and `stancekit release` on synthetic exports, against baselines in the same run.
 
-Usage: scripts/bench.py [--tasks N ...] [--workdir DIR] [--format text|json]
+    scripts/bench.py --tasks 10000 100000 [--workdir DIR] [--format text|json]
 
-For each N it generates an export shaped like a real project (3 annotations x 8 regions per
-task, each region with 2 per-region choices, some non-ASCII and emoji, a few injected
-defects), then runs every approach in a fresh process and records wall time and peak RSS:
-  json.load      whole-file json.load (the naive baseline; skipped above --max-whole tasks)
-  parse-only     stancekit's streaming reader with no checks (the floor validate is held to)
-  jsonschema     Python jsonschema over the loaded file (only up to --max-jsonschema tasks)
-  validate       stancekit validate --format json
-  release        stancekit release into a temporary directory
+For each N it writes, streaming, a synthetic Label Studio JSON export of N tasks in the
+shape Label Studio 1.23 exports (3 annotations x 8 spans per task, each span with its
+per-region choices, labels and choices drawn from the taxonomy, spans on word boundaries,
+Cyrillic, emoji and flags in the text, a few injected warning-level defects) and the
+documents.parquet the tasks come from. Then it runs each approach in a fresh process and
+records wall time and peak RSS (os.wait4):
+
+  json.load    whole-file json.load (the naive baseline; only up to --max-whole tasks)
+  parse-only   stancekit.exports.iter_tasks with no checks (the floor validate is held to)
+  jsonschema   Python jsonschema over the loaded file (only up to --max-jsonschema tasks)
+  validate     stancekit validate
+  release      stancekit release (validates, then writes the Parquet release)
+
+Every figure of one N comes from the same run. Label Studio's own export time is not
+measured here: it is scaled linearly from the 15.7 s measured for a 10k-task snapshot export
+(LABEL_STUDIO_NOTES.md), and the table shows each approach's time as a multiple of it.
+The generated files are deleted after each N unless --keep is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -26,130 +37,308 @@ import tempfile
 import time
 from pathlib import Path
 
+from stancekit import taxonomy as taxonomy_mod
+
 ROOT = Path(__file__).resolve().parents[1]
-TEXT = (
-    "Putin said the truce “must address the root causes” of the crisis 😀 and Kyiv replied: «Жизнь». "
-    "Peskov added that Moscow is “carefully studying” the proposal 🇺🇦.\n"
-)
+CONFIG = ROOT / "schema" / "labeling-config.xml"
+EXPORT_SCHEMA = ROOT / "schema" / "export.schema.json"
+TAXONOMY = ROOT / "schema" / "taxonomy.yaml"
+# Label Studio's own export: 10k tasks in 15.7 s as a snapshot export (exports.create + download),
+# measured on this machine (LABEL_STUDIO_NOTES.md, issue 9); scaled linearly to N tasks.
+LS_EXPORT_SECONDS_PER_TASK = 15.7 / 10_000
+LS_EXPORT_FIGURE = "Label Studio snapshot export, 15.7 s per 10k tasks (measured), scaled linearly"
+APPROACHES = ("json.load", "parse-only", "jsonschema", "validate", "release")
+
+WORDS = ["Kremlin", "ceasefire", "Ukraine", "talks", "Moscow", "conditions", "Путин", "перемирие",
+         "NATO", "truce", "🕊️", "🇺🇦", "café", "naïve", "weapons", "root", "causes", "30-day", "said", "the"]
+REGION_ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+TIMESTAMP = "2026-11-21T10:00:00.000000Z"
 
 
-def generate(n_tasks: int, directory: Path, seed: int = 0) -> dict[str, Path]:
-    """Write documents.parquet and export.json for n_tasks synthetic tasks; return their paths."""
+# ---------------------------------------------------------------- the synthetic export
+
+def _text(rng: random.Random, words: int) -> tuple[str, list[tuple[int, int]]]:
+    """A clean document text (NFC, `\\n` line endings) and the code point offsets of its words."""
+    parts, spans, pos = [], [], 0
+    for i in range(words):
+        word = rng.choice(WORDS)
+        spans.append((pos, pos + len(word)))
+        sep = "\n" if i % 40 == 39 else ". " if i % 12 == 11 else " "
+        parts.append(word + sep)
+        pos += len(word) + len(sep)
+    return "".join(parts), spans
+
+
+def _region_id(rng: random.Random) -> str:
+    return "".join(rng.choice(REGION_ID_CHARS) for _ in range(10))
+
+
+def _ls_text(piece: str) -> str:
+    """value.text as Label Studio exports it: every CR and LF becomes a literal backslash-n."""
+    return piece.replace("\r", "\\n").replace("\n", "\\n")
+
+
+def _choice_item(rid: str, name: str, value: dict) -> dict:
+    return {"value": value, "id": rid, "from_name": name, "to_name": taxonomy_mod.TEXT_NAME,
+            "type": "choices", "origin": "manual"}
+
+
+def _span_items(rng: random.Random, tax: taxonomy_mod.Taxonomy, text: str, start: int, end: int, label: str) -> list[dict]:
+    """A span and its per-region choices, sharing one region id (as Label Studio writes them)."""
+    rid, piece = _region_id(rng), _ls_text(text[start:end])
+    items = [{"value": {"start": start, "end": end, "text": piece, "labels": [label]}, "id": rid,
+              "from_name": taxonomy_mod.LABELS_NAME, "to_name": taxonomy_mod.TEXT_NAME, "type": "labels",
+              "origin": "manual"}]
+    for q in tax.attributes_for(label):
+        items.append(_choice_item(rid, q.name, {"start": start, "end": end, "text": piece,
+                                                "choices": [rng.choice(q.value_names)]}))
+    return items
+
+
+def make_task(rng: random.Random, tax: taxonomy_mod.Taxonomy, task_id: int, text: str,
+              words: list[tuple[int, int]], annotations: int = 3, regions: int = 8) -> dict:
+    """One valid task: every required choice answered, spans on word boundaries, no contradiction."""
+    result_sets = []
+    for a in range(annotations):
+        result, used = [], set()
+        for r, first in enumerate(rng.sample(range(len(words) - 6), regions)):
+            label = tax.label_names[r % len(tax.label_names)]
+            used.add(label)
+            start, end = words[first][0], words[first + rng.randrange(1, 6)][1]
+            result += _span_items(rng, tax, text, start, end, label)
+        for q in tax.document_choices:
+            fitting = [v.value for v in q.values if not used & set(v.incompatible_labels)]
+            result.append(_choice_item(_region_id(rng), q.name, {"choices": [rng.choice(fitting)]}))
+        ann_id = task_id * annotations + a
+        result_sets.append({
+            "id": ann_id, "completed_by": 1 + a, "result": result, "was_cancelled": False,
+            "ground_truth": False, "created_at": TIMESTAMP, "updated_at": TIMESTAMP, "draft_created_at": None,
+            "lead_time": 42.5, "prediction": {}, "result_count": len(result),
+            "unique_id": f"00000000-0000-0000-0000-{ann_id:012d}", "import_id": None, "last_action": None,
+            "bulk_created": False, "task": task_id, "project": 1, "updated_by": 1 + a, "parent_prediction": None,
+            "parent_annotation": None, "last_created_by": None,
+        })
+    return {
+        "id": task_id, "annotations": result_sets, "file_upload": None, "drafts": [], "predictions": [],
+        "data": {"text": text, "doc_id": doc_id_of(text), "title": f"Synthetic article {task_id}",
+                 "source": "synthetic", "chunk": 0, "offset": 0},
+        "meta": {}, "created_at": TIMESTAMP, "updated_at": TIMESTAMP, "inner_id": task_id,
+        "total_annotations": annotations, "cancelled_annotations": 0, "total_predictions": 0, "comment_count": 0,
+        "unresolved_comment_count": 0, "last_comment_updated_at": None, "project": 1, "updated_by": 1,
+        "comment_authors": [],
+    }
+
+
+def inject_defect(task: dict, kind: int, tax: taxonomy_mod.Taxonomy) -> str:
+    """Give a task one known warning-level defect (the release still builds); return its validate code."""
+    annotation = task["annotations"][0]
+    result = annotation["result"]
+    contradicting = [(q.name, v.value) for q in tax.document_choices for v in q.values if v.incompatible_labels]
+    kind %= 4 if contradicting else 3
+    if kind == 0:
+        task["annotations"][-1]["was_cancelled"] = True
+        return "CANCELLED_ANNOTATION"
+    if kind == 1:
+        task["drafts"] = [{"id": annotation["id"] + 10**9, "user": "annotator@example.org", "result": result[:1],
+                           "created_at": TIMESTAMP}]
+        return "DRAFT_EXCLUDED"
+    if kind == 2:  # move the first span's start one code point into its first word
+        rid, text = result[0]["id"], task["data"]["text"]
+        for item in result:
+            if item["id"] == rid:
+                item["value"]["start"] += 1
+                item["value"]["text"] = _ls_text(text[item["value"]["start"]:item["value"]["end"]])
+        return "SPAN_BOUNDARY_IN_WORD"
+    name, value = contradicting[0]
+    for item in result:
+        if item["from_name"] == name:
+            item["value"]["choices"] = [value]
+    return "SPAN_CONTRADICTS_DOC_CHOICE"
+
+
+def doc_id_of(text: str) -> str:
+    """The documents.parquet contract's id: `doc_` + sha256(clean text)[:16]."""
+    return "doc_" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _document(text: str, index: int, offset_map) -> dict:
+    """A documents.parquet row as ingest writes it, for a text that was its own raw UTF-8 file."""
+    units, pos = [], 0
+    for ch in text:
+        width = len(ch.encode())
+        units.append((ch, pos, pos + width))
+        pos += width
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    return {"doc_id": doc_id_of(text), "title": f"Synthetic article {index + 1}", "text": text,
+            "source_file": f"synthetic/{index:08d}.txt", "source_format": "txt", "source_id": None,
+            "url": None, "published": None, "raw_sha256": sha, "text_sha256": sha,
+            "offset_map": offset_map(units, "utf-8")}
+
+
+def generate(directory: Path, tasks: int, seed: int = 0, defects: int = 10, taxonomy_path: Path = TAXONOMY) -> dict:
+    """Write export.json and documents.parquet for `tasks` tasks, streaming; return paths and injected codes."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from stancekit import ingest
+
+    tax = taxonomy_mod.load(taxonomy_path)
     rng = random.Random(seed)
     directory.mkdir(parents=True, exist_ok=True)
-    export_path = directory / "export.json"
-    texts = [TEXT * (2 + i % 3) + f"Task {i}." for i in range(16)]
-    doc_ids = []
-    with open(export_path, "w", encoding="utf-8") as out:
-        out.write("[\n")
-        for i in range(n_tasks):
-            text = texts[i % len(texts)]
-            doc_id = f"doc_{i:016x}"
-            doc_ids.append((doc_id, text))
-            annotations = []
-            for a in range(3):
-                result = []
-                for r in range(8):
-                    start = rng.randrange(0, len(text) - 12)
-                    end = start + rng.randrange(3, 12)
-                    label = "CONDITION" if r % 2 else "STANCE"
-                    region = f"t{i}a{a}r{r}"
-                    value = {"start": start, "end": end, "text": text[start:end].replace("\n", "\\n")}
-                    if i % 997 == 1 and r == 0:
-                        value["end"] = len(text) + 5  # injected defect: out of range
-                    result.append({"id": region, "from_name": "label", "to_name": "text", "type": "labels",
-                                   "value": {**value, "labels": [label]}, "origin": "manual"})
-                    first = ("condition_type", "other") if label == "CONDITION" else ("polarity", "oppose")
-                    for name, choice in (first, ("attribution", "actor")):
-                        result.append({"id": region, "from_name": name, "to_name": "text", "type": "choices",
-                                       "value": {**value, "choices": [choice]}, "origin": "manual"})
-                result.append({"id": f"t{i}a{a}d", "from_name": "doc_stance", "to_name": "text", "type": "choices",
-                               "value": {"choices": ["conditional_support"]}, "origin": "manual"})
-                annotations.append({
-                    "id": i * 3 + a, "completed_by": a + 1, "result": result, "was_cancelled": False,
-                    "ground_truth": False, "lead_time": 30.5, "created_at": "2025-03-14T10:00:00.000000Z",
-                    "updated_at": "2025-03-14T10:00:00.000000Z", "task": i + 1, "prediction": {},
-                })
-            task = {"id": i + 1, "data": {"text": text, "doc_id": doc_id, "title": f"Doc {i}", "source": "bench",
-                                          "chunk": 0, "offset": 0},
-                    "annotations": annotations, "predictions": [], "meta": {}, "inner_id": i + 1}
-            out.write(("," if i else "") + json.dumps(task, ensure_ascii=False) + "\n")
-        out.write("]\n")
-    return {"export": export_path, "dir": directory, "doc_ids": doc_ids}
+    export, documents = directory / "export.json", directory / "documents.parquet"
+    every = max(1, tasks // max(1, defects)) if defects else 0
+    injected: list[str] = []
+    rows: list[dict] = []
+    writer = pq.ParquetWriter(documents, ingest.SCHEMA, compression="zstd")
+    with open(export, "w", encoding="utf-8") as out:
+        out.write("[")
+        for i in range(tasks):
+            text, words = _text(rng, 300)
+            task = make_task(rng, tax, i + 1, text, words)
+            if every and i % every == every // 2 and len(injected) < defects:
+                injected.append(inject_defect(task, len(injected), tax))
+            out.write("\n" if i == 0 else ",\n")
+            out.write(json.dumps(task, ensure_ascii=False))
+            rows.append(_document(text, i, ingest.offset_map))
+            if len(rows) == 1000:
+                writer.write_table(pa.Table.from_pylist(rows, schema=ingest.SCHEMA))
+                rows = []
+        out.write("\n]\n")
+    if rows:
+        writer.write_table(pa.Table.from_pylist(rows, schema=ingest.SCHEMA))
+    writer.close()
+    return {"export": export, "documents": documents, "defects": injected}
 
 
-def measure(argv: list[str], cwd: Path) -> dict:
-    """Run argv in a fresh process; return wall seconds, peak RSS (MB) and exit code."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "exit": os.waitstatus_to_exitcode(status), "stderr": stderr.strip().splitlines()[-1:] }
-
+# ---------------------------------------------------------------- measuring
 
 PY = sys.executable
 SNIPPETS = {
-    "json.load": "import json,sys; json.load(open(sys.argv[1], encoding='utf-8'))",
-    "parse-only": "import sys; from stancekit.exports import iter_tasks\nfor _ in iter_tasks(sys.argv[1]): pass",
-    "jsonschema": ("import json,sys,jsonschema; s=json.load(open(sys.argv[2])); d=json.load(open(sys.argv[1], encoding='utf-8'));"
-                   " v=jsonschema.Draft202012Validator(s); sum(1 for _ in v.iter_errors(d))"),
+    "json.load": "import json, sys\njson.load(open(sys.argv[1], encoding='utf-8'))",
+    "parse-only": "import sys\nfrom stancekit.exports import iter_tasks\nfor _ in iter_tasks(sys.argv[1]): pass",
+    "jsonschema": ("import json, sys, jsonschema\nschema = json.load(open(sys.argv[2], encoding='utf-8'))\n"
+                   "data = json.load(open(sys.argv[1], encoding='utf-8'))\n"
+                   "sum(1 for _ in jsonschema.Draft202012Validator(schema).iter_errors(data))"),
 }
 
 
-def run(n_tasks: int, workdir: Path, max_whole: int, max_jsonschema: int) -> list[dict]:
-    data = generate(n_tasks, workdir / f"n{n_tasks}")
+def measure(argv: list[str], cwd: Path) -> dict:
+    """Run argv in a fresh process: wall seconds, peak RSS in MB (the largest of it and its children), exit code."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        last = err.read().decode(errors="replace").strip().splitlines()[-1:]
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "exit": proc.returncode, "stderr": last[0] if last else ""}
+
+
+def run(tasks: int, workdir: Path, max_whole: int, max_jsonschema: int, keep: bool = False, seed: int = 0) -> list[dict]:
+    """Generate the inputs for `tasks` tasks and measure every approach on them; one row per approach."""
+    directory = workdir / f"n{tasks}"
+    started = time.perf_counter()
+    # In a child process: children measured later are forked from this process, and Linux counts
+    # the RSS high-water mark of the process they were forked from in their own peak RSS.
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        data = pool.apply(generate, (directory, tasks, seed))
+    generated = round(time.perf_counter() - started, 1)
     export = str(data["export"])
     size_mb = round(os.path.getsize(export) / 2**20, 1)
-    rows = []
-
-    def record(name: str, argv: list[str]) -> None:
-        rows.append({"tasks": n_tasks, "export_mb": size_mb, "approach": name, **measure(argv, ROOT)})
-
-    if n_tasks <= max_whole:
-        record("json.load", [PY, "-c", SNIPPETS["json.load"], export])
-    record("parse-only", [PY, "-c", SNIPPETS["parse-only"], export])
-    if n_tasks <= max_jsonschema and (ROOT / "schema/export.schema.json").exists():
-        record("jsonschema", [PY, "-c", SNIPPETS["jsonschema"], export, str(ROOT / "schema/export.schema.json")])
     stancekit = [PY, "-m", "stancekit"]
-    record("validate", stancekit + ["validate", "--format", "json", export])
-    release_dir = Path(tempfile.mkdtemp(dir=workdir))
-    record("release", stancekit + ["release", "--version", "0.0.1", "--exports", export, "--out-dir", str(release_dir)])
-    shutil.rmtree(release_dir, ignore_errors=True)
+    commands = {
+        "json.load": [PY, "-c", SNIPPETS["json.load"], export] if tasks <= max_whole else None,
+        "parse-only": [PY, "-c", SNIPPETS["parse-only"], export],
+        "jsonschema": [PY, "-c", SNIPPETS["jsonschema"], export, str(EXPORT_SCHEMA)] if tasks <= max_jsonschema else None,
+        "validate": stancekit + ["validate", "--config", str(CONFIG), "--taxonomy", str(TAXONOMY), export],
+        "release": stancekit + ["release", "--taxonomy", str(TAXONOMY), "--version", "1.0.0", "--documents", str(data["documents"]),
+                                "--exports", export, "--out-dir", str(directory / "releases")],
+    }
+    rows = []
+    try:
+        for name, argv in commands.items():
+            if argv is None:
+                continue
+            row = {"tasks": tasks, "export_mb": size_mb, "approach": name, **measure(argv, directory),
+                   "load_avg_1m": round(os.getloadavg()[0], 2), "generate_seconds": generated,
+                   "defects": len(data["defects"])}
+            rows.append(row)
+    finally:
+        if not keep:
+            shutil.rmtree(directory, ignore_errors=True)
     floor = next(r["seconds"] for r in rows if r["approach"] == "parse-only") or 1e-9
+    ls_seconds = LS_EXPORT_SECONDS_PER_TASK * tasks
     for r in rows:
         r["x_parse_only"] = round(r["seconds"] / floor, 2)
+        r["x_ls_export"] = round(r["seconds"] / ls_seconds, 2)
     return rows
 
 
+# ---------------------------------------------------------------- reporting
+
 def table(rows: list[dict]) -> str:
-    head = "| tasks | export MB | approach | seconds | x parse-only | peak RSS MB | exit |"
-    lines = [head, "|---:|---:|---|---:|---:|---:|---:|"]
+    lines = ["| tasks | export MB | approach | seconds | x parse-only | x LS export | peak RSS MB | exit | load 1m |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['tasks']} | {r['export_mb']} | {r['approach']} | {r['seconds']} | {r['x_parse_only']} "
-                     f"| {r['peak_rss_mb']} | {r['exit']} |")
+                     f"| {r['x_ls_export']} | {r['peak_rss_mb']} | {r['exit']} | {r['load_avg_1m']} |")
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument("--workdir", type=Path, help="where to generate exports (default: a temp dir, removed)")
+def targets(rows: list[dict]) -> list[str]:
+    """Issue 9's targets, judged at the largest N of this run (RSS stability between the two largest)."""
+    by = {(r["tasks"], r["approach"]): r for r in rows}
+    ns = sorted({r["tasks"] for r in rows})
+    top = ns[-1]
+    out = []
+    for name, limit in (("validate", 3), ("release", 5)):
+        r = by.get((top, name))
+        if r is None:
+            continue
+        out.append(f"{name} at {top} tasks: peak RSS {r['peak_rss_mb']} MB < 300 MB: {'met' if r['peak_rss_mb'] < 300 else 'NOT met'}")
+        out.append(f"{name} at {top} tasks: {r['x_parse_only']}x parse-only <= {limit}x: "
+                   f"{'met' if r['x_parse_only'] <= limit else 'NOT met'}")
+        if len(ns) > 1 and (ns[-2], name) in by:
+            small, big = by[(ns[-2], name)]["peak_rss_mb"], r["peak_rss_mb"]
+            change = abs(big - small) / small
+            out.append(f"{name}: peak RSS {small} MB at {ns[-2]} vs {big} MB at {top} tasks ({change:.0%}) within 25%: "
+                       f"{'met' if change <= 0.25 else 'NOT met'}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="\n".join(__doc__.splitlines()[2:]),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, nargs="+", default=[1000, 10000], help="task counts to benchmark")
+    parser.add_argument("--workdir", type=Path, help="where to generate the inputs (default: a temporary directory)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated inputs")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--format", choices=["text", "json"], default="text")
-    parser.add_argument("--max-whole", type=int, default=20000, help="largest N for whole-file json.load")
-    parser.add_argument("--max-jsonschema", type=int, default=2000, help="largest N for Python jsonschema")
-    args = parser.parse_args()
+    parser.add_argument("--max-whole", type=int, default=10_000, help="largest N for whole-file json.load")
+    parser.add_argument("--max-jsonschema", type=int, default=1_000, help="largest N for Python jsonschema")
+    args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="stancekit-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    before = os.getloadavg()
     try:
-        rows = [row for n in args.tasks for row in run(n, workdir, args.max_whole, args.max_jsonschema)]
+        rows = [row for n in args.tasks for row in run(n, workdir, args.max_whole, args.max_jsonschema, args.keep, args.seed)]
     finally:
-        if args.workdir is None:
+        if args.workdir is None and not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    print(json.dumps(rows, indent=2) if args.format == "json" else table(rows))
+    after = os.getloadavg()
+    if args.format == "json":
+        print(json.dumps({"cpus": os.cpu_count(), "load_avg_before": before, "load_avg_after": after,
+                          "ls_export_figure": LS_EXPORT_FIGURE, "rows": rows, "targets": targets(rows)}, indent=2))
+    else:
+        print(f"{os.cpu_count()} cores; load average (1, 5, 15 min) before {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
+              f"after {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}")
+        print(f"x LS export: time / ({LS_EXPORT_FIGURE})\n")
+        print(table(rows))
+        print()
+        print("\n".join(targets(rows)))
     return 0
 
 

@@ -2,7 +2,8 @@
 
 A release `dataset/releases/vX.Y.Z/` is built in a temporary directory next to it and
 renamed into place, so it appears whole or not at all, and an existing version is never
-overwritten. Exports are streamed task by task (bounded memory); the same inputs give
+overwritten. Exports are streamed task by task (bounded memory), each task checked by
+`stancekit.validate` before it is used: the first error refuses the release. The same inputs give
 byte-identical files: no clock is read, Parquet writer options are fixed, JSON keys are
 sorted, and rows come in a fixed order: documents as in documents.parquet (gold rows with
 them), then each export (sorted by path) task by task, annotations by id and spans by
@@ -22,12 +23,14 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
@@ -48,7 +51,8 @@ CHANGELOG = "CHANGELOG.md"
 # A file's buffered rows are written as a row group at this many rows or characters of text,
 # whichever comes first: this bounds memory whatever the size of the inputs.
 ROW_GROUP_ROWS = 10_000
-ROW_GROUP_CHARS = 1_000_000
+ROW_GROUP_CHARS = 250_000  # 1M held ~40 MB more at the peak (four document writers buffer at once)
+DOCUMENT_BATCH_ROWS = 100
 # Fixed writer options: together with a fixed pyarrow version (its `created_by` string is
 # "parquet-cpp-arrow version X"), the same rows give the same bytes.
 PARQUET_OPTIONS = dict(
@@ -196,6 +200,8 @@ class _TableWriter:
         self._dicts = {name: (pa.array(values, pa.string()), {v: i for i, v in enumerate(values)})
                        for name, values in dictionaries.items() if name in schema.names}
         self._buffer: list[dict] = []
+        self._batches: list[pa.RecordBatch] = []  # rows passed through in Arrow form (add_batch)
+        self._batch_rows = 0
         self._chars = 0
         self._writer = pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
 
@@ -210,7 +216,21 @@ class _TableWriter:
         if len(self._buffer) >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
             self._flush()
 
+    def add_batch(self, batch: pa.RecordBatch) -> None:
+        """Buffer rows already in Arrow form: written as they are, without becoming Python objects."""
+        self._batches.append(batch)
+        self._batch_rows += batch.num_rows
+        self._chars += sum(pc.sum(pc.utf8_length(column)).as_py() or 0
+                           for column in batch.columns if pa.types.is_string(column.type))
+        if self._batch_rows >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
+            self._flush()
+
     def _flush(self) -> None:
+        if self._batches:
+            table = pa.Table.from_batches(self._batches).cast(self.schema)
+            self._writer.write_table(table, row_group_size=table.num_rows)
+            self.rows += table.num_rows
+            self._batches, self._batch_rows, self._chars = [], 0, 0
         if not self._buffer:
             return
         columns = []
@@ -303,26 +323,6 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _check_exports(paths: list[Path], taxonomy: Taxonomy) -> None:
-    """Refuse exports that `stancekit validate` finds errors in: one line with the count, the
-    file(s) and the first error's code and location."""
-    errors: Counter = Counter()  # file -> error-level problems
-    first = None
-    try:
-        for problem in validate.validate_exports(paths, taxonomy):
-            if problem.level == validate.ERROR:
-                errors[problem.file] += 1
-                first = first or problem
-    except exports.ExportReadError as exc:
-        raise ReleaseError(str(exc), 2) from exc
-    if first is None:
-        return
-    files = f"in {first.file}" if len(errors) == 1 else f"in {len(errors)} files ({', '.join(sorted(errors))})"
-    raise ReleaseError(
-        f"{sum(errors.values())} validation error(s) {files}; first: {first.code} at {first.file}#{first.pointer} "
-        f"(task {first.task_id}): run `stancekit validate {' '.join(sorted(errors))}`", 1)
-
-
 def _load_gold(path: Path, taxonomy: Taxonomy) -> dict[str, dict]:
     try:
         gold = json.loads(path.read_bytes())
@@ -376,6 +376,7 @@ class _Build:
         self.collection: agreement.Collection | None = None  # the exports' annotations, for agreement
         self.annotators: set[str] = set()
         self.counts: Counter = Counter()
+        self.validator = validate.Validator(taxonomy)
 
     def run(self) -> None:
         gold = _load_gold(self.inputs.gold, self.taxonomy) if self.inputs.gold else {}
@@ -400,7 +401,7 @@ class _Build:
     def _documents(self, gold: dict[str, dict]) -> None:
         path = self.inputs.documents
         try:
-            source = pq.ParquetFile(path)
+            source = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps what it read: memory grows with the file
         except (OSError, pa.ArrowInvalid) as exc:
             raise ReleaseError(f"{path}: not a readable Parquet file ({exc})") from exc
         schema = source.schema_arrow
@@ -412,9 +413,13 @@ class _Build:
                             else f for f in schema])
         self.documents = _TableWriter(self.root / "documents.parquet", schema, {})
         try:
-            for batch in source.iter_batches(batch_size=1000):
-                for doc in batch.to_pylist():
+            # Small batches, one thread; only the columns used here become Python objects (not the offset maps).
+            for batch in source.iter_batches(batch_size=DOCUMENT_BATCH_ROWS, use_threads=False):
+                used = [name for name in ("doc_id", "title", "url", "published", TEXT_NAME, "offset_map")
+                        if name in batch.schema.names]
+                for doc in batch.select(used).to_pylist():
                     self._document(doc, gold)
+                self.documents.add_batch(batch)
         except pa.ArrowException as exc:
             raise ReleaseError(f"{path}: cannot read the documents ({exc})") from exc
 
@@ -427,7 +432,6 @@ class _Build:
             raise ReleaseError(f"{path}: duplicate doc_id {doc_id}", 1)
         self.text_sha[doc_id] = (len(text), hashlib.sha256(text.encode()).digest())
         self.offset_maps[doc_id] = doc.get("offset_map")
-        self.documents.add(doc, f"{path}: {doc_id}")
         self._gold_document(doc, gold.get(doc_id))
 
     def _gold_document(self, doc: dict, gold_doc: dict | None) -> None:
@@ -488,9 +492,17 @@ class _Build:
         raw_start, raw_end = ingest.to_raw_offsets(omap, start, end) if omap else (None, None)
         return {"raw_start": raw_start, "raw_end": raw_end}
 
+    def _refuse_errors(self, path: Path, index: int, task: dict) -> None:
+        """Refuse the release at a task's first error-level validate problem (one parse of the export serves both)."""
+        for problem in self.validator.check_task(str(path), index, task):
+            if problem.level == validate.ERROR:
+                raise ReleaseError(f"{path}#{problem.pointer}: {problem.code}: {problem.message.split('. Fix: ')[0]} "
+                                   f"(run `stancekit validate {path}` for every problem)", 1)
+
     def _export(self, path: Path):
-        """Write the rows of one export; yield its (index, task) on to agreement."""
+        """Write the rows of one export, refusing it at its first validate error; yield (index, task) on to agreement."""
         for index, task in exports.iter_tasks(path):
+            self._refuse_errors(path, index, task)
             where = f"{path}: task {index} (id {task.get('id')})"
             doc_id, text, offset = self._task_text(task, where)
             for annotation in _by_id(task.get("annotations")):
@@ -857,7 +869,6 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
         target = parse_version(version)
         if (out_dir / f"v{format_version(target)}").exists():
             raise ReleaseError(f"{out_dir}/v{format_version(target)} already exists: a release is never overwritten", 1)
-    _check_exports(sorted(inputs.exports), taxonomy)
     input_listing = inputs.listing()
     root = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=out_dir))
     root.chmod(0o755)

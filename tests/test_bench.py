@@ -1,0 +1,61 @@
+"""The benchmark (scripts/bench.py) runs end to end at a small N: the shape of its output, never its timings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from stancekit import taxonomy, validate
+from stancekit.exports import iter_tasks
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import bench  # noqa: E402
+
+
+def test_generated_export_is_valid_apart_from_the_injected_warnings(tmp_path):
+    tax = taxonomy.load()
+    data = bench.generate(tmp_path, 40, defects=4)
+    summary = validate.check([data["export"]], tax)
+    assert summary.errors == 0
+    assert sorted(summary.counts) == sorted(set(data["defects"]))
+    assert all(validate.CODES[code].level == validate.WARNING for code in data["defects"])
+    documents = pq.read_table(data["documents"]).to_pylist()
+    tasks = [task for _, task in iter_tasks(data["export"])]
+    assert [d["doc_id"] for d in documents] == [t["data"]["doc_id"] for t in tasks]
+    assert all(d["text"] == t["data"]["text"] for d, t in zip(documents, tasks))
+    used = {item["value"]["choices"][0] for t in tasks for a in t["annotations"] for item in a["result"]
+            if item["type"] == "choices"}
+    assert used <= {v for q in tax.questions for v in q.value_names}
+
+
+def test_benchmark_reports_every_approach_with_numbers(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--tasks", "50", "--workdir", str(tmp_path),
+         "--max-whole", "50", "--max-jsonschema", "50", "--format", "json"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )
+    report = json.loads(out.stdout)
+    assert report["cpus"] >= 1 and len(report["load_avg_before"]) == 3 and "15.7 s" in report["ls_export_figure"]
+    rows = report["rows"]
+    assert [r["approach"] for r in rows] == list(bench.APPROACHES)
+    for r in rows:
+        assert r["tasks"] == 50 and r["exit"] == 0, r
+        for key in ("seconds", "peak_rss_mb", "x_parse_only", "x_ls_export", "export_mb"):
+            assert isinstance(r[key], (int, float)) and r[key] > 0, (key, r)
+    assert next(r for r in rows if r["approach"] == "parse-only")["x_parse_only"] == 1.0
+    assert len(report["targets"]) == 4
+    assert list(tmp_path.iterdir()) == []  # the generated inputs are deleted
+
+
+def test_text_table_has_a_row_per_approach(tmp_path, capsys):
+    assert bench.main(["--tasks", "20", "--workdir", str(tmp_path), "--max-whole", "0", "--max-jsonschema", "0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split("|")[1:-1] for line in lines if line.startswith("| 20 |")]
+    assert [cells[2].strip() for cells in rows] == ["parse-only", "validate", "release"]
+    for cells in rows:
+        float(cells[3]), float(cells[4]), float(cells[5]), float(cells[6])
