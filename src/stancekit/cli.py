@@ -38,6 +38,21 @@ def load_taxonomy(path: Path) -> taxonomy_mod.Taxonomy:
         fail(str(exc))
 
 
+def write_generated(out: Path, text: str, check: bool, verb: str) -> None:
+    """Write a generated file atomically, or with check, exit 1 when the file on disk differs."""
+    if check:
+        current = out.read_text(encoding="utf-8") if out.exists() else None
+        if current != text:
+            fail(f"{out} is stale: run `stancekit {verb} --out {out}`", code=1)
+        click.echo(f"{out} is up to date")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    click.echo(f"wrote {out}")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="stancekit")
 def main() -> None:
@@ -51,18 +66,7 @@ def main() -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if --out differs from a fresh render.")
 def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
     """Render the Label Studio labeling config (XML) from the taxonomy."""
-    xml = config_mod.render(load_taxonomy(taxonomy_path))
-    if check:
-        current = out.read_text(encoding="utf-8") if out.exists() else None
-        if current != xml:
-            fail(f"{out} is stale: run `stancekit config --out {out}`", code=1)
-        click.echo(f"{out} is up to date")
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(xml, encoding="utf-8")
-    tmp.replace(out)
-    click.echo(f"wrote {out}")
+    write_generated(out, config_mod.render(load_taxonomy(taxonomy_path)), check, "config")
 
 
 @main.command("guidelines")
@@ -118,18 +122,7 @@ def ingest_cmd(paths: tuple[Path, ...], out: Path) -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if --out differs from a fresh render.")
 def schema_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
     """Render the JSON Schema (draft 2020-12) of a Label Studio JSON export from the taxonomy."""
-    text = schema_mod.render(load_taxonomy(taxonomy_path))
-    if check:
-        current = out.read_text(encoding="utf-8") if out.exists() else None
-        if current != text:
-            fail(f"{out} is stale: run `stancekit schema --out {out}`", code=1)
-        click.echo(f"{out} is up to date")
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
-    click.echo(f"wrote {out}")
+    write_generated(out, schema_mod.render(load_taxonomy(taxonomy_path)), check, "schema")
 
 
 @main.command("validate")
