@@ -69,11 +69,12 @@ label: $(LS_BIN) config annotation/tasks/tasks.json
 	$(BIN)/stancekit ls push annotation/tasks/tasks.json
 
 
-# Stage: validated exports -> agreement report; -> gold (deterministic, always rebuilt: it is
+# Stage: validated exports -> agreement report (JSON, for the release manifest); -> gold (deterministic, always rebuilt: it is
 # committed, and the release records its sha256); -> adjudication tasks for Label Studio.
 .PHONY: agreement gold adjudication-tasks
-agreement: validate
-	$(if $(EXPORTS),$(BIN)/stancekit agreement $(EXPORTS),@echo "no exports in annotation/exports/")
+agreement: build/agreement.json
+build/agreement.json: validate
+	$(if $(EXPORTS),$(BIN)/stancekit agreement --format json $(EXPORTS) > $@.tmp && mv $@.tmp $@,@echo "no exports in annotation/exports/")
 gold: validate
 	$(if $(EXPORTS),$(BIN)/stancekit adjudicate $(EXPORTS) --out annotation/gold/gold.json,@echo "no exports in annotation/exports/")
 adjudication-tasks: validate
@@ -99,7 +100,7 @@ clean:
 # Earlier committed releases are copied in first: a manifest records the diff against the previous one.
 EARLIER := $(filter-out dataset/releases/v$(VERSION),$(wildcard dataset/releases/v*))
 .PHONY: dataset release-build reproducible publish datasheet
-release-build: build/documents.parquet annotation/tasks/tasks.json gold
+release-build: build/documents.parquet annotation/tasks/tasks.json gold agreement
 	rm -rf build/releases
 	mkdir -p build/releases
 	$(if $(EARLIER),cp -R $(EARLIER) build/releases/)
@@ -120,7 +121,7 @@ reproducible: release-build
 	fi
 
 # The main job on the bundled data: every stage, in order.
-dataset: config schema build/documents.parquet annotation/tasks/tasks.json validate gold release-build reproducible
+dataset: config schema build/documents.parquet annotation/tasks/tasks.json validate gold agreement release-build reproducible
 
 # Publish dataset/releases/v$(VERSION) (never overwritten: set a new version in dataset/VERSION).
 publish: release-build

@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from stancekit import agreement
 from stancekit import ingest
 from stancekit.taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
@@ -136,13 +137,20 @@ def write_gold(path: Path, taxonomy: Taxonomy, texts: dict[str, str] = TEXTS) ->
     path.write_text(json.dumps(gold, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+def write_agreement(path: Path, export: Path, taxonomy: Taxonomy) -> None:
+    """The report `stancekit agreement --format json EXPORT` gives."""
+    report = agreement.measure(agreement.load_exports([export], taxonomy, keep_text=False), taxonomy)
+    path.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+
+
 def write_inputs(root: Path, taxonomy: Taxonomy, texts: dict[str, str] = TEXTS) -> dict[str, Path]:
-    """All four inputs under root; returns their paths by role."""
+    """All five inputs under root; returns their paths by role."""
     root.mkdir(parents=True, exist_ok=True)
     paths = {"documents": root / "documents.parquet", "export": root / "export.json",
-             "gold": root / "gold.json", "tasks": root / "tasks.json"}
+             "gold": root / "gold.json", "tasks": root / "tasks.json", "agreement": root / "agreement.json"}
     write_documents(paths["documents"], texts)
     write_export(paths["export"], taxonomy, texts)
     write_gold(paths["gold"], taxonomy, texts)
     write_tasks(paths["tasks"], taxonomy, texts)
+    write_agreement(paths["agreement"], paths["export"], taxonomy)
     return paths

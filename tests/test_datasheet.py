@@ -18,7 +18,7 @@ TAXONOMY = taxonomy.load(ROOT / "schema/taxonomy.yaml")
 
 def build(tmp_path: Path) -> Path:
     paths = write_inputs(tmp_path / "in", TAXONOMY)
-    inputs = release.Inputs(paths["documents"], [paths["export"]], paths["gold"], paths["tasks"])
+    inputs = release.Inputs(paths["documents"], [paths["export"]], paths["gold"], paths["tasks"], paths["agreement"])
     return release.build(inputs, TAXONOMY, tmp_path / "releases", version="1.0.0")
 
 

@@ -21,7 +21,7 @@ import stancekit
 from stancekit import release, taxonomy
 from stancekit.cli import main
 
-from release_fixtures import TEXTS, _attrs, _doc_choice, _region, doc_id, write_export, write_inputs
+from release_fixtures import TEXTS, _attrs, _doc_choice, _region, doc_id, write_agreement, write_export, write_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 TAXONOMY = taxonomy.load(ROOT / "schema/taxonomy.yaml")
@@ -31,7 +31,7 @@ STANCEKIT = str(Path(sys.executable).parent / "stancekit")
 def release_args(paths: dict[str, Path], out_dir: Path, *more: str) -> list[str]:
     return ["release", "--taxonomy", str(ROOT / "schema/taxonomy.yaml"), "--documents", str(paths["documents"]),
             "--exports", str(paths["export"]), "--gold", str(paths["gold"]), "--tasks", str(paths["tasks"]),
-            "--out-dir", str(out_dir), *more]
+            "--agreement", str(paths["agreement"]), "--out-dir", str(out_dir), *more]
 
 
 def run(args: list[str]):
@@ -79,7 +79,7 @@ def test_release_contents(built):
     manifest = json.loads((built / "manifest.json").read_text())
     assert manifest["version"] == "1.0.0"
     assert manifest["taxonomy"] == {"name": TAXONOMY.name, "version": TAXONOMY.version, "sha256": TAXONOMY.sha256}
-    assert [i["role"] for i in manifest["inputs"]] == ["documents", "export", "gold", "tasks"]
+    assert [i["role"] for i in manifest["inputs"]] == ["documents", "export", "gold", "tasks", "agreement"]
     assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
     assert manifest["counts"]["documents"] == len(TEXTS)
     assert manifest["counts"]["annotations"] == 2 * len(TEXTS)  # the cancelled ones are left out
@@ -143,11 +143,11 @@ def _counting_reads(monkeypatch) -> Counter:
     return reads
 
 
-def test_exports_are_read_once_to_validate_build_and_measure(inputs, tmp_path, monkeypatch):
+def test_exports_are_read_once_to_validate_and_build(inputs, tmp_path, monkeypatch):
     reads = _counting_reads(monkeypatch)
     release.build(release.Inputs(inputs["documents"], [inputs["export"]], inputs["gold"], inputs["tasks"]),
                   TAXONOMY, tmp_path / "releases", version="1.0.0")
-    assert reads["export.json"] == 1  # one pass validates, builds, and feeds agreement
+    assert reads["export.json"] == 1  # one pass validates and builds
     assert reads["tasks.json"] == 2  # the prediction layer, then evaluate
 
 
@@ -173,8 +173,8 @@ def test_agreement_and_prediction_scores_in_the_manifest(built, inputs):
 
     manifest = json.loads((built / "manifest.json").read_text())
     summary = manifest["agreement"]
-    # The build pass gives what agreement's own reader gives.
-    report = agreement.measure(agreement.load_exports([inputs["export"]], TAXONOMY), TAXONOMY)
+    # The manifest summarises the report of `stancekit agreement --format json`.
+    report = json.loads(inputs["agreement"].read_text())
     assert summary["annotators"] == report["annotators"] == ["annotator1@example.org", "user:2"]
     for q in TAXONOMY.document_choices:
         block = summary["document_choices"][q.name]
@@ -198,15 +198,18 @@ def test_agreement_and_prediction_scores_in_the_manifest(built, inputs):
 
 def test_one_annotator_and_no_gold_give_reasons_not_numbers(inputs, tmp_path):
     write_export(inputs["export"], TAXONOMY, annotators=1)
+    write_agreement(inputs["agreement"], inputs["export"], TAXONOMY)
     inputs["gold"].unlink()
     out = tmp_path / "releases"
-    built = release.build(release.Inputs(inputs["documents"], [inputs["export"]], None, inputs["tasks"]),
-                          TAXONOMY, out, version="1.0.0")
+    built = release.build(release.Inputs(inputs["documents"], [inputs["export"]], None, inputs["tasks"],
+                                         inputs["agreement"]), TAXONOMY, out, version="1.0.0")
     manifest = json.loads((built / "manifest.json").read_text())
     alpha = manifest["agreement"]["document_choices"][TAXONOMY.document_choices[0].name]["alpha"]
     assert alpha["value"] is None and alpha["undefined"] == "one annotator only"
     assert manifest["agreement"]["span_f1"]["exact"]["undefined"] == "one annotator only"
     assert manifest["predictions_against_gold"] == {"models": [], "undefined": "no gold"}
+    without = release.build(release.Inputs(inputs["documents"], [inputs["export"]]), TAXONOMY, out, version="1.0.1")
+    assert "no agreement report" in json.loads((without / "manifest.json").read_text())["agreement"]["undefined"]
 
 
 def test_the_prediction_layer_comes_from_the_task_file_only(inputs, tmp_path):

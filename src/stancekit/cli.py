@@ -398,10 +398,14 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, taxonomy_pat
               help="Gold (adjudicate output); skipped when the default path does not exist.")
 @click.option("--tasks", type=click.Path(path_type=Path), default="annotation/tasks/tasks.json", show_default=True,
               help="Tasks with predictions; skipped when the default path does not exist.")
+@click.option("--agreement", type=click.Path(path_type=Path), default="build/agreement.json", show_default=True,
+              help="The report of `stancekit agreement --format json` over the exports, for the manifest; "
+                   "skipped when the default path does not exist.")
 @click.option("--out-dir", type=click.Path(path_type=Path), default="dataset/releases", show_default=True,
               help="Where release directories vX.Y.Z are created.")
 @click.pass_context
-def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, out_dir) -> None:
+def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, agreement,
+                out_dir) -> None:
     """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions."""
     import glob
 
@@ -411,7 +415,7 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
         fail("give exactly one of --version X.Y.Z and --bump")
     exports = sorted({Path(p) for pattern in export_globs for p in (glob.glob(pattern) or [pattern])} | set(more_exports))
     optional = {}
-    for name, path in (("gold", gold), ("tasks", tasks)):
+    for name, path in (("gold", gold), ("tasks", tasks), ("agreement", agreement)):
         explicit = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
         if path.exists():
             optional[name] = path

@@ -115,6 +115,8 @@ def _problem_lines(problems: list[str]) -> list[str]:
 
 def _agreement_lines(summary: dict) -> list[str]:
     """The manifest's agreement summary (see release.agreement_summary) as markdown."""
+    if "undefined" in summary:
+        return [f"Not measured: {summary['undefined']}."]
     boot = summary["bootstrap"]
     out = [f"{len(summary['annotators'])} annotators ({', '.join(summary['annotators']) or 'none'}); "
            f"{summary['documents_with_two_or_more_annotators']} documents with two or more. "

@@ -9,9 +9,10 @@ sorted, and rows come in a fixed order: documents as in documents.parquet (gold 
 them), then each export (sorted by path) task by task, annotations by id and spans by
 (start, end, label), then the predictions of the task file.
 
-The exports are read twice: `stancekit.validate` first (any error refuses the release), then
-the build pass, which agreement reads along (`agreement.collect`). The prediction layer comes
-from the task file only. Every span gets its raw-file bytes from ingest's offset map.
+Each export is read once. Agreement between annotators is its own stage (`stancekit agreement
+--format json`, whose memory grows with the documents): the manifest summarises that report,
+an input like the others. The prediction layer comes from the task file only. Every span gets
+its raw-file bytes from ingest's offset map.
 """
 
 from __future__ import annotations
@@ -286,11 +287,13 @@ class Inputs:
     exports: list[Path]
     gold: Path | None = None
     tasks: Path | None = None
+    agreement: Path | None = None  # `stancekit agreement --format json` over the exports
 
     def listing(self) -> list[dict]:
         """Every input file with its role and sha256, in a fixed order."""
         items = [("documents", self.documents)] + [("export", p) for p in sorted(self.exports)]
-        items += [(role, p) for role, p in (("gold", self.gold), ("tasks", self.tasks)) if p is not None]
+        items += [(role, p) for role, p in (("gold", self.gold), ("tasks", self.tasks), ("agreement", self.agreement))
+                  if p is not None]
         return [{"role": role, "path": str(p), "sha256": sha256_file(Path(p)), "bytes": Path(p).stat().st_size}
                 for role, p in items]
 
@@ -373,7 +376,6 @@ class _Build:
         self.offset_maps: dict[str, dict | None] = {}  # doc_id -> ingest's offset_map (run-length encoded)
         self.doc_questions = [q.name for q in taxonomy.document_choices]
         self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
-        self.collection: agreement.Collection | None = None  # the exports' annotations, for agreement
         self.annotators: set[str] = set()
         self.counts: Counter = Counter()
         self.validator = validate.Validator(taxonomy)
@@ -386,10 +388,8 @@ class _Build:
         missing = sorted(set(gold) - set(self.text_sha))
         if missing:
             raise ReleaseError(f"{self.inputs.gold}: gold document {missing[0]} is not in {self.inputs.documents}", 1)
-        # Agreement reads the annotations off this same pass over the exports.
-        self.collection = agreement.collect(
-            ((path, self.sha256.get(str(path)), self._export(path)) for path in sorted(self.inputs.exports)),
-            self.taxonomy, keep_text=False)
+        for path in sorted(self.inputs.exports):
+            self._export(path)
         if self.inputs.tasks:
             self._predictions(self.inputs.tasks)
         for writer in [self.annotations, self.spans]:
@@ -499,8 +499,8 @@ class _Build:
                 raise ReleaseError(f"{path}#{problem.pointer}: {problem.code}: {problem.message.split('. Fix: ')[0]} "
                                    f"(run `stancekit validate {path}` for every problem)", 1)
 
-    def _export(self, path: Path):
-        """Write the rows of one export, refusing it at its first validate error; yield (index, task) on to agreement."""
+    def _export(self, path: Path) -> None:
+        """Write the rows of one export, refusing it at its first validate error."""
         for index, task in exports.iter_tasks(path):
             self._refuse_errors(path, index, task)
             where = f"{path}: task {index} (id {task.get('id')})"
@@ -520,7 +520,6 @@ class _Build:
                        "created_at": _str(annotation.get("created_at")), "updated_at": _str(annotation.get("updated_at")),
                        "source": str(path), **{name: (choices.get(name) or [None])[0] for name in self.doc_questions}}
                 self.annotations.add(row, a_where)
-            yield index, task
 
     def _predictions(self, path: Path) -> None:
         for index, task in exports.iter_tasks(path):
@@ -537,24 +536,33 @@ class _Build:
                 }, f"{where}, prediction")
 
 
-def agreement_summary(collection: agreement.Collection, taxonomy: Taxonomy) -> dict:
-    """The manifest's agreement between annotators (from `agreement.measure`, fixed seed): per document
-    question Krippendorff's alpha and each pair's Cohen's kappa; span F1 over all pairs per match mode.
+def agreement_summary(path: Path | None) -> dict:
+    """The manifest's agreement between annotators, from the report of `stancekit agreement --format json`
+    (a stage of its own, so that the release stays in bounded memory): per document question
+    Krippendorff's alpha and each pair's Cohen's kappa; span F1 over all pairs per match mode.
 
     Every number carries its n and 95% interval, or a null value and the reason it is undefined.
     """
-    report = agreement.measure(collection, taxonomy)
-    return {
-        "annotators": report["annotators"],
-        "documents_with_two_or_more_annotators": report["documents_with_two_or_more_annotators"],
-        "bootstrap": report["bootstrap"],
-        "document_choices": {
-            name: {"alpha": block["alpha"],
-                   "kappa": [{"annotators": pair["annotators"], **pair["kappa"]} for pair in block["pairs"]]}
-            for name, block in report["document_choices"].items()},
-        "span_f1": {mode: block["all_pairs"]["scopes"][agreement.ALL]["f1"] for mode, block in report["spans"].items()},
-        "problems": report["problems"],
-    }
+    if path is None:
+        return {"undefined": "no agreement report: run `stancekit agreement --format json EXPORT... > FILE`, "
+                             "then release with --agreement FILE"}
+    try:
+        report = json.loads(path.read_bytes())
+        return {
+            "annotators": report["annotators"],
+            "documents_with_two_or_more_annotators": report["documents_with_two_or_more_annotators"],
+            "bootstrap": report["bootstrap"],
+            "document_choices": {
+                name: {"alpha": block["alpha"],
+                       "kappa": [{"annotators": pair["annotators"], **pair["kappa"]} for pair in block["pairs"]]}
+                for name, block in report["document_choices"].items()},
+            "span_f1": {mode: block["all_pairs"]["scopes"][agreement.ALL]["f1"] for mode, block in report["spans"].items()},
+            "problems": report["problems"],
+        }
+    except OSError as exc:
+        raise ReleaseError(f"{path}: cannot read ({exc.strerror})") from exc
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ReleaseError(f"{path}: not a report of `stancekit agreement --format json` ({exc!r})") from exc
 
 
 def prediction_summary(inputs: Inputs, taxonomy: Taxonomy) -> dict:
@@ -909,7 +917,7 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
             },
             "splits": {s: job.hf[s].rows for s, _ in SPLITS},
             "split_rule": SPLIT_RULE,
-            "agreement": agreement_summary(job.collection, taxonomy),
+            "agreement": agreement_summary(inputs.agreement),
             "predictions_against_gold": prediction_summary(inputs, taxonomy),
             "dictionaries": dicts,
             "change": {"previous": previous.name[1:] if previous else None, "bump": needed or "none",
