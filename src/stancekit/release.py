@@ -373,7 +373,9 @@ class _Build:
         self.hf = {name: _TableWriter(root / hf_data_file(name), hf_schema(taxonomy), {}) for name, _ in SPLITS}
         # doc_id -> (length, sha256 digest) of its text: memory grows with the documents only.
         self.text_sha: dict[str, tuple[int, bytes]] = {}
-        self.offset_maps: dict[str, dict | None] = {}  # doc_id -> ingest's offset_map (run-length encoded)
+        # doc_id -> (Arrow column, row) of ingest's offset_map: kept columnar, made a Python dict per task.
+        self.offset_maps: dict[str, tuple[pa.Array, int]] = {}
+        self._omap: tuple[str, dict | None] = ("", None)  # the last document's offset_map as a dict
         self.doc_questions = [q.name for q in taxonomy.document_choices]
         self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
         self.annotators: set[str] = set()
@@ -415,9 +417,11 @@ class _Build:
         try:
             # Small batches, one thread; only the columns used here become Python objects (not the offset maps).
             for batch in source.iter_batches(batch_size=DOCUMENT_BATCH_ROWS, use_threads=False):
-                used = [name for name in ("doc_id", "title", "url", "published", TEXT_NAME, "offset_map")
-                        if name in batch.schema.names]
-                for doc in batch.select(used).to_pylist():
+                used = [name for name in ("doc_id", "title", "url", "published", TEXT_NAME) if name in batch.schema.names]
+                omaps = batch.column("offset_map") if "offset_map" in batch.schema.names else None
+                for row, doc in enumerate(batch.select(used).to_pylist()):
+                    if omaps is not None:
+                        self.offset_maps[doc["doc_id"]] = (omaps, row)
                     self._document(doc, gold)
                 self.documents.add_batch(batch)
         except pa.ArrowException as exc:
@@ -431,7 +435,6 @@ class _Build:
         if doc_id in self.text_sha:
             raise ReleaseError(f"{path}: duplicate doc_id {doc_id}", 1)
         self.text_sha[doc_id] = (len(text), hashlib.sha256(text.encode()).digest())
-        self.offset_maps[doc_id] = doc.get("offset_map")
         self._gold_document(doc, gold.get(doc_id))
 
     def _gold_document(self, doc: dict, gold_doc: dict | None) -> None:
@@ -488,7 +491,10 @@ class _Build:
 
     def _raw(self, doc_id: str, start: int, end: int) -> dict:
         """raw_start and raw_end of a span already checked to lie in its document (None without an offset_map)."""
-        omap = self.offset_maps[doc_id]
+        if self._omap[0] != doc_id:
+            column, row = self.offset_maps.get(doc_id, (None, 0))
+            self._omap = (doc_id, column[row].as_py() if column is not None else None)
+        omap = self._omap[1]
         raw_start, raw_end = ingest.to_raw_offsets(omap, start, end) if omap else (None, None)
         return {"raw_start": raw_start, "raw_end": raw_end}
 
