@@ -21,9 +21,11 @@ import errno
 import fcntl
 import hashlib
 import json
+import marshal
 import os
 import re
 import shutil
+import sqlite3
 import sys
 import tempfile
 from collections import Counter
@@ -373,8 +375,10 @@ class _Build:
         self.hf = {name: _TableWriter(root / hf_data_file(name), hf_schema(taxonomy), {}) for name, _ in SPLITS}
         # doc_id -> (length, sha256 digest) of its text: memory grows with the documents only.
         self.text_sha: dict[str, tuple[int, bytes]] = {}
-        # doc_id -> (Arrow column, row) of ingest's offset_map: kept columnar, made a Python dict per task.
-        self.offset_maps: dict[str, tuple[pa.Array, int]] = {}
+        # doc_id -> ingest's offset_map, in a private on-disk SQLite database (deleted when closed), so
+        # that memory does not grow with the documents; read back once per task.
+        self.offset_maps = sqlite3.connect("")
+        self.offset_maps.execute("CREATE TABLE offset_map (doc_id TEXT PRIMARY KEY, map BLOB)")
         self._omap: tuple[str, dict | None] = ("", None)  # the last document's offset_map as a dict
         self.doc_questions = [q.name for q in taxonomy.document_choices]
         self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
@@ -399,6 +403,7 @@ class _Build:
         for writer in self.hf.values():
             if not writer.rows:
                 writer.path.unlink()
+        self.offset_maps.close()
 
     def _documents(self, gold: dict[str, dict]) -> None:
         path = self.inputs.documents
@@ -418,10 +423,11 @@ class _Build:
             # Small batches, one thread; only the columns used here become Python objects (not the offset maps).
             for batch in source.iter_batches(batch_size=DOCUMENT_BATCH_ROWS, use_threads=False):
                 used = [name for name in ("doc_id", "title", "url", "published", TEXT_NAME) if name in batch.schema.names]
-                omaps = batch.column("offset_map") if "offset_map" in batch.schema.names else None
-                for row, doc in enumerate(batch.select(used).to_pylist()):
-                    if omaps is not None:
-                        self.offset_maps[doc["doc_id"]] = (omaps, row)
+                if "offset_map" in batch.schema.names:
+                    self.offset_maps.executemany("INSERT OR REPLACE INTO offset_map VALUES (?, ?)", (
+                        (doc_id, marshal.dumps(omap)) for doc_id, omap in
+                        zip(batch.column("doc_id").to_pylist(), batch.column("offset_map").to_pylist())))
+                for doc in batch.select(used).to_pylist():
                     self._document(doc, gold)
                 self.documents.add_batch(batch)
         except pa.ArrowException as exc:
@@ -492,8 +498,8 @@ class _Build:
     def _raw(self, doc_id: str, start: int, end: int) -> dict:
         """raw_start and raw_end of a span already checked to lie in its document (None without an offset_map)."""
         if self._omap[0] != doc_id:
-            column, row = self.offset_maps.get(doc_id, (None, 0))
-            self._omap = (doc_id, column[row].as_py() if column is not None else None)
+            row = self.offset_maps.execute("SELECT map FROM offset_map WHERE doc_id = ?", (doc_id,)).fetchone()
+            self._omap = (doc_id, marshal.loads(row[0]) if row else None)
         omap = self._omap[1]
         raw_start, raw_end = ingest.to_raw_offsets(omap, start, end) if omap else (None, None)
         return {"raw_start": raw_start, "raw_end": raw_end}
