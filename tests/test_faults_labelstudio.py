@@ -7,18 +7,16 @@ is run again). Only the 500s come from a fake: a proxy in front of the real serv
 
 from __future__ import annotations
 
-import http.server
 import importlib.util
 import json
 import os
 import shutil
 import signal
-import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
+from ls_proxy import ForwardingProxy, serve
 from click.testing import CliRunner
 
 from stancekit import labelstudio, taxonomy
@@ -159,17 +157,15 @@ def test_frozen_server_times_out_with_a_clear_error(own_state, article_tasks, tm
 
 # --- 500s: a fake in front of the real server ------------------------------------------------------
 
-class FailingProxy(http.server.BaseHTTPRequestHandler):
+class FailingProxy(ForwardingProxy):
     """A fake Label Studio: forwards every request to the real server, except that it answers 500
     to requests matching a rule [method, part of the path, matches to let through first, how many
     to fail (None: all)]. The real server cannot be made to answer 500 on demand, hence this fake."""
 
-    upstream = ""
     rules: list = []
     failed: list = []
 
-    def _handle(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def handle_request(self, body: bytes) -> None:
         for rule in self.rules:
             method, part, let_through, times = rule
             if self.command != method or part not in self.path:
@@ -186,20 +182,7 @@ class FailingProxy(http.server.BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(page)
                 return
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "connection")}
-        reply = httpx.request(self.command, self.upstream + self.path, headers=headers, content=body, timeout=60)
-        self.send_response(reply.status_code)
-        for k, v in reply.headers.items():
-            if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(reply.content)))
-        self.end_headers()
-        self.wfile.write(reply.content)
-
-    do_GET = do_POST = do_PATCH = do_DELETE = _handle
-
-    def log_message(self, *args):
-        pass
+        self.relay(self.forward(body))
 
 
 @pytest.fixture
@@ -210,10 +193,9 @@ def failing(label_studio):
     def start(*rules):
         handler = type("Handler", (FailingProxy,), {"upstream": label_studio.base_url,
                                                    "rules": [list(r) for r in rules], "failed": []})
-        proxy = http.server.ThreadingHTTPServer((labelstudio.HOST, 0), handler)
-        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        proxy, url = serve(handler)
         servers.append(proxy)
-        return f"http://{labelstudio.HOST}:{proxy.server_address[1]}", handler
+        return url, handler
 
     yield start
     for proxy in servers:

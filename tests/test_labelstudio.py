@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import http.server
 import importlib.util
 import json
 import shutil
 import socket
 import stat
-import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
+from ls_proxy import ForwardingProxy, serve
 from click.testing import CliRunner
 
 from stancekit import exports, labelstudio, taxonomy
@@ -249,44 +247,29 @@ def test_up_restarts_a_stopped_server_and_down_stops_it(label_studio, tmp_path):
     assert not labelstudio.is_healthy(f"http://127.0.0.1:{port}")
 
 
-class _LoseOneImportReply(http.server.BaseHTTPRequestHandler):
+class _LoseOneImportReply(ForwardingProxy):
     """A forwarding proxy in front of the real server that, once, lets an import request through
     and then hangs up instead of relaying the reply: the batch lands but the client never hears so.
     (The real server cannot be made to lose a reply on demand, hence this proxy.)"""
 
-    upstream = ""
     lost: list = []
 
-    def _forward(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "connection")}
-        reply = httpx.request(self.command, self.upstream + self.path, headers=headers, content=body, timeout=60)
+    def handle_request(self, body: bytes) -> None:
+        reply = self.forward(body)
         if self.command == "POST" and "/import" in self.path and not self.lost:
             self.lost.append(self.path)
             self.close_connection = True
             return  # the tasks are imported; the reply is dropped
-        self.send_response(reply.status_code)
-        for k, v in reply.headers.items():
-            if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
-                self.send_header(k, v)
-        self.send_header("Content-Length", str(len(reply.content)))
-        self.end_headers()
-        self.wfile.write(reply.content)
-
-    do_GET = do_POST = do_PATCH = do_DELETE = _forward
-
-    def log_message(self, *args):
-        pass
+        self.relay(reply)
 
 
 @pytest.mark.labelstudio
 def test_a_lost_import_reply_does_not_duplicate_tasks(label_studio, project, article_tasks):
     _, project_id = project
     handler = type("Handler", (_LoseOneImportReply,), {"upstream": label_studio.base_url, "lost": []})
-    proxy = http.server.ThreadingHTTPServer((labelstudio.HOST, 0), handler)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    proxy, url = serve(handler)
     try:
-        client = labelstudio.Client(f"http://{labelstudio.HOST}:{proxy.server_address[1]}", label_studio.token)
+        client = labelstudio.Client(url, label_studio.token)
         said = []
         result = labelstudio.push(client, project_id, article_tasks, batch_size=2, say=said.append)
     finally:
