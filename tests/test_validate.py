@@ -298,3 +298,13 @@ def test_mutations_do_not_leak_between_fixtures():
     before = copy.deepcopy(base_export())
     with_defect("DUPLICATE_REGION")
     assert base_export() == before
+
+
+def test_a_lone_surrogate_escape_is_unreadable_input_not_a_crash(tmp_path):
+    """JSON may escape a lone surrogate ("\\ud83d"), which is not Unicode: exit 2 in one line (found by the fuzzer)."""
+    path = tmp_path / "export.json"
+    pair = '{"id": 1, "data": {"text": "\\ud83d\\ude00"}, "annotations": []}'  # a surrogate pair is fine
+    path.write_text(f'[{pair}, {{"id": "\\ud83d", "data": {{"text": "a"}}, "annotations": []}}]', encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"{path}: task 1 at character" in result.output and "lone surrogate escape (\\ud83d)" in result.output

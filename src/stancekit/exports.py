@@ -103,9 +103,20 @@ def iter_json_array(stream: TextIO, path: str | Path = "<stream>", chunk_chars: 
                        or any(literal.startswith(rest) for literal in ("true", "false", "null")))
                 what = "truncated" if cut else f"not valid JSON ({exc.msg} at character {consumed + exc.pos})"
                 raise ExportReadError(path, f"task {index} at character {consumed + pos} is {what}") from exc
+        if buf.find("\\ud", pos, end) != -1 or buf.find("\\uD", pos, end) != -1:
+            _require_unicode(task, path, f"task {index} at character {consumed + pos}")
         yield index, task
         index += 1
         pos = end
+
+
+def _require_unicode(task: dict, path: str | Path, where: str) -> None:
+    """JSON may escape a lone surrogate ("\\ud83d"), which no Unicode text holds: refuse it here, once."""
+    try:
+        json.dumps(task, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ExportReadError(path, f"{where} holds a lone surrogate escape (\\u{ord(exc.object[exc.start]):04x}): "
+                                    "not valid Unicode") from exc
 
 
 def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict]]:
