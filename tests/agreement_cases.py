@@ -54,5 +54,14 @@ def base_spans(doc):
     }[doc]
 
 
+def shifted_spans(doc):
+    """base_spans, except that the doc_a condition starts 5 code points later ("must" -> "not rearm...")."""
+    if doc == "doc_a":
+        return (stance_span("doc_a", "a1", "supports the ceasefire in principle")
+                + condition_span("doc_a", "a2", "must not rearm during the pause", "no_rearmament_during_pause",
+                                 shift=(5, 0)))
+    return base_spans(doc)
+
+
 def plan_of(stances, spans=base_spans):
     return {doc: (stance, spans(doc)) for doc, stance in stances.items()}

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import ls_export as lx
 from agreement_cases import (A, B, BASE_STANCES, C, EMAIL, ROOT, TASK_IDS, TAXONOMY, TEXTS, base_spans, condition_span,
-                             export, plan_of, stance_span)
+                             export, plan_of, shifted_spans, stance_span)
 from stancekit import adjudicate, agreement, validate
 from stancekit.cli import main
 from stancekit.exports import annotation_regions
@@ -73,14 +73,8 @@ def test_tie_is_flagged_and_sent_to_adjudication(tmp_path):
 
 
 def test_shifted_boundary_is_disputed_with_every_version_as_a_prediction(tmp_path):
-    def shifted(doc):
-        if doc == "doc_a":
-            return (stance_span("doc_a", "a1", "supports the ceasefire in principle")
-                    + condition_span("doc_a", "a2", "must not rearm during the pause", "no_rearmament_during_pause",
-                                     shift=(5, 0)))
-        return base_spans(doc)
 
-    path = export(tmp_path, "e.json", {A: plan_of(BASE_STANCES), B: plan_of(BASE_STANCES, shifted)})
+    path = export(tmp_path, "e.json", {A: plan_of(BASE_STANCES), B: plan_of(BASE_STANCES, shifted_spans)})
     gold, tasks, _ = gold_for(path)
     stance, condition = by_id(gold)["doc_a"]["spans"]
     assert stance["status"] == "unanimous"

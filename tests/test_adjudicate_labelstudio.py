@@ -10,20 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 import ls_export as lx
-from agreement_cases import BASE_STANCES, ROOT, TASK_IDS, TAXONOMY, TEXTS, base_spans, condition_span, stance_span
+from agreement_cases import BASE_STANCES, ROOT, TASK_IDS, TAXONOMY, TEXTS, base_spans, shifted_spans
 from stancekit import agreement, labelstudio
 from stancekit.cli import main
 
 pytestmark = pytest.mark.labelstudio
-
-
-def shifted(doc):
-    """Annotator 2's spans: the doc_a condition starts 5 code points later."""
-    if doc == "doc_a":
-        return (stance_span("doc_a", "a1", "supports the ceasefire in principle")
-                + condition_span("doc_a", "a2", "must not rearm during the pause", "no_rearmament_during_pause",
-                                 shift=(5, 0)))
-    return base_spans(doc)
 
 
 def run(*args):
@@ -44,7 +35,7 @@ def test_adjudication_round_trip(label_studio, tmp_path):
     docs = sorted(TEXTS)
     ids = sdk.projects.import_tasks(id=project.id, return_task_ids=True, request=[
         {"data": lx.task(TASK_IDS[d], d, TEXTS[d], [])["data"]} for d in docs]).task_ids
-    versions = {1: (BASE_STANCES, base_spans), 2: (dict(BASE_STANCES, doc_c="oppose"), shifted)}
+    versions = {1: (BASE_STANCES, base_spans), 2: (dict(BASE_STANCES, doc_c="oppose"), shifted_spans)}
     for who, (stances, spans) in versions.items():
         for task_id, doc in zip(ids, docs):
             sdk.annotations.create(id=task_id, result=lx.doc_choice(stances[doc]) + spans(doc), completed_by=users[who])
