@@ -137,6 +137,11 @@ publish: release-build
 datasheet: $(STAMP)
 	$(BIN)/stancekit datasheet
 
+# README tables generated from the code by cog (tests/test_docs.py fails when they are stale).
+.PHONY: docs
+docs: $(STAMP)
+	$(BIN)/cog -r README.md
+
 # Benchmark validate and release against baselines on synthetic exports (TASKS="10000 100000"; README "Performance").
 .PHONY: bench
 bench: $(STAMP)

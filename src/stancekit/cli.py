@@ -150,11 +150,13 @@ def schema_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
               help="text: a summary table by code with the first locations of each; "
                    "json: every problem as one JSON object per line (JSON Lines).")
 @DOCUMENTS_OPTION
+@click.option("--predictions", is_flag=True,
+              help="The files are task files (`stancekit tasks`) or export snapshots: check their predictions.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=config_mod.DEFAULT_PATH,
               show_default=True, help="The labeling config the exports were made with; it must match the taxonomy.")
 @TAXONOMY_OPTION
-def validate_cmd(exports: tuple[Path, ...], fmt: str, documents_path: Path, config_path: Path,
-                 taxonomy_path: Path) -> None:
+def validate_cmd(exports: tuple[Path, ...], fmt: str, documents_path: Path | None, predictions: bool,
+                 config_path: Path, taxonomy_path: Path) -> None:
     """Check Label Studio JSON exports: structure, references, offsets, semantics.
 
     Exit 0 when there is no error (warnings allowed), 1 when errors were found,
@@ -170,7 +172,7 @@ def validate_cmd(exports: tuple[Path, ...], fmt: str, documents_path: Path, conf
     summary = validate_mod.Summary()
     try:
         for problem in validate_mod.validate_exports(exports, taxonomy, config_xml, summary, str(config_path),
-                                                     _documents(documents_path)):
+                                                     _documents(documents_path), predictions):
             if fmt == "json":
                 sys.stdout.write(json.dumps(problem.as_dict(), ensure_ascii=False, default=str) + "\n")
     except (ExportReadError, validate_mod.ConfigError) as exc:

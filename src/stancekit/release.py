@@ -357,12 +357,14 @@ class _Build:
         missing = sorted(set(gold) - self.doc_ids)
         if missing:
             raise ReleaseError(f"{self.inputs.gold}: gold document {missing[0]} is not in {self.inputs.documents}", 1)
-        reader = validate.Reader(self.taxonomy, documents=self.store)
-        self._records(reader.read(sorted(self.inputs.exports)))
-        if self.inputs.tasks:
-            self._records(reader.read_predictions([self.inputs.tasks]))
         try:
+            reader = validate.Reader(self.taxonomy, documents=self.store)
+            self._records(reader.read(sorted(self.inputs.exports)))
             reader.refuse_errors()
+            if self.inputs.tasks:
+                reader = validate.Reader(self.taxonomy, documents=self.store)
+                self._records(reader.read_predictions([self.inputs.tasks]))
+                reader.refuse_errors()
         except validate.InputRejected as exc:
             raise ReleaseError(str(exc), 1) from exc
         for writer in [self.annotations, self.spans, self.relations]:

@@ -111,7 +111,7 @@ CODES: dict[str, Code] = {c.name: c for c in [
          "A task's text is not the stretch of its document it claims to be: documents.text[offset:offset + len(text)].",
          "The task or the document changed after import: re-run `stancekit tasks` and `ls push`, and re-label the changed tasks."),
     Code("CONFLICTING_TASK", ERROR, "identity",
-         "Two tasks with the same id (in one export or across the exports given together) hold different data.",
+         "Two tasks with the same id, document and chunk (in one export or across the exports given together) hold different data.",
          "The exports come from different projects or servers: pass the exports of one project only."),
     Code("DUPLICATE_ANNOTATION", WARNING, "identity",
          "An annotation (task id, annotation id) appears again with identical content, e.g. in two `ls pull` snapshots: counted once.",
@@ -340,7 +340,8 @@ class Validator:
         return problems
 
     def check_result(self, ctx: tuple, at: str, result: object, text: str | None) -> list[Problem]:
-        """All problems of one result list that is not an annotation's (a prediction's), at pointer `at`."""
+        """All problems of a prediction's result list, at pointer `at`. A pre-annotation may leave
+        questions for the annotator: REQUIRED_CHOICE_MISSING does not apply."""
         if not isinstance(result, list):
             return [self._problem(ctx, "SCHEMA_VIOLATION", at, f"result is {_show(result)}, expected a list of result items")]
         problems = []
@@ -349,7 +350,7 @@ class Validator:
                 problem = self._schema_problem(ctx, {"result": result}, error, prefix=at)
                 if problem not in problems:
                     problems.append(problem)
-        self._check_annotation(ctx, problems, at, None, result, text)
+        self._check_annotation(ctx, problems, at, None, result, text, complete=False)
         return problems
 
     def _check_offsets(self, ctx, problems, at, annotation_id, rid, value, text) -> tuple[int, int] | None:
@@ -392,7 +393,8 @@ class Validator:
                                               f"span {_show(piece)}: {'; '.join(cuts)}, expected whole words", annotation_id, rid))
         return start, end
 
-    def _check_annotation(self, ctx, problems, at, annotation_id, result, text) -> None:
+    def _check_annotation(self, ctx, problems, at, annotation_id, result, text, complete: bool = True) -> None:
+        """Problems of one result list; `complete=False` (a prediction) does not require answers."""
         spans: dict = {}  # region id -> (item index, label)
         by_offsets: dict = {}  # (label, start, end) -> region id
         doc_answers: dict[str, list[tuple[int, list]]] = {}
@@ -457,13 +459,13 @@ class Validator:
                                               annotation_id, rid))
         for rid, (j, label) in spans.items():
             missing = [name for name in self._required_attributes.get(label, ()) if (rid, name) not in answered]
-            if missing:
+            if missing and complete:
                 problems.append(self._problem(ctx, "REQUIRED_CHOICE_MISSING", f"{at}/{j}",
                                               f"{label} span {_show(rid)} has no {', '.join(missing)}, expected one answer each",
                                               annotation_id, rid))
         for q in self._doc_questions:
             items = doc_answers.get(q.name, [])
-            if not items and q.required:
+            if not items and q.required and complete:
                 problems.append(self._problem(ctx, "REQUIRED_CHOICE_MISSING", at,
                                               f"no {q.name} answer, expected exactly one", annotation_id))
             for j, _ in items[1:]:
@@ -518,6 +520,7 @@ class Reader:
         self.summary = Summary()
         self.on_problem = on_problem
         self.paths: list[str] = []
+        self.prediction_paths: list[str] = []
         self.predictions_ids_only = 0  # predictions given as ids only (a plain export), skipped
         self._tasks: dict[tuple, tuple[bytes, str]] = {}  # task key -> (digest of data, where first seen)
         self._annotations: dict[tuple, tuple[bytes, str]] = {}  # (*task key, annotation id) -> (digest, where)
@@ -541,7 +544,7 @@ class Reader:
         """Validate the `predictions` of task files (`stancekit tasks`) or export snapshots and yield their
         records. Tasks need no id or annotations here; predictions given as ids only are skipped."""
         for path in paths:
-            self.paths.append(str(path))
+            self.prediction_paths.append(str(path))
             self.summary.files += 1
             for index, task in iter_tasks(path):
                 self.summary.tasks += 1
@@ -665,9 +668,13 @@ class Reader:
         """Raise InputRejected when the pass found any error-level problem."""
         if self.summary.errors:
             first = next(p for code in self.summary.examples for p in self.summary.examples[code] if p.level == ERROR)
+            documents = f"--documents {self.documents.path} " if self.documents is not None and self.documents.path else ""
+            commands = [f"stancekit validate {documents}{' '.join(self.paths)}"] if self.paths else []
+            if self.prediction_paths:
+                commands.append(f"stancekit validate --predictions {documents}{' '.join(self.prediction_paths)}")
             raise InputRejected(
                 f"{self.summary.errors} validation error(s) in the input, first {first.file}#{first.pointer}: {first.code}: "
-                f"{first.message.split('. Fix: ')[0]}; run `stancekit validate {' '.join(self.paths)}` for every problem")
+                f"{first.message.split('. Fix: ')[0]}; run `{'` and `'.join(commands)}` for every problem")
 
 
 def _task_key(ctx: tuple, data: dict) -> tuple:
@@ -689,8 +696,11 @@ def _digest(value: object) -> bytes:
 
 def validate_exports(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml: str | None = None,
                      summary: Summary | None = None, config_where: str = "config",
-                     documents: DocumentStore | None = None) -> Iterator[Problem]:
+                     documents: DocumentStore | None = None, predictions: bool = False) -> Iterator[Problem]:
     """Yield every problem of the given export files (the Reader's report), streaming.
+
+    With `predictions`, the files are task files (or export snapshots) whose predictions are checked
+    (`Reader.read_predictions`).
 
     `summary`, when given, is filled with the counts. Raises ConfigError and ExportReadError as Reader does.
     """
@@ -698,7 +708,7 @@ def validate_exports(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml
     reader = Reader(taxonomy, config_xml, documents, config_where, on_problem=found.append)
     if summary is not None:
         reader.summary = summary
-    for _ in reader.read(paths):
+    for _ in (reader.read_predictions(paths) if predictions else reader.read(paths)):
         yield from found
         found.clear()
     yield from found
