@@ -703,14 +703,16 @@ def render_card(manifest: dict, taxonomy: Taxonomy) -> str:
         "import datasets; ds = datasets.load_dataset(\"parquet\", data_files={\"train\": \"data/train-00000-of-00001.parquet\"})",
         "```", "",
         "## Columns", "",
-        columns_table(taxonomy), "",
+        columns_table(taxonomy, relations="relations" in manifest["counts"]), "",
         "Limitations, provenance and licensing: see DATASHEET.md in the stancekit repository.", "",
     ]
     return "\n".join(lines)
 
 
-def columns_table(taxonomy: Taxonomy) -> str:
-    """Markdown table of every release column: file, name, Arrow type, pandas dtype from `load`, meaning."""
+def columns_table(taxonomy: Taxonomy, relations: bool = True) -> str:
+    """Markdown table of every release column: file, name, Arrow type, pandas dtype from `load`, meaning.
+
+    `relations`: include relations.parquet (a release has it only when some annotation has relations)."""
     from .load import pandas_dtype  # noqa: PLC0415 (load imports this module)
 
     rows = ["| file | column | Arrow type | pandas dtype | meaning |", "|---|---|---|---|---|"]
@@ -720,8 +722,9 @@ def columns_table(taxonomy: Taxonomy) -> str:
         rows.append(f"| documents | `{name}` | {typ} | {dtype} | {doc} |")
     attr_doc = {q.name: f"one of: {', '.join(q.value_names)}" for q in taxonomy.questions}
     status_doc = {f"{q.name}_status": f"gold: {', '.join(gold_mod.DOC_STATUSES)}" for q in taxonomy.document_choices}
-    for file, schema, docs in (("annotations", annotations_schema(taxonomy), ANNOTATION_DOCS),
-                               ("spans", spans_schema(taxonomy), SPAN_DOCS)):
+    tables = [("annotations", annotations_schema(taxonomy), ANNOTATION_DOCS), ("spans", spans_schema(taxonomy), SPAN_DOCS)]
+    tables += [("relations", relations_schema(), RELATION_DOCS)] if relations else []
+    for file, schema, docs in tables:
         for field in schema:
             typ = "dictionary<string>" if pa.types.is_dictionary(field.type) else str(field.type)
             doc = docs.get(field.name) or attr_doc.get(field.name) or status_doc.get(field.name)
