@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 import stancekit
+from stancekit import gold as gold_mod
 from stancekit import release, taxonomy
 from stancekit.cli import main
 
@@ -409,6 +410,22 @@ def test_a_label_outside_the_taxonomy_is_refused(inputs, tmp_path):
     inputs["gold"].write_text(json.dumps(gold))
     result = run(release_args(inputs, tmp_path / "releases", "--version", "1.0.0"))
     assert result.exit_code == 1 and "documents[0].spans[0].label: 'NOT_A_LABEL' is not one of STANCE" in result.output
+
+
+def test_a_gold_span_without_a_label_is_refused(inputs, tmp_path):
+    gold = json.loads(inputs["gold"].read_text())
+    gold["documents"][0]["spans"][0]["label"] = None
+    inputs["gold"].write_text(json.dumps(gold))
+    out = tmp_path / "releases"
+    result = run(release_args(inputs, out, "--version", "1.0.0"))
+    assert result.exit_code == 1 and "documents[0].spans[0].label: None is not one of STANCE" in result.output
+    assert not (out / "v1.0.0").exists()
+
+
+def test_the_committed_gold_passes_the_gold_reader():
+    """annotation/gold/gold.json is what `stancekit adjudicate` wrote (make dataset rewrites it)."""
+    gold = gold_mod.read_gold(ROOT / "annotation/gold/gold.json", TAXONOMY)
+    assert gold["documents"] and all(d["spans"] for d in gold["documents"])
 
 
 def test_split_depends_on_the_doc_id_only():
