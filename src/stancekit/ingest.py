@@ -1017,7 +1017,7 @@ class _ArticleExtractor(HTMLParser):
     def article(self) -> tuple[list[Unit], str | None]:
         """The blocks of the longest <article> (teaser cards are articles too), else of <main>,
         else all blocks, separated by a blank line; and the text of its first <h1>. The blocks
-        left out go to `removed` (rule "html-outside-article" or "html-outside-main")."""
+        left out go to `removed` (rule "html-outside-article")."""
         self._end_block()
         self._close_skipped()
         sizes: dict[str, int] = {}
@@ -1028,7 +1028,7 @@ class _ArticleExtractor(HTMLParser):
         units: list[Unit] = []
         for block_scope, block in self.blocks:
             if block_scope != scope:
-                self.removed.append(Removal(f"html-outside-{scope.split()[0]}", block[0][1], block[-1][2],
+                self.removed.append(Removal("html-outside-article", block[0][1], block[-1][2],
                                             " ".join("".join(u[0] for u in block).split())))
                 continue
             if units:
@@ -1136,6 +1136,22 @@ def ingest(paths: list[str | Path]) -> IngestResult:
 
 
 REPORT_FIELDS = ("doc_id", "source_file", "rule", "raw_start", "raw_end", "text")
+# Every rule of the removal report and what it removes. An HTML element skipped as chrome is
+# reported as "html-<why>": its tag (nav, aside, footer, form, ...), "hidden", "role-<role>" or the
+# class/id word that marked it (share, related, comments, ...).
+RULES = {
+    "invisible": "soft hyphens, zero-width spaces, word joiners, a BOM in mid-text, bidi controls",
+    "mojibake": "a stretch of mojibake, replaced by its repair (the text is what was there)",
+    "consent-banner": "a cookie/consent banner: its heading and the lines about cookies or its buttons",
+    "related-list": "a related-posts or \"More from this author\" heading and the teaser lines after it",
+    **{kind: f"single lines of page chrome: {kind.replace('-', ' ')} (src/stancekit/chrome.yaml)"
+       for kind in CHROME.lines},
+    "metadata": "metadata lines: bylines, dates, reading times, counters joined by separators",
+    "repeat": "a paragraph or heading repeating an earlier one (the first is kept)",
+    "html-*": "an HTML element skipped as chrome (navigation, aside, footer, forms, share/related/comment blocks)",
+    "html-outside-article": "an HTML block outside the article that was kept (or outside <main>)",
+    "duplicate-document": "a whole document: an exact or near duplicate of an earlier one",
+}
 
 
 def removal_report(documents: list[dict], kept: list[dict]) -> list[dict]:
