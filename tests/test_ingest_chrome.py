@@ -34,14 +34,14 @@ CHROME = {
                  "Von Karl Weber · 12. März 2025 · 5 Min. Lesezeit", "Автор: Иван Петров | 14 марта 2025 | 1 250 просмотров",
                  "Published March 3, 2025 — 7 min read"],
     "sponsor": ["Advertisement", "Sponsored content", "Story continues below advertisement", "Anzeige", "Реклама",
-                "Publicité"],
+                "Publicité", "Publicidad"],
     "caption": ["Image: Agency/Archive", "Photo: Reuters/Maxim Shemetov", "Фото: РИА Новости", "Foto: dpa",
                 "Image caption, Delegates arrive in Jeddah", "© AFP 2025"],
     "call-to-action": ["Sign up for our morning briefing", "Follow us on WhatsApp", "Download our app for breaking news",
                        "Abonnez-vous à notre newsletter", "Подписывайтесь на наш Telegram-канал", "Folgen Sie uns auf X"],
     "share": ["Share on LinkedIn", "Поделиться"],
     "comments": ["58 comments", "12 комментариев", "Kommentare (4)", "View all 31 comments", "Leave a comment",
-                 "27 commentaires"],
+                 "27 commentaires", "12 comentarios"],
 }
 
 

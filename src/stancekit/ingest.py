@@ -1,9 +1,11 @@
 """Ingest raw articles (.txt, .html, .jsonl) into clean documents that keep a map to the raw bytes.
 
-Per article: decode the bytes into characters that each remember the raw byte range they came
-from -> line endings to ``\\n`` -> Unicode NFC -> line-level cleaning rules that only ever
-delete (scraped boilerplate, repeated paragraphs, indentation, extra blank lines) -> text,
-title, and an offset map. Exact and near-duplicate documents are kept once.
+Per article: decode the bytes (BOM, declared charset, UTF-8, detection) into characters that
+each remember the raw byte range they came from -> line endings to ``\\n`` -> mojibake repaired
+-> invisible format characters deleted -> Unicode NFC -> line-level cleaning rules that only ever
+delete (page chrome by kind from chrome.yaml, repeated paragraphs, indentation, extra blank
+lines) -> text, title, an offset map, and the list of removed stretches. Exact and
+near-duplicate documents are kept once.
 
 A character of the pipeline is a *unit* ``(text, raw_start, raw_end)``: ``text`` is one clean
 code point, or several when NFC composes or expands (they stay together), and the raw byte
@@ -674,8 +676,11 @@ def to_raw_offsets(omap: dict, start: int, end: int) -> tuple[int, int]:
     ``text[s:e] == "".join(normalise(raw[a:b]) for s, e, a, b in raw_pieces(...))`` where
     [s, e) is the span widened to whole units (it differs from [start, end) only when the span
     cuts a unit that NFC composed or expanded) and normalise = decode with ``omap["encoding"]``,
-    CR LF / CR -> LF, NFC (for HTML also entity unescape and whitespace collapse, for JSONL the
-    JSON string unescape); pieces with an empty raw range are inserted block separators.
+    delete the INVISIBLE characters, CR LF / CR -> LF, NFC (for HTML also entity unescape and
+    whitespace collapse, for JSONL the JSON string unescape); pieces with an empty raw range are
+    inserted block separators. A character repaired from mojibake is one unit whose raw bytes
+    are the mojibake it replaced (they give it once re-encoded with the codec ftfy named and
+    decoded as UTF-8).
     When cleaning dropped nothing inside the span there is one piece, so
     ``normalise(raw[raw_start:raw_end]) == text[start:end]``. An empty span maps to an empty range.
     """
