@@ -246,3 +246,25 @@ def test_mojibake_of_several_origins_is_repaired_onto_its_raw_bytes(tmp_path, to
         end = data.draw(st.integers(start + 1, len(expected)))
         assert ingest.to_raw_offsets(doc["offset_map"], start, end) == (ends[start] - widths[start], ends[end - 1])
     check_document(doc, raw, data)
+
+
+@SETTINGS
+@given(paragraphs=st.lists(st.one_of(words, st.sampled_from(["中文报道说", "停火", "перемирие", "Путин"])),
+                           min_size=1, max_size=6),
+       charset=st.sampled_from(["windows-1251", "gb18030", "shift_jis", "koi8-r"]), entities=st.booleans(),
+       data=st.data())
+def test_declared_charset_spans_trace_to_raw_bytes(tmp_path, paragraphs, charset, entities, data):
+    """Single-byte and multi-byte legacy encodings declared by the page (their offsets are byte by byte)."""
+    codec = {"windows-1251": "cp1251", "shift_jis": "cp932"}.get(charset, charset)
+
+    def markup(text: str) -> str:
+        text = html.escape(text.encode(codec, errors="ignore").decode(codec))
+        return "".join(f"&#{ord(c)};" if entities and ord(c) > 127 and c.isalpha() else c for c in text)
+    page = (f'<html><head><meta charset="{charset}"></head><body><article>'
+            + "".join(f"<p>{markup(p)}</p>\n" for p in paragraphs) + "</article></body></html>")
+    raw = page.encode(codec)
+    path = tmp_path / "a.html"
+    path.write_bytes(raw)
+    for doc in ingest_one(path):
+        assert doc["offset_map"]["encoding"] == codec
+        check_document(doc, raw, data)
