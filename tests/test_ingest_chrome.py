@@ -172,6 +172,14 @@ def test_legacy_text_without_declaration_is_detected_with_a_warning(tmp_path, te
     assert path.read_bytes()[rs:re_].decode(encoding) == text[start:start + 6]
 
 
+def test_a_charset_the_standard_does_not_decode_is_refused(tmp_path):
+    page = tmp_path / "kr.html"
+    page.write_bytes(b'<meta charset="iso-2022-kr"><p>text</p>')
+    result = ingest.ingest([page])
+    assert result.documents == [] and result.errors == [
+        f"{page}: declares the charset 'iso-2022-kr', which the WHATWG Encoding Standard does not decode; refused"]
+
+
 def test_bytes_no_encoding_fits_are_refused_with_one_line(tmp_path):
     path = tmp_path / "noise.txt"
     path.write_bytes(bytes(range(0x80, 0x100)) * 4)

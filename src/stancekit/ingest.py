@@ -95,6 +95,9 @@ def _declared_codec(data: bytes, where: str, warnings: list[str]) -> str | None:
     if encoding is None:
         warnings.append(f"{where}: declares an unknown charset {label!r}; ignored")
         return None
+    if encoding.name == "replacement":  # ISO-2022-KR, HZ and the like: the standard decodes them to nothing
+        raise IngestError(f"{where}: declares the charset {label!r}, which the WHATWG Encoding Standard "
+                          "does not decode; refused")
     if encoding.name in ("utf-16be", "utf-16le"):  # a page that decodes its own meta tag is not UTF-16
         return "utf-8"
     if encoding.name == "x-user-defined":
