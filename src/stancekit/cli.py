@@ -410,17 +410,22 @@ def adjudicate_cmd(exports, out, tasks_out, review_all, documents_path, taxonomy
 @RESAMPLES_OPTION
 @SEED_OPTION
 @DOCUMENTS_OPTION
+@click.option("--baselines", "rules_path", type=click.Path(path_type=Path), is_flag=False,
+              flag_value="schema/preannotator.yaml", default=None,
+              help="Also score two baselines: the majority document answer, and one stance span per sentence that "
+                   "mentions the actor (cues from this pre-annotator file; bare --baselines: schema/preannotator.yaml).")
 @TAXONOMY_OPTION
-def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_path, taxonomy_path):
+def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_path, rules_path, taxonomy_path):
     """Precision, recall and F1 of the pre-annotations (per model_version) against gold.
 
     Exit 1 and score nothing when the predictions have validation errors.
     """
     taxonomy = load_taxonomy(taxonomy_path)
     try:
+        baselines = preannotate.load(taxonomy, rules_path) if rules_path else None
         report = agreement_mod.evaluate(gold_path, list(prediction_paths), taxonomy, resamples, seed,
-                                        _documents(documents_path))
-    except (exports_mod.ExportReadError, gold_mod.GoldError) as exc:
+                                        _documents(documents_path), baselines)
+    except (exports_mod.ExportReadError, gold_mod.GoldError, preannotate.PreannotatorError) as exc:
         fail(str(exc))
     except validate_mod.InputRejected as exc:
         fail(str(exc), 1)
@@ -445,13 +450,16 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
               help="Gold (adjudicate output); skipped when the default path does not exist.")
 @click.option("--tasks", type=click.Path(path_type=Path), default="annotation/tasks/tasks.json", show_default=True,
               help="Tasks with predictions; skipped when the default path does not exist.")
+@click.option("--rules", type=click.Path(path_type=Path), default="schema/preannotator.yaml", show_default=True,
+              help="The pre-annotator's cue file, for the baselines scored beside the predictions; skipped when the "
+                   "default path does not exist.")
 @click.option("--agreement", type=click.Path(path_type=Path), default="build/agreement.json", show_default=True,
               help="The report of `stancekit agreement --format json` over the exports, for the manifest; "
                    "skipped when the default path does not exist.")
 @click.option("--out-dir", type=click.Path(path_type=Path), default="dataset/releases", show_default=True,
               help="Where release directories vX.Y.Z are created.")
 @click.pass_context
-def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, agreement,
+def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, rules, agreement,
                 out_dir) -> None:
     """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions."""
     import glob
@@ -462,7 +470,7 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
         fail("give exactly one of --version X.Y.Z and --bump")
     exports = sorted({Path(p) for pattern in export_globs for p in (glob.glob(pattern) or [pattern])} | set(more_exports))
     optional = {}
-    for name, path in (("gold", gold), ("tasks", tasks), ("agreement", agreement)):
+    for name, path in (("gold", gold), ("tasks", tasks), ("rules", rules), ("agreement", agreement)):
         explicit = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
         if path.exists():
             optional[name] = path
