@@ -539,3 +539,20 @@ def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, readme, 
         click.echo("DATASHEET.md and README.md are up to date")
         return
     click.echo(f"updated {datasheet_path}, {readme}" + (f" and {plots}/" if release_dir else ""))
+
+
+def cli_reference() -> str:
+    """Markdown: every verb's `--help` text, in the order of the CLI (for docs/cli-reference.md)."""
+    def walk(command: click.Command, path: list[str]):
+        yield path, command
+        if isinstance(command, click.Group):
+            for name in command.list_commands(click.Context(command)):
+                yield from walk(command.get_command(click.Context(command), name), [*path, name])
+
+    out = []
+    for path, command in walk(main, ["stancekit"]):
+        with click.Context(command, info_name=" ".join(path), terminal_width=80, max_content_width=80,
+                           help_option_names=["-h", "--help"]) as ctx:
+            out += [f"## {' '.join(path)}", "", "```", command.get_help(ctx), "```", ""]
+    return "\n".join(out)
+
