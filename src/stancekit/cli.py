@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -12,7 +13,6 @@ from . import adjudicate as adjudicate_mod
 from . import agreement as agreement_mod
 from . import config as config_mod
 from . import documents as documents_mod
-from . import exports as exports_mod
 from . import guidelines as guidelines_mod
 from . import ingest as ingest_mod
 from . import preannotate
@@ -20,7 +20,7 @@ from . import schema as schema_mod
 from . import tasks as tasks_mod
 from . import taxonomy as taxonomy_mod
 from . import validate as validate_mod
-from . import gold as gold_mod
+from .errors import InputError, StancekitError
 
 TAXONOMY_OPTION = click.option(
     "--taxonomy", "taxonomy_path", type=click.Path(path_type=Path), default=taxonomy_mod.DEFAULT_PATH,
@@ -28,10 +28,26 @@ TAXONOMY_OPTION = click.option(
 )
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear line to stderr and exit."""
     click.echo(f"stancekit: {message}", err=True)
     sys.exit(code)
+
+
+def exit_code(exc: StancekitError) -> int:
+    """The exit code of a library error: 2 when an input cannot be used, 1 for anything else
+    (a check failed, Label Studio misbehaved). The only place that knows the mapping."""
+    return 2 if isinstance(exc, InputError) else 1
+
+
+class _Main(click.Group):
+    """The command group: any StancekitError a verb lets through becomes one line and its exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except StancekitError as exc:
+            fail(str(exc), exit_code(exc))
 
 
 DOCUMENTS_OPTION = click.option(
@@ -41,20 +57,12 @@ DOCUMENTS_OPTION = click.option(
 
 
 def _documents(path: Path | None) -> documents_mod.DocumentStore | None:
-    """The documents store for --documents (None without it); exit 2 when it cannot be read."""
-    if path is None:
-        return None
-    try:
-        return documents_mod.DocumentStore.open(path)
-    except documents_mod.DocumentsError as exc:
-        fail(str(exc))
+    """The documents store for --documents (None without it)."""
+    return None if path is None else documents_mod.DocumentStore.open(path)
 
 
 def load_taxonomy(path: Path) -> taxonomy_mod.Taxonomy:
-    try:
-        return taxonomy_mod.load(path)
-    except taxonomy_mod.TaxonomyError as exc:
-        fail(str(exc))
+    return taxonomy_mod.load(path)
 
 
 def write_generated(out: Path, text: str, check: bool, verb: str) -> None:
@@ -72,7 +80,7 @@ def write_generated(out: Path, text: str, check: bool, verb: str) -> None:
     click.echo(f"wrote {out}")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="stancekit")
 def main() -> None:
     """Label, validate and release conditional-stance datasets with Label Studio."""
@@ -96,15 +104,12 @@ def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
 def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> None:
     """Regenerate the taxonomy tables between the GENERATED markers in GUIDELINES.md."""
     taxonomy = load_taxonomy(taxonomy_path)
-    try:
-        if check:
-            if not guidelines_mod.is_current(guidelines_path, taxonomy):
-                fail(f"{guidelines_path}: the taxonomy tables are stale: run `stancekit guidelines`", code=1)
-            click.echo(f"{guidelines_path} is up to date")
-            return
-        changed = guidelines_mod.write(guidelines_path, taxonomy)
-    except guidelines_mod.GuidelinesError as exc:
-        fail(str(exc))
+    if check:
+        if not guidelines_mod.is_current(guidelines_path, taxonomy):
+            fail(f"{guidelines_path}: the taxonomy tables are stale: run `stancekit guidelines`", code=1)
+        click.echo(f"{guidelines_path} is up to date")
+        return
+    changed = guidelines_mod.write(guidelines_path, taxonomy)
     click.echo(f"{'wrote' if changed else 'unchanged'} {guidelines_path}")
 
 
@@ -170,21 +175,16 @@ def validate_cmd(exports: tuple[Path, ...], fmt: str, documents_path: Path | Non
     Exit 0 when there is no error (warnings allowed), 1 when errors were found,
     2 when an input cannot be read.
     """
-    from .exports import ExportReadError
-
     taxonomy = load_taxonomy(taxonomy_path)
     try:
         config_xml = config_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{config_path}: cannot read the labeling config ({getattr(exc, 'strerror', None) or exc})")
     summary = validate_mod.Summary()
-    try:
-        for problem in validate_mod.validate_exports(exports, taxonomy, config_xml, summary, str(config_path),
-                                                     _documents(documents_path), predictions):
-            if fmt == "json":
-                sys.stdout.write(json.dumps(problem.as_dict(), ensure_ascii=False, default=str) + "\n")
-    except (ExportReadError, validate_mod.ConfigError) as exc:
-        fail(str(exc))
+    for problem in validate_mod.validate_exports(exports, taxonomy, config_xml, summary, str(config_path),
+                                                 _documents(documents_path), predictions):
+        if fmt == "json":
+            sys.stdout.write(json.dumps(problem.as_dict(), ensure_ascii=False, default=str) + "\n")
     if fmt == "text":
         click.echo(validate_mod.format_summary(summary), nl=False)
     sys.exit(1 if summary.errors else 0)
@@ -204,11 +204,8 @@ def tasks_cmd(documents: Path, out: Path, max_chars: int | None, rules_path: Pat
               taxonomy_path: Path) -> None:
     """Turn DOCUMENTS (documents.parquet) into Label Studio tasks with rule-based pre-annotations."""
     taxonomy = load_taxonomy(taxonomy_path)
-    try:
-        predict = None if no_predictions else preannotate.predictor(taxonomy, rules_path)
-        made = tasks_mod.make_tasks(documents_mod.read_documents(documents), max_chars, predict)
-    except (documents_mod.DocumentsError, tasks_mod.TasksError, preannotate.PreannotatorError) as exc:
-        fail(str(exc))
+    predict = None if no_predictions else preannotate.predictor(taxonomy, rules_path)
+    made = tasks_mod.make_tasks(documents_mod.read_documents(documents), max_chars, predict)
     tasks_mod.write(made, out)
     docs = len({t["data"]["doc_id"] for t in made})
     click.echo(f"wrote {out}: {len(made)} tasks from {docs} documents")
@@ -252,12 +249,9 @@ def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, t
         label_config = config_path.read_text(encoding="utf-8")
     except OSError as exc:
         fail(f"{config_path}: cannot read the labeling config ({exc.strerror})")
-    try:
-        creds, _ = ls.ensure_credentials(state_dir)
-        server, _ = ls.ensure_server(state_dir, port, creds, ls_venv, say=click.echo)
-        project_id, what = ls.ensure_project(ls.connect(state_dir), title, label_config)
-    except ls.LabelStudioError as exc:
-        fail(str(exc), code=1)
+    creds, _ = ls.ensure_credentials(state_dir)
+    server, _ = ls.ensure_server(state_dir, port, creds, ls_venv, say=click.echo)
+    project_id, what = ls.ensure_project(ls.connect(state_dir), title, label_config)
     click.echo(f"project {title!r} {what}: {server.url}/projects/{project_id}/data")
     if ls.first_showing(state_dir):
         click.echo(f"log in as {creds.email} with password {creds.password}  (shown once; kept in "
@@ -277,15 +271,9 @@ def ls_push(tasks_file: Path, state_dir: Path, url: str | None, title: str | Non
     from . import labelstudio as ls
 
     title = _project_title(title, taxonomy_path)
-    try:
-        tasks = tasks_mod.read(tasks_file)
-    except tasks_mod.TasksError as exc:
-        fail(str(exc))
-    try:
-        client = ls.connect(state_dir, url)
-        result = ls.push(client, client.project_id(title), tasks, say=click.echo)
-    except ls.LabelStudioError as exc:
-        fail(str(exc), code=1)
+    tasks = tasks_mod.read(tasks_file)
+    client = ls.connect(state_dir, url)
+    result = ls.push(client, client.project_id(title), tasks, say=click.echo)
     click.echo(f"imported {result.imported} new tasks; {result.already_there} already in project {title!r}")
     if result.conflicts:
         doc_id, chunk = result.conflicts[0]
@@ -305,11 +293,8 @@ def ls_pull(out_dir: Path, state_dir: Path, url: str | None, title: str | None, 
     from . import labelstudio as ls
 
     title = _project_title(title, taxonomy_path)
-    try:
-        client = ls.connect(state_dir, url)
-        path = ls.pull(client, client.project_id(title), out_dir)
-    except ls.LabelStudioError as exc:
-        fail(str(exc), code=1)
+    client = ls.connect(state_dir, url)
+    path = ls.pull(client, client.project_id(title), out_dir)
     click.echo(f"wrote {path}")
 
 
@@ -334,12 +319,7 @@ FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json
 
 
 def _load_exports(paths, taxonomy, documents, keep_text=True):
-    try:
-        return agreement_mod.load_exports(list(paths), taxonomy, keep_text, documents)
-    except exports_mod.ExportReadError as exc:
-        fail(str(exc))
-    except validate_mod.InputRejected as exc:
-        fail(str(exc), 1)
+    return agreement_mod.load_exports(list(paths), taxonomy, keep_text, documents)
 
 
 def _report(problems: list[str]) -> None:
@@ -422,14 +402,9 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
     Exit 1 and score nothing when the predictions have validation errors.
     """
     taxonomy = load_taxonomy(taxonomy_path)
-    try:
-        baselines = preannotate.load(taxonomy, rules_path) if rules_path else None
-        report = agreement_mod.evaluate(gold_path, list(prediction_paths), taxonomy, resamples, seed,
-                                        _documents(documents_path), baselines)
-    except (exports_mod.ExportReadError, gold_mod.GoldError, preannotate.PreannotatorError) as exc:
-        fail(str(exc))
-    except validate_mod.InputRejected as exc:
-        fail(str(exc), 1)
+    baselines = preannotate.load(taxonomy, rules_path) if rules_path else None
+    report = agreement_mod.evaluate(gold_path, list(prediction_paths), taxonomy, resamples, seed,
+                                    _documents(documents_path), baselines)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
     else:
@@ -486,8 +461,6 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
     except release_mod.Unchanged as exc:
         click.echo(str(exc))
         return
-    except release_mod.ReleaseError as exc:
-        fail(str(exc), exc.code)
     click.echo(f"wrote {final}")
 
 
@@ -497,10 +470,7 @@ def verify_cmd(release_dir: Path) -> None:
     """Recompute a release's checksums, sizes, rows and schemas against its manifest; exit 1 naming each bad file."""
     from . import release as release_mod
 
-    try:
-        problems = release_mod.verify(release_dir)
-    except release_mod.ReleaseError as exc:
-        fail(str(exc))
+    problems = release_mod.verify(release_dir)
     for problem in problems:
         click.echo(f"{release_dir}/{problem}", err=True)
     if problems:
@@ -524,16 +494,13 @@ def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, readme, 
     from . import release as release_mod
 
     taxonomy = load_taxonomy(taxonomy_path)
-    try:
-        if Path(version).is_dir():
-            release_dir = Path(version)
-        elif version == "latest" and not release_mod.list_releases(releases_dir):
-            release_dir = None
-        else:
-            release_dir = release_mod.resolve(version, releases_dir)
-        stale = datasheet_mod.update(datasheet_path, readme, taxonomy, release_dir, plots, check=check)
-    except (release_mod.ReleaseError, datasheet_mod.DatasheetError) as exc:
-        fail(str(exc))
+    if Path(version).is_dir():
+        release_dir = Path(version)
+    elif version == "latest" and not release_mod.list_releases(releases_dir):
+        release_dir = None
+    else:
+        release_dir = release_mod.resolve(version, releases_dir)
+    stale = datasheet_mod.update(datasheet_path, readme, taxonomy, release_dir, plots, check=check)
     if check:
         if stale:
             fail(f"stale: {', '.join(stale)}: run `stancekit datasheet`", 1)

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .taxonomy import TEXT_NAME
+from .errors import InputError
 
 DEFAULT_PATH = Path("build/documents.parquet")
 COLUMNS = {  # the documents.parquet contract; a release passes these columns through
@@ -35,7 +36,7 @@ REQUIRED = ("doc_id", "title", TEXT_NAME, "source_file")
 BATCH_ROWS = 100
 
 
-class DocumentsError(ValueError):
+class DocumentsError(InputError):
     """documents.parquet cannot be read, lacks a contract column, or has a null or repeated doc_id."""
 
 

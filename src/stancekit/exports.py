@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from .errors import InputError
+
 
 CHUNK_CHARS = 1 << 20
 MAX_TASK_CHARS = 1 << 26  # a task larger than this is reported, not buffered without end
@@ -20,7 +22,7 @@ _DECODER = json.JSONDecoder()
 _BETWEEN = " \t\r\n,"
 
 
-class ExportReadError(ValueError):
+class ExportReadError(InputError):
     """The export cannot be read: not JSON, truncated, not UTF-8, or not an array of tasks."""
 
     def __init__(self, path: str | Path, message: str):

@@ -15,13 +15,14 @@ import json
 from pathlib import Path
 
 from .taxonomy import Taxonomy
+from .errors import InputError
 
 DEFAULT_PATH = Path("annotation/gold/gold.json")
 DOC_STATUSES = ("unanimous", "majority", "tie", "single", "adjudicated")
 SPAN_STATUSES = ("unanimous", "merged", "disputed", "single", "adjudicated")
 
 
-class GoldError(ValueError):
+class GoldError(InputError):
     """The gold file cannot be read, is not of the gold shape, or holds a value the taxonomy does not allow.
     The message names the file and the JSON path of the first bad value."""
 

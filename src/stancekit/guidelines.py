@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from .taxonomy import Question, Taxonomy
+from .errors import InputError
 
 DEFAULT_PATH = Path("annotation/GUIDELINES.md")
 BEGIN = "<!-- BEGIN GENERATED: taxonomy tables -->"
 END = "<!-- END GENERATED -->"
 
 
-class GuidelinesError(ValueError):
+class GuidelinesError(InputError):
     """The guidelines file cannot be read or has no well-formed generated block."""
 
 

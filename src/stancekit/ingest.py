@@ -40,6 +40,8 @@ import pyarrow.parquet as pq
 import webencodings
 import yaml
 
+from .errors import InputError
+
 FORMATS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 NEAR_DUPLICATE_JACCARD = 0.9
 SHINGLE_WORDS = 5
@@ -50,7 +52,7 @@ MAX_ARTICLE_BYTES = 8 << 20
 Unit = tuple[str, int, int]
 
 
-class IngestError(ValueError):
+class IngestError(InputError):
     """One input (a file, or a line of a JSONL feed) that cannot be ingested; the message is one line."""
 
 

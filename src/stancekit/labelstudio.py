@@ -30,6 +30,8 @@ import httpx
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
+from .errors import StancekitError
+
 LS_VERSION = "1.23.2"
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -42,7 +44,7 @@ IMPORT_ATTEMPTS = 4
 DOWNLOAD_ATTEMPTS = 3  # the SDK does not retry a streamed download itself
 
 
-class LabelStudioError(RuntimeError):
+class LabelStudioError(StancekitError, RuntimeError):
     """Something went wrong talking to or running Label Studio; the message is one line."""
 
 

@@ -14,9 +14,10 @@ import yaml
 
 from . import ingest, records
 from .taxonomy import Taxonomy
+from .errors import InputError
 
 
-class PassError(ValueError):
+class PassError(InputError):
     """A pass file cannot be read, or one of its spans cannot be placed."""
 
 

@@ -23,13 +23,14 @@ import yaml
 
 from . import records
 from .taxonomy import TEXT_NAME, Taxonomy
+from .errors import InputError
 
 DEFAULT_PATH = Path("schema/preannotator.yaml")
 _SENTENCE = re.compile(r"\S[^\n]*?(?:[.!?]+[\"”’»)]*(?=\s|$)|(?=\n)|$)")
 _QUOTES = re.compile(r"[\"“”«»]")
 
 
-class PreannotatorError(ValueError):
+class PreannotatorError(InputError):
     """The cue file is unreadable or names something the taxonomy does not have."""
 
 

@@ -40,6 +40,7 @@ import yaml
 from . import agreement, exports, ingest, preannotate, validate
 from . import documents as documents_mod
 from . import gold as gold_mod
+from .errors import CheckFailed, InputError, StancekitError
 from .records import Record
 from .taxonomy import TEXT_NAME, Taxonomy
 
@@ -67,16 +68,21 @@ _BUILD_DIR = re.compile(r"^\.build-(\d+)-")
 DOCUMENT_COLUMNS = documents_mod.COLUMNS
 
 
-class ReleaseError(Exception):
-    """The release cannot be built; `code` is the CLI exit code (1: refused, 2: unusable input)."""
-
-    def __init__(self, message: str, code: int = 2):
-        super().__init__(message)
-        self.code = code
+class ReleaseError(StancekitError):
+    """The release cannot be built, verified or found (one of the two kinds below)."""
 
 
-class Unchanged(Exception):
-    """With --bump: the inputs give exactly the latest release again."""
+class ReleaseInputError(ReleaseError, InputError):
+    """An input of the release, a release directory or its manifest cannot be read or used."""
+
+
+class ReleaseRefused(ReleaseError, CheckFailed):
+    """The inputs were read and the release is refused: validation errors in the exports or
+    predictions, gold that does not fit the documents, an existing version, or the wrong bump."""
+
+
+class Unchanged(StancekitError):
+    """With --bump: the inputs give exactly the latest release again (not a failure)."""
 
 
 # ---------------------------------------------------------------- schemas
@@ -220,7 +226,7 @@ class _TableWriter:
         for name, (_, index) in self._dicts.items():
             value = row.get(name)
             if value is not None and value not in index:
-                raise ReleaseError(f"{where}: {name} {value!r} is not in the taxonomy (expected one of {', '.join(index)})", 1)
+                raise ReleaseRefused(f"{where}: {name} {value!r} is not in the taxonomy (expected one of {', '.join(index)})")
         self._buffer.append(row)
         self.layers[row.get("layer")] += 1
         self._chars += sum(len(v) for v in row.values() if isinstance(v, str))
@@ -315,7 +321,7 @@ def _strings(value) -> list[str] | None:
 
 def _slice(text: str, start, end, where: str) -> str:
     if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
-        raise ReleaseError(f"{where}: span [{start}, {end}) is outside the document text (length {len(text)})", 1)
+        raise ReleaseRefused(f"{where}: span [{start}, {end}) is outside the document text (length {len(text)})")
     return text[start:end]
 
 
@@ -327,7 +333,7 @@ class _Build:
     Documents go into a `DocumentStore` (texts and offset maps on disk) as they are written through;
     exports and predictions are read by the one reader, `validate.Reader`, which checks every task
     against its document. Any validation error refuses the release after the full pass, naming how
-    many and the first (`validate.InputRejected` -> ReleaseError).
+    many and the first (`validate.InputRejected` -> ReleaseRefused).
     """
 
     def __init__(self, root: Path, inputs: Inputs, taxonomy: Taxonomy, sha256: dict[str, str]):
@@ -351,13 +357,13 @@ class _Build:
             gold = {d["doc_id"]: d for d in gold_mod.read_gold(self.inputs.gold, self.taxonomy)["documents"]} \
                 if self.inputs.gold else {}
         except gold_mod.GoldError as exc:
-            raise ReleaseError(str(exc), 1) from exc
+            raise ReleaseRefused(str(exc)) from exc
         self._documents(gold)
         for writer in [self.documents, *self.hf.values()]:
             writer.close()  # done with the document texts: free their buffers before the exports
         missing = sorted(set(gold) - self.doc_ids)
         if missing:
-            raise ReleaseError(f"{self.inputs.gold}: gold document {missing[0]} is not in {self.inputs.documents}", 1)
+            raise ReleaseRefused(f"{self.inputs.gold}: gold document {missing[0]} is not in {self.inputs.documents}")
         try:
             reader = validate.Reader(self.taxonomy, documents=self.store)
             self._records(reader.read(sorted(self.inputs.exports)))
@@ -367,7 +373,7 @@ class _Build:
                 self._records(reader.read_predictions([self.inputs.tasks]))
                 reader.refuse_errors()
         except validate.InputRejected as exc:
-            raise ReleaseError(str(exc), 1) from exc
+            raise ReleaseRefused(str(exc)) from exc
         for writer in [self.annotations, self.spans, self.relations]:
             writer.close()
         for writer in [self.relations, *self.hf.values()]:
@@ -381,7 +387,7 @@ class _Build:
             batches = self.store.load(path)
             first = next(batches, None)
             if first is None:
-                raise ReleaseError(f"{path}: no documents")
+                raise ReleaseInputError(f"{path}: no documents")
             # An all-null column of the contract (url, published) may come typed null: keep it a string.
             schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) and f.name in DOCUMENT_COLUMNS
                                 else f for f in first.schema])
@@ -393,7 +399,7 @@ class _Build:
                     self._gold_document(doc, gold.get(doc["doc_id"]))
                 self.documents.add_batch(batch)
         except documents_mod.DocumentsError as exc:
-            raise ReleaseError(str(exc)) from exc
+            raise ReleaseInputError(str(exc)) from exc
 
     def _gold_document(self, doc: dict, gold_doc: dict | None) -> None:
         doc_id, text = doc["doc_id"], doc[TEXT_NAME]
@@ -491,9 +497,9 @@ def agreement_summary(path: Path | None) -> dict:
             "problems": report["problems"],
         }
     except OSError as exc:
-        raise ReleaseError(f"{path}: cannot read ({exc.strerror})") from exc
+        raise ReleaseInputError(f"{path}: cannot read ({exc.strerror})") from exc
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ReleaseError(f"{path}: not a report of `stancekit agreement --format json` ({exc!r})") from exc
+        raise ReleaseInputError(f"{path}: not a report of `stancekit agreement --format json` ({exc!r})") from exc
 
 
 def prediction_summary(inputs: Inputs, taxonomy: Taxonomy) -> dict:
@@ -507,9 +513,9 @@ def prediction_summary(inputs: Inputs, taxonomy: Taxonomy) -> dict:
         baselines = preannotate.load(taxonomy, inputs.rules) if inputs.rules else None
         report = agreement.evaluate(inputs.gold, [inputs.tasks], taxonomy, baselines=baselines)
     except (gold_mod.GoldError, preannotate.PreannotatorError) as exc:
-        raise ReleaseError(str(exc)) from exc
+        raise ReleaseInputError(str(exc)) from exc
     except validate.InputRejected as exc:
-        raise ReleaseError(str(exc), 1) from exc
+        raise ReleaseRefused(str(exc)) from exc
     models = []
     for model in report["models"]:
         spans = {}
@@ -526,7 +532,7 @@ def prediction_summary(inputs: Inputs, taxonomy: Taxonomy) -> dict:
 def parse_version(text: str) -> tuple[int, int, int]:
     m = _VERSION_DIR.match(text if text.startswith("v") else "v" + text)
     if not m:
-        raise ReleaseError(f"version {text!r} is not X.Y.Z")
+        raise ReleaseInputError(f"version {text!r} is not X.Y.Z")
     return tuple(int(g) for g in m.groups())  # type: ignore[return-value]
 
 
@@ -783,7 +789,7 @@ def _bumped_version(previous: Path | None, needed: str | None, bump: str) -> tup
         raise Unchanged(f"{previous} already holds these inputs: nothing to release")
     order = ("patch", "minor", "major")
     if bump != "auto" and order.index(bump) < order.index(needed):
-        raise ReleaseError(f"the changes since {previous.name} need a {needed} bump, not {bump}", 1)
+        raise ReleaseRefused(f"the changes since {previous.name} need a {needed} bump, not {bump}")
     return bumped(parse_version(previous.name), needed if bump == "auto" else bump)
 
 
@@ -814,7 +820,7 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
     if version is not None:
         target = parse_version(version)
         if (out_dir / f"v{format_version(target)}").exists():
-            raise ReleaseError(f"{out_dir}/v{format_version(target)} already exists: a release is never overwritten", 1)
+            raise ReleaseRefused(f"{out_dir}/v{format_version(target)} already exists: a release is never overwritten")
     input_listing = inputs.listing()
     root = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=out_dir))
     root.chmod(0o755)
@@ -823,7 +829,7 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
         try:
             job.run()
         except exports.ExportReadError as exc:
-            raise ReleaseError(str(exc)) from exc
+            raise ReleaseInputError(str(exc)) from exc
         files = {p.relative_to(root).as_posix(): _file_entry(p) for p in _files(root)}
         dicts = dictionaries(taxonomy)
         earlier = [p for p in list_releases(out_dir) if version is None or parse_version(p.name) < target]
@@ -874,8 +880,8 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
             os.rename(root, final)
         except OSError as exc:
             if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                raise ReleaseError(f"{final} already exists (built concurrently): a release is never overwritten", 1) from exc
-            raise ReleaseError(f"{final}: cannot move the release into place ({exc.strerror})") from exc
+                raise ReleaseRefused(f"{final} already exists (built concurrently): a release is never overwritten") from exc
+            raise ReleaseInputError(f"{final}: cannot move the release into place ({exc.strerror})") from exc
     finally:
         shutil.rmtree(root, ignore_errors=True)
     _write_changelog(out_dir)
@@ -898,7 +904,7 @@ def verify(release_dir: Path) -> list[str]:
         manifest = json.loads(text)
         recorded = manifest["files"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ReleaseError(f"{release_dir}/{MANIFEST}: cannot read the manifest ({exc})") from exc
+        raise ReleaseInputError(f"{release_dir}/{MANIFEST}: cannot read the manifest ({exc})") from exc
     problems = []
     if text != _sealed(manifest) or "manifest_sha256" not in manifest:
         problems.append(f"{MANIFEST}: its content does not match its manifest_sha256 (edited after the build)")
@@ -935,10 +941,10 @@ def resolve(version: str = "latest", out_dir: Path = RELEASES_DIR) -> Path:
     releases = list_releases(out_dir)
     if version == "latest":
         if not releases:
-            raise ReleaseError(f"no release in {out_dir}: build one with `stancekit release`")
+            raise ReleaseInputError(f"no release in {out_dir}: build one with `stancekit release`")
         return releases[-1]
     path = Path(out_dir) / f"v{format_version(parse_version(version))}"
     if path not in releases:
-        raise ReleaseError(f"no release {version} in {out_dir}")
+        raise ReleaseInputError(f"no release {version} in {out_dir}")
     return path
 

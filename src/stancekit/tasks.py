@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import graphemes
 from .taxonomy import TEXT_NAME
+from .errors import InputError
 
 DEFAULT_PATH = Path("annotation/tasks/tasks.json")
 
@@ -25,7 +26,7 @@ _LINE_END = re.compile(r"\n+")
 _SPACE_END = re.compile(r"\s+")
 
 
-class TasksError(ValueError):
+class TasksError(InputError):
     """A task file cannot be read or lacks a key that `stancekit ls push` relies on."""
 
 

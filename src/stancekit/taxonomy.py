@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from .errors import InputError
+
 DEFAULT_PATH = Path("schema/taxonomy.yaml")
 
 # Names of the Label Studio objects and controls that are fixed by the design, not the taxonomy.
@@ -15,7 +17,7 @@ TEXT_NAME = "text"  # the <Text> object, and the task data key holding the docum
 LABELS_NAME = "label"  # the <Labels> control for span labels
 
 
-class TaxonomyError(ValueError):
+class TaxonomyError(InputError):
     """The taxonomy file is missing, not YAML, or not of the expected shape."""
 
 

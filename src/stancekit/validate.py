@@ -27,6 +27,7 @@ import jsonschema_rs
 from . import graphemes
 from . import schema as schema_mod
 from .documents import DocumentStore
+from .errors import CheckFailed, InputError
 from .exports import iter_tasks
 from .records import Record, annotation_record
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
@@ -139,7 +140,7 @@ CODES: dict[str, Code] = {c.name: c for c in [
 _MAX_SHOWN = 80  # characters of a found value quoted in a message
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """The labeling config cannot be parsed or does not match the taxonomy."""
 
 
@@ -487,7 +488,7 @@ class Validator:
                                                   annotation_id, rid))
 
 
-class InputRejected(ValueError):
+class InputRejected(CheckFailed):
     """A stage refuses its input: the exports have validation errors. The message is one line: how
     many errors, the first location, and the `stancekit validate` command that lists them all."""
 

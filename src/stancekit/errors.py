@@ -1,0 +1,27 @@
+"""The one exception hierarchy of stancekit.
+
+Every error the library raises on purpose derives from `StancekitError`, in one of two branches:
+
+- `InputError`: an input cannot be used (unreadable, malformed, not of the expected shape, or
+  naming something the taxonomy does not have). The message is one line naming the file and,
+  where there is one, the location.
+- `CheckFailed`: the input was read, and a check refused it (the exports have validation errors,
+  a release would overwrite another, the changes need another version bump).
+
+The library never knows about exit codes: the CLI alone maps these classes to them
+(`stancekit.cli.exit_code`: an input error 2, anything else 1).
+"""
+
+from __future__ import annotations
+
+
+class StancekitError(Exception):
+    """Base of every error stancekit raises on purpose; the message is one line."""
+
+
+class InputError(StancekitError, ValueError):
+    """An input cannot be used: unreadable, malformed, or not of the expected shape."""
+
+
+class CheckFailed(StancekitError):
+    """The input was read and a check refused it."""
