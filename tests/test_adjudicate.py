@@ -10,7 +10,7 @@ from click.testing import CliRunner
 import ls_export as lx
 from agreement_cases import (A, B, BASE_STANCES, C, EMAIL, ROOT, TASK_IDS, TAXONOMY, TEXTS, base_spans, condition_span,
                              export, plan_of, shifted_spans, stance_span)
-from stancekit import adjudicate, agreement, preannotate, validate
+from stancekit import _files, adjudicate, agreement, preannotate, validate
 from stancekit.cli import main
 from stancekit.records import parse_result
 
@@ -31,7 +31,7 @@ def test_unanimous_annotators_give_unanimous_gold(tmp_path):
     gold, tasks, problems = gold_for(path)
     assert problems == [] and tasks == []
     assert gold["taxonomy_version"] == TAXONOMY.version
-    assert gold["inputs"] == [{"path": str(path), "sha256": agreement.file_sha256(path)}]
+    assert gold["inputs"] == [{"path": str(path), "sha256": _files.file_sha256(path)}]
     assert [d["doc_id"] for d in gold["documents"]] == sorted(TEXTS)
     doc_a = by_id(gold)["doc_a"]
     assert doc_a["doc_stance"] == "conditional_support" and doc_a["doc_stance_status"] == "unanimous"

@@ -16,13 +16,12 @@ with every annotator's version as a prediction (model_version = the annotator).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 
 from . import records
+from ._files import write_text
 from .agreement import Annotation, Collection, Document
 from .taxonomy import TEXT_NAME, Taxonomy
 
@@ -179,16 +178,7 @@ def adjudication_tasks(doc: Document, taxonomy: Taxonomy) -> list[dict]:
 
 def write_json(path: str | Path, value) -> None:
     """Write JSON atomically: a temp file in the same directory, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_text(path, json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def summary(gold: dict, tasks: list[dict], taxonomy: Taxonomy) -> str:

@@ -12,7 +12,6 @@ documents (fixed seed, so a rerun gives the same numbers), or the reason it is u
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from collections import defaultdict
@@ -23,6 +22,7 @@ from pathlib import Path
 import krippendorff
 import numpy as np
 
+from ._files import file_sha256
 from .documents import DocumentStore
 from .gold import read_gold
 from .preannotate import ACTOR_SENTENCE_BASELINE, Rules, actor_sentence_spans
@@ -92,11 +92,6 @@ def load_exports(paths: list[str | Path], taxonomy: Taxonomy, keep_text: bool = 
     reader.refuse_errors()
     inputs = [{"path": str(path), "sha256": file_sha256(path)} for path in paths]
     return collect(records, inputs, taxonomy, keep_text)
-
-
-def file_sha256(path: str | Path) -> str:
-    with open(path, "rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def collect(records: Iterable[Record], inputs: list[dict], taxonomy: Taxonomy, keep_text: bool = True) -> Collection:

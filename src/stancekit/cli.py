@@ -20,6 +20,7 @@ from . import schema as schema_mod
 from . import tasks as tasks_mod
 from . import taxonomy as taxonomy_mod
 from . import validate as validate_mod
+from . import _files
 from .errors import InputError, StancekitError
 
 TAXONOMY_OPTION = click.option(
@@ -73,10 +74,7 @@ def write_generated(out: Path, text: str, check: bool, verb: str) -> None:
             fail(f"{out} is stale: run `stancekit {verb} --out {out}`", code=1)
         click.echo(f"{out} is up to date")
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    _files.write_text(out, text)
     click.echo(f"wrote {out}")
 
 

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from . import ingest, release
+from ._files import atomic_path, markdown_table, write_text
 from .agreement import format_counts, format_value
 from .load import read_release
 from .taxonomy import Taxonomy
@@ -33,10 +34,8 @@ class DatasheetError(InputError):
 
 def _count_table(title: str, rows: list[str], columns: dict[str, dict[str, int]]) -> list[str]:
     names = list(columns)
-    out = [f"| {title} | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-    for value in rows:
-        out.append(f"| {value} | " + " | ".join(str(columns[n].get(value, 0)) for n in names) + " |")
-    return out
+    return markdown_table([title, *names], [[value, *(columns[n].get(value, 0) for n in names)] for value in rows],
+                          "l" + "r" * len(names))
 
 
 def _counts(frame, column: str) -> dict[str, int]:
@@ -65,13 +64,14 @@ def statistics(release_dir: Path, taxonomy: Taxonomy) -> dict:
     return stats
 
 
-def _length_row(lengths: list[int]) -> str:
+def _length_row(lengths: list[int]) -> list[object]:
+    """spans, min, median, mean, max."""
     if not lengths:
-        return "0 | – | – | – | –"
+        return [0, "–", "–", "–", "–"]
     ordered = sorted(lengths)
     mid = len(ordered) // 2
     median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-    return f"{len(ordered)} | {ordered[0]} | {median:g} | {sum(ordered) / len(ordered):.1f} | {ordered[-1]}"
+    return [len(ordered), ordered[0], f"{median:g}", f"{sum(ordered) / len(ordered):.1f}", ordered[-1]]
 
 
 def render_block(stats: dict | None, taxonomy: Taxonomy, plots_dir: Path = PLOTS_DIR) -> str:
@@ -84,15 +84,13 @@ def render_block(stats: dict | None, taxonomy: Taxonomy, plots_dir: Path = PLOTS
         f"From release **v{m['version']}** (taxonomy {m['taxonomy']['name']} {m['taxonomy']['version']}, "
         f"sha256 {m['taxonomy']['sha256'][:12]}).", "",
         "### Counts", "",
-        "| what | count |", "|---|---:|",
-        f"| documents | {c['documents']} |",
-        f"| documents with gold | {c['gold_documents']} |",
-        f"| annotations (not cancelled) | {c['annotations']} |",
-        f"| annotators | {c['annotators']} |",
-        f"| predictions | {c['predictions']} |",
     ]
-    out += [f"| {layer} spans | {c['spans'][layer]} |" for layer in _LAYERS_SHOWN]
-    out += [f"| {split} documents (HF view) | {m['splits'][split]} |" for split, _ in release.SPLITS]
+    counts = [("documents", c["documents"]), ("documents with gold", c["gold_documents"]),
+              ("annotations (not cancelled)", c["annotations"]), ("annotators", c["annotators"]),
+              ("predictions", c["predictions"])]
+    counts += [(f"{layer} spans", c["spans"][layer]) for layer in _LAYERS_SHOWN]
+    counts += [(f"{split} documents (HF view)", m["splits"][split]) for split, _ in release.SPLITS]
+    out += markdown_table(("what", "count"), counts, "lr")
     out += ["", "### Document-level answers", ""]
     for q in taxonomy.document_choices:
         out += _count_table(f"`{q.name}`", q.value_names, stats["documents"][q.name]) + [""]
@@ -101,10 +99,10 @@ def render_block(stats: dict | None, taxonomy: Taxonomy, plots_dir: Path = PLOTS
     out += ["### Span attributes", ""]
     for q in taxonomy.region_attributes:
         out += _count_table(f"`{q.name}`", q.value_names, stats["attributes"][q.name]) + [""]
-    out += ["### Span lengths (code points)", "", "| layer | label | spans | min | median | mean | max |",
-            "|---|---|---:|---:|---:|---:|---:|"]
-    for (layer, label), lengths in stats["lengths"].items():
-        out.append(f"| {layer} | {label} | {_length_row(lengths)} |")
+    out += ["### Span lengths (code points)", ""]
+    out += markdown_table(("layer", "label", "spans", "min", "median", "mean", "max"),
+                          [[layer, label, *_length_row(lengths)] for (layer, label), lengths in stats["lengths"].items()],
+                          "llrrrrr")
     out += ["", "### Agreement", ""] + _agreement_lines(m["agreement"])
     out += ["", "### Pre-annotator scores against gold", ""] + _prediction_lines(m["predictions_against_gold"])
     out += ["", "### Plots", ""]
@@ -124,16 +122,16 @@ def _agreement_lines(summary: dict) -> list[str]:
     out = [f"{len(summary['annotators'])} annotators ({', '.join(summary['annotators']) or 'none'}); "
            f"{summary['documents_with_two_or_more_annotators']} documents with two or more. "
            f"95% intervals: percentile bootstrap over documents ({boot['resamples']} resamples, seed {boot['seed']}); "
-           "see README, Agreement.", "",
-           "| measure | value [95% interval] | n |", "|---|---|---|"]
+           "see README, Agreement.", ""]
+    rows = []
     for name, block in summary["document_choices"].items():
-        out.append(f"| `{name}`: Krippendorff's alpha (nominal) | {format_value(block['alpha'])} | "
-                   f"{format_counts(block['alpha']['n'])} |")
-        for pair in block["kappa"]:
-            out.append(f"| `{name}`: Cohen's kappa, {' vs '.join(pair['annotators'])} | {format_value(pair)} | "
-                       f"{format_counts(pair['n'])} |")
-    for mode, metric in summary["span_f1"].items():
-        out.append(f"| spans: F1, {mode} match, all pairs | {format_value(metric)} | {format_counts(metric['n'])} |")
+        rows.append((f"`{name}`: Krippendorff's alpha (nominal)", format_value(block["alpha"]),
+                     format_counts(block["alpha"]["n"])))
+        rows += [(f"`{name}`: Cohen's kappa, {' vs '.join(pair['annotators'])}", format_value(pair),
+                  format_counts(pair["n"])) for pair in block["kappa"]]
+    rows += [(f"spans: F1, {mode} match, all pairs", format_value(metric), format_counts(metric["n"]))
+             for mode, metric in summary["span_f1"].items()]
+    out += markdown_table(("measure", "value [95% interval]", "n"), rows)
     return out + _gold_lines(summary.get("against_gold") or {}) + _problem_lines(summary["problems"])
 
 
@@ -142,19 +140,17 @@ def _gold_lines(against_gold: dict) -> list[str]:
     if not against_gold:
         return []
     out = ["", "Each annotator against the adjudicated gold (gold is the first coder; which passes were blind is "
-               "said under Collection process):", "",
-           "| annotator | measure | value [95% interval] | n |", "|---|---|---|---|"]
+               "said under Collection process):", ""]
+    rows = []
     for annotator, block in against_gold.items():
-        for name, alpha in block["document_choices"].items():
-            out.append(f"| {annotator} | `{name}`: Krippendorff's alpha | {format_value(alpha)} | {format_counts(alpha['n'])} |")
-        for mode, scopes in block["span_f1"].items():
-            for scope, f1 in scopes.items():
-                out.append(f"| {annotator} | span F1, {mode} match, {scope.replace('label:', '')} | {format_value(f1)} | "
-                           f"{format_counts(f1['n'])} |")
+        rows += [(annotator, f"`{name}`: Krippendorff's alpha", format_value(alpha), format_counts(alpha["n"]))
+                 for name, alpha in block["document_choices"].items()]
+        rows += [(annotator, f"span F1, {mode} match, {scope.replace('label:', '')}", format_value(f1),
+                  format_counts(f1["n"])) for mode, scopes in block["span_f1"].items() for scope, f1 in scopes.items()]
         for mode, attributes in block["attributes"].items():
             shown = "; ".join(f"{name} {format_value(m)}" for name, m in attributes.items())
-            out.append(f"| {annotator} | attribute agreement of matched spans, {mode} match | {shown} | |")
-    return out
+            rows.append((annotator, f"attribute agreement of matched spans, {mode} match", shown, ""))
+    return out + markdown_table(("annotator", "measure", "value [95% interval]", "n"), rows)
 
 
 def _prediction_lines(summary: dict) -> list[str]:
@@ -170,13 +166,15 @@ def _prediction_lines(summary: dict) -> list[str]:
             out += [f"- `{name}` {stat}: {format_value(m)} ({format_counts(m['n'])})" for stat, m in stats.items()]
         modes = list(model["spans"])
         scopes = list(dict.fromkeys(scope for mode in modes for scope in model["spans"][mode]))
-        out += ["", "| spans | " + " | ".join(f"{mode} {x}" for mode in modes for x in ("P", "R", "F1")) + " | n, exact (first: gold, second: predicted) |",
-                "|---|" + "---|" * (3 * len(modes)) + "---|"]
+        header = ["spans", *(f"{mode} {x}" for mode in modes for x in ("P", "R", "F1")),
+                  "n, exact (first: gold, second: predicted)"]
+        rows = []
         for scope in scopes:
             cells = [format_value(model["spans"][mode][scope][x]) if scope in model["spans"][mode] else "–"
                      for mode in modes for x in ("precision", "recall", "f1")]
             n = model["spans"][modes[0]].get(scope, {}).get("f1", {}).get("n")
-            out.append(f"| {scope} | " + " | ".join(cells) + f" | {format_counts(n) if n else '–'} |")
+            rows.append([scope, *cells, format_counts(n) if n else "–"])
+        out += [""] + markdown_table(header, rows)
     return out + _problem_lines(summary["problems"])
 
 
@@ -228,10 +226,9 @@ def _save(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp")
-    fig.savefig(tmp, format="png", metadata={"Software": None})
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
     plt.close(fig)
-    tmp.replace(path)
     return path
 
 
@@ -257,11 +254,11 @@ def render_removals(counts: dict[str, int] | None) -> str:
         return "Not available: the release's raw articles were not found (run `stancekit datasheet` in the repository)."
     lines = [f"Stretches `stancekit ingest` removed from the raw articles of this release, per rule "
              f"({sum(counts.values())} in all; each is a line of `build/ingest-report.jsonl`, written by `make dataset`):",
-             "", "| rule | removes | stretches |", "|---|---|---:|"]
+             ""]
     html_counts = {rule: n for rule, n in counts.items() if rule.startswith("html-") and rule not in ingest.RULES}
-    for rule, meaning in ingest.RULES.items():
-        n = sum(html_counts.values()) if rule == "html-*" else counts.get(rule, 0)
-        lines.append(f"| `{rule}` | {meaning} | {n} |")
+    lines += markdown_table(("rule", "removes", "stretches"),
+                            [(f"`{rule}`", meaning, sum(html_counts.values()) if rule == "html-*" else counts.get(rule, 0))
+                             for rule, meaning in ingest.RULES.items()], "llr")
     return "\n".join(lines)
 
 
@@ -293,9 +290,7 @@ def update(datasheet: Path, readme: Path, taxonomy: Taxonomy, release_dir: Path 
         if wanted != current:
             stale.append(str(path))
             if not check:
-                tmp = path.with_name(path.name + ".tmp")
-                tmp.write_text(wanted, encoding="utf-8")
-                tmp.replace(path)
+                write_text(path, wanted)
     if stats is not None:
         if check:
             stale += [str(plots_dir / name) for name in PLOTS if not (plots_dir / name).is_file()]

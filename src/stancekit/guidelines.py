@@ -6,6 +6,9 @@ from pathlib import Path
 
 from .taxonomy import Question, Taxonomy
 from .errors import InputError
+from ._files import markdown_table
+from ._files import table_cell as _cell
+from ._files import write_text
 
 DEFAULT_PATH = Path("annotation/GUIDELINES.md")
 BEGIN = "<!-- BEGIN GENERATED: taxonomy tables -->"
@@ -16,15 +19,8 @@ class GuidelinesError(InputError):
     """The guidelines file cannot be read or has no well-formed generated block."""
 
 
-def _cell(text: str) -> str:
-    """One Markdown table cell: a single line, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
 def _values_table(question: Question) -> list[str]:
-    rows = ["| value | definition |", "|---|---|"]
-    rows += [f"| `{v.value}` | {_cell(v.definition)} |" for v in question.values]
-    return rows
+    return markdown_table(("value", "definition"), [(f"`{v.value}`", _cell(v.definition)) for v in question.values])
 
 
 def render_tables(taxonomy: Taxonomy) -> str:
@@ -36,17 +32,16 @@ def render_tables(taxonomy: Taxonomy) -> str:
         "",
         f"Taxonomy `{taxonomy.name}`, version {taxonomy.version}.",
         "",
-        "| role | id | name | description |",
-        "|---|---|---|---|",
     ]
-    for role in ("actor", "target"):
-        item = getattr(taxonomy, role)
-        lines.append(f"| {role} | `{_cell(item.get('id', ''))}` | {_cell(item.get('name', ''))} "
-                     f"| {_cell(item.get('description', ''))} |")
-    lines += ["", "#### Span labels", "", "| label | hotkey | definition | attributes asked |", "|---|---|---|---|"]
-    for label in taxonomy.span_labels:
-        asked = ", ".join(f"`{q.name}`" for q in taxonomy.attributes_for(label.value))
-        lines.append(f"| `{label.value}` | `{label.hotkey}` | {_cell(label.definition)} | {asked} |")
+    items = [(role, getattr(taxonomy, role)) for role in ("actor", "target")]
+    lines += markdown_table(("role", "id", "name", "description"),
+                            [(role, f"`{_cell(item.get('id', ''))}`", _cell(item.get("name", "")),
+                              _cell(item.get("description", ""))) for role, item in items])
+    lines += ["", "#### Span labels", ""]
+    lines += markdown_table(("label", "hotkey", "definition", "attributes asked"),
+                            [(f"`{label.value}`", f"`{label.hotkey}`", _cell(label.definition),
+                              ", ".join(f"`{q.name}`" for q in taxonomy.attributes_for(label.value)))
+                             for label in taxonomy.span_labels])
     for question in taxonomy.document_choices:
         lines += ["", f"#### Document choice `{question.name}` (one per document"
                   f"{', required' if question.required else ''})", "", _cell(question.title) + ".", ""]
@@ -91,7 +86,5 @@ def write(path: Path, taxonomy: Taxonomy) -> bool:
     new = replace_block(text, render_tables(taxonomy), str(path))
     if new == text:
         return False
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(new, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, new)
     return True

@@ -41,6 +41,7 @@ import webencodings
 import yaml
 
 from .errors import InputError
+from ._files import atomic_path
 
 FORMATS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 NEAR_DUPLICATE_JACCARD = 0.9
@@ -1183,17 +1184,9 @@ def removal_report(documents: list[dict], kept: list[dict]) -> list[dict]:
 
 def write_report(report: list[dict], out: str | Path) -> None:
     """Write the removal report as JSON Lines (UTF-8), atomically (temp file + rename)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for record in report:
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for record in report:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 _INT_LIST = pa.list_(pa.int64())
@@ -1214,12 +1207,5 @@ def documents_table(documents: list[dict]) -> pa.Table:
 
 def write_documents(documents: list[dict], out: str | Path) -> None:
     """Write documents.parquet atomically (temp file + rename), byte-identical for the same input."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # same directory, so the rename is atomic
-    try:
+    with atomic_path(out) as tmp:
         pq.write_table(documents_table(documents), tmp, compression="zstd")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -31,6 +31,7 @@ from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
 from .errors import StancekitError
+from ._files import atomic_path, write_text
 
 LS_VERSION = "1.23.2"
 HOST = "127.0.0.1"
@@ -59,13 +60,7 @@ class Credentials:
 
 def _write_private(path: Path, text: str) -> None:
     """Write a file readable by its owner only, atomically (temp file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    tmp.replace(path)
+    write_text(path, text, mode=0o600)
 
 
 def new_credentials() -> Credentials:
@@ -489,23 +484,19 @@ def pull(client: Client, project_id: int, out_dir: Path = DEFAULT_EXPORT_DIR, ti
     while out.exists():
         n += 1
         out = out_dir / f"{stamp}-{n}.json"
-    tmp = out.with_name(out.name + ".part")
 
-    def download() -> None:
+    def download(tmp: Path) -> None:
         with open(tmp, "wb") as f:
             for chunk in client.sdk.projects.exports.download(id=project_id, export_pk=export.id, export_type="JSON"):
                 f.write(chunk)
 
-    try:
+    with atomic_path(out) as tmp:
         for attempt in range(DOWNLOAD_ATTEMPTS):
             try:
-                download()
+                download(tmp)
                 break
             except (ApiError, httpx.HTTPError) as exc:
                 if not _transient(exc) or attempt == DOWNLOAD_ATTEMPTS - 1:
                     raise describe(exc, client.url, "downloading the export") from None
                 time.sleep(2 ** attempt)
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out

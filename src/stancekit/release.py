@@ -41,6 +41,7 @@ from . import agreement, exports, ingest, preannotate, validate
 from . import documents as documents_mod
 from . import gold as gold_mod
 from .errors import CheckFailed, InputError, StancekitError
+from ._files import file_sha256, markdown_table, write_text
 from .records import Record
 from .taxonomy import TEXT_NAME, Taxonomy
 
@@ -268,14 +269,6 @@ class _TableWriter:
         self._writer.close()
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _dump_json(obj) -> str:
     return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
@@ -311,7 +304,7 @@ class Inputs:
         items = [("documents", self.documents)] + [("export", p) for p in sorted(self.exports)]
         items += [(role, p) for role, p in (("gold", self.gold), ("tasks", self.tasks), ("agreement", self.agreement),
                                             ("rules", self.rules)) if p is not None]
-        return [{"role": role, "path": str(p), "sha256": sha256_file(Path(p)), "bytes": Path(p).stat().st_size}
+        return [{"role": role, "path": str(p), "sha256": file_sha256(Path(p)), "bytes": Path(p).stat().st_size}
                 for role, p in items]
 
 
@@ -662,9 +655,7 @@ def _write_changelog(out_dir: Path) -> None:
     fd = os.open(out_dir, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # two releases of different versions may finish together
-        tmp = out_dir / f".{CHANGELOG}.{os.getpid()}"
-        tmp.write_text(render_changelog(out_dir), encoding="utf-8")
-        os.replace(tmp, out_dir / CHANGELOG)
+        write_text(out_dir / CHANGELOG, render_changelog(out_dir))
     finally:
         os.close(fd)
 
@@ -738,11 +729,11 @@ def columns_table(taxonomy: Taxonomy, relations: bool = True) -> str:
     `relations`: include relations.parquet (a release has it only when some annotation has relations)."""
     from .load import pandas_dtype  # noqa: PLC0415 (load imports this module)
 
-    rows = ["| file | column | Arrow type | pandas dtype | meaning |", "|---|---|---|---|---|"]
+    rows = []
     for name, doc in DOCUMENT_COLUMNS.items():
         typ = "as written by ingest" if name == "offset_map" else "string"
         dtype = "object" if name == "offset_map" else pandas_dtype(pa.string())
-        rows.append(f"| documents | `{name}` | {typ} | {dtype} | {doc} |")
+        rows.append(("documents", f"`{name}`", typ, dtype, doc))
     attr_doc = {q.name: f"one of: {', '.join(q.value_names)}" for q in taxonomy.questions}
     status_doc = {f"{q.name}_status": f"gold: {', '.join(gold_mod.DOC_STATUSES)}" for q in taxonomy.document_choices}
     tables = [("annotations", annotations_schema(taxonomy), ANNOTATION_DOCS), ("spans", spans_schema(taxonomy), SPAN_DOCS)]
@@ -751,13 +742,13 @@ def columns_table(taxonomy: Taxonomy, relations: bool = True) -> str:
         for field in schema:
             typ = "dictionary<string>" if pa.types.is_dictionary(field.type) else str(field.type)
             doc = docs.get(field.name) or attr_doc.get(field.name) or status_doc.get(field.name)
-            rows.append(f"| {file} | `{field.name}` | {typ} | {pandas_dtype(field.type)} | {doc} |")
+            rows.append((file, f"`{field.name}`", typ, pandas_dtype(field.type), doc))
     hf_docs = {"spans": "the gold spans: list of {start, end, label, text, attributes, status}"}
     for field in hf_schema(taxonomy):
         doc = (hf_docs.get(field.name) or DOCUMENT_COLUMNS.get(field.name) or status_doc.get(field.name)
                or f"gold answer, {attr_doc[field.name]}")
-        rows.append(f"| data/&lt;split&gt; | `{field.name}` | {field.type} | {pandas_dtype(field.type)} | {doc} |")
-    return "\n".join(rows)
+        rows.append(("data/&lt;split&gt;", f"`{field.name}`", field.type, pandas_dtype(field.type), doc))
+    return "\n".join(markdown_table(("file", "column", "Arrow type", "pandas dtype", "meaning"), rows))
 
 
 # ---------------------------------------------------------------- the release
@@ -771,7 +762,7 @@ def _parquet_entry(path: Path) -> dict:
 
 
 def _file_entry(path: Path) -> dict:
-    entry = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    entry = {"sha256": file_sha256(path), "bytes": path.stat().st_size}
     if path.suffix == ".parquet":
         entry.update(_parquet_entry(path))
     return entry
@@ -921,7 +912,7 @@ def verify(release_dir: Path) -> list[str]:
         path = release_dir / name
         if path.stat().st_size != expected["bytes"]:
             problems.append(f"{name}: {path.stat().st_size} bytes, manifest says {expected['bytes']}")
-        if sha256_file(path) != expected["sha256"]:
+        if file_sha256(path) != expected["sha256"]:
             problems.append(f"{name}: sha256 differs from the manifest")
         if "rows" in expected:
             try:

@@ -18,6 +18,7 @@ from pathlib import Path
 from . import graphemes
 from .taxonomy import TEXT_NAME
 from .errors import InputError
+from ._files import write_text
 
 DEFAULT_PATH = Path("annotation/tasks/tasks.json")
 
@@ -88,11 +89,7 @@ def dumps(tasks: list[dict]) -> str:
 
 def write(tasks: list[dict], out: str | Path) -> None:
     """Write the tasks JSON atomically (temp file, then rename)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(dumps(tasks), encoding="utf-8")
-    tmp.replace(out)
+    write_text(out, dumps(tasks))
 
 
 def read(path: str | Path) -> list[dict]:

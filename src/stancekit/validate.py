@@ -28,6 +28,7 @@ from . import graphemes
 from . import schema as schema_mod
 from .documents import DocumentStore
 from .errors import CheckFailed, InputError
+from ._files import markdown_table, table_cell
 from .exports import iter_tasks
 from .records import Record, annotation_record
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
@@ -748,8 +749,5 @@ def format_summary(summary: Summary) -> str:
 
 def codes_table() -> str:
     """The Markdown table of all codes, for README.md."""
-    rows = ["| code | level | check | meaning | how to fix |", "|---|---|---|---|---|"]
-    for c in CODES.values():
-        meaning, fix = (s.replace("|", "\\|") for s in (c.meaning, c.fix))
-        rows.append(f"| `{c.name}` | {c.level} | {c.group} | {meaning} | {fix} |")
-    return "\n".join(rows) + "\n"
+    rows = [(f"`{c.name}`", c.level, c.group, table_cell(c.meaning), table_cell(c.fix)) for c in CODES.values()]
+    return "\n".join(markdown_table(("code", "level", "check", "meaning", "how to fix"), rows)) + "\n"
