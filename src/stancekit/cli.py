@@ -20,11 +20,11 @@ from . import schema as schema_mod
 from . import tasks as tasks_mod
 from . import taxonomy as taxonomy_mod
 from . import validate as validate_mod
-from . import _files
+from . import _files, paths
 from .errors import InputError, StancekitError
 
 TAXONOMY_OPTION = click.option(
-    "--taxonomy", "taxonomy_path", type=click.Path(path_type=Path), default=taxonomy_mod.DEFAULT_PATH,
+    "--taxonomy", "taxonomy_path", type=click.Path(path_type=Path), default=paths.TAXONOMY,
     show_default=True, help="The taxonomy file that defines labels and choices.",
 )
 
@@ -53,7 +53,7 @@ class _Main(click.Group):
 
 DOCUMENTS_OPTION = click.option(
     "--documents", "documents_path", type=click.Path(path_type=Path), default=None,
-    help="The documents table the tasks were made from (build/documents.parquet in `make`): every task's text "
+    help=f"The documents table the tasks were made from ({paths.DOCUMENTS} in `make`): every task's text "
          "is checked against it (UNKNOWN_DOCUMENT, TASK_TEXT_MISMATCH).")
 
 
@@ -86,7 +86,7 @@ def main() -> None:
 
 @main.command("config")
 @TAXONOMY_OPTION
-@click.option("--out", type=click.Path(path_type=Path), default=config_mod.DEFAULT_PATH, show_default=True,
+@click.option("--out", type=click.Path(path_type=Path), default=paths.LABELING_CONFIG, show_default=True,
               help="Where to write the Label Studio labeling config.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if --out differs from a fresh render.")
 def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
@@ -96,7 +96,7 @@ def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
 
 @main.command("guidelines")
 @TAXONOMY_OPTION
-@click.option("--path", "guidelines_path", type=click.Path(path_type=Path), default=guidelines_mod.DEFAULT_PATH,
+@click.option("--path", "guidelines_path", type=click.Path(path_type=Path), default=paths.GUIDELINES,
               show_default=True, help="The guidelines file whose generated block is rewritten.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the generated block is stale.")
 def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> None:
@@ -147,7 +147,7 @@ def ingest_cmd(paths: tuple[Path, ...], out: Path, report: Path | None) -> None:
 
 @main.command("schema")
 @TAXONOMY_OPTION
-@click.option("--out", type=click.Path(path_type=Path), default=schema_mod.DEFAULT_PATH, show_default=True,
+@click.option("--out", type=click.Path(path_type=Path), default=paths.EXPORT_SCHEMA, show_default=True,
               help="Where to write the JSON Schema of a Label Studio JSON export.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if --out differs from a fresh render.")
 def schema_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
@@ -163,7 +163,7 @@ def schema_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
 @DOCUMENTS_OPTION
 @click.option("--predictions", is_flag=True,
               help="The files are task files (`stancekit tasks`) or export snapshots: check their predictions.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=config_mod.DEFAULT_PATH,
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=paths.LABELING_CONFIG,
               show_default=True, help="The labeling config the exports were made with; it must match the taxonomy.")
 @TAXONOMY_OPTION
 def validate_cmd(exports: tuple[Path, ...], fmt: str, documents_path: Path | None, predictions: bool,
@@ -190,11 +190,11 @@ def validate_cmd(exports: tuple[Path, ...], fmt: str, documents_path: Path | Non
 
 @main.command("tasks")
 @click.argument("documents", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), default=Path("annotation/tasks/tasks.json"), show_default=True,
+@click.option("--out", type=click.Path(path_type=Path), default=paths.TASKS, show_default=True,
               help="Where to write the Label Studio tasks (a JSON array).")
 @click.option("--max-chars", type=click.IntRange(min=1), default=None,
               help="Split documents longer than this into chunk tasks, at paragraph boundaries.")
-@click.option("--rules", "rules_path", type=click.Path(path_type=Path), default=Path("schema/preannotator.yaml"),
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path), default=paths.PREANNOTATOR,
               show_default=True, help="Cue phrases of the rule-based pre-annotator.")
 @click.option("--no-predictions", is_flag=True, help="Leave out the pre-annotations.")
 @TAXONOMY_OPTION
@@ -209,7 +209,7 @@ def tasks_cmd(documents: Path, out: Path, max_chars: int | None, rules_path: Pat
     click.echo(f"wrote {out}: {len(made)} tasks from {docs} documents")
 
 
-LS_STATE_OPTION = click.option("--state-dir", type=click.Path(path_type=Path), default=Path(".labelstudio"),
+LS_STATE_OPTION = click.option("--state-dir", type=click.Path(path_type=Path), default=paths.LS_STATE_DIR,
                                show_default=True, help="Credentials, server pid and log (kept out of git).")
 LS_URL_OPTION = click.option("--url", default=None, help="Talk to this Label Studio instead of the one in --state-dir "
                              "(token from LABEL_STUDIO_API_KEY).")
@@ -232,8 +232,8 @@ def ls_group() -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, envvar="STANCEKIT_LS_PORT",
               help="Port on 127.0.0.1 (env STANCEKIT_LS_PORT).")
 @click.option("--ls-venv", type=click.Path(path_type=Path), default=None,
-              help="Label Studio's virtual environment [default: $STANCEKIT_LS_VENV or .venv-ls].")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path(config_mod.DEFAULT_PATH),
+              help=f"Label Studio's virtual environment [default: $STANCEKIT_LS_VENV or {paths.LS_VENV}].")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=paths.LABELING_CONFIG,
               show_default=True, help="The labeling config to create or update the project with.")
 @LS_PROJECT_OPTION
 @TAXONOMY_OPTION
@@ -259,7 +259,7 @@ def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, t
 
 
 @ls_group.command("push")
-@click.argument("tasks_file", type=click.Path(path_type=Path), default=Path("annotation/tasks/tasks.json"))
+@click.argument("tasks_file", type=click.Path(path_type=Path), default=paths.TASKS)
 @LS_STATE_OPTION
 @LS_URL_OPTION
 @LS_PROJECT_OPTION
@@ -280,7 +280,7 @@ def ls_push(tasks_file: Path, state_dir: Path, url: str | None, title: str | Non
 
 
 @ls_group.command("pull")
-@click.option("--out-dir", type=click.Path(path_type=Path), default=Path("annotation/exports"), show_default=True,
+@click.option("--out-dir", type=click.Path(path_type=Path), default=paths.EXPORTS_DIR, show_default=True,
               help="Directory for the export, named by UTC time.")
 @LS_STATE_OPTION
 @LS_URL_OPTION
@@ -354,7 +354,7 @@ def agreement_cmd(exports, fmt, resamples, seed, documents_path, taxonomy_path):
 
 @main.command("adjudicate")
 @click.argument("exports", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), default=Path("annotation/gold/gold.json"), show_default=True,
+@click.option("--out", type=click.Path(path_type=Path), default=paths.GOLD, show_default=True,
               help="The gold file to write.")
 @click.option("--tasks-out", type=click.Path(path_type=Path), default=None,
               help="Write the disputed documents as Label Studio tasks, each annotator's version a prediction.")
@@ -390,9 +390,9 @@ def adjudicate_cmd(exports, out, tasks_out, review_all, documents_path, taxonomy
 @SEED_OPTION
 @DOCUMENTS_OPTION
 @click.option("--baselines", "rules_path", type=click.Path(path_type=Path), is_flag=False,
-              flag_value="schema/preannotator.yaml", default=None,
+              flag_value=str(paths.PREANNOTATOR), default=None,
               help="Also score two baselines: the majority document answer, and one stance span per sentence that "
-                   "mentions the actor (cues from this pre-annotator file; bare --baselines: schema/preannotator.yaml).")
+                   f"mentions the actor (cues from this pre-annotator file; bare --baselines: {paths.PREANNOTATOR}).")
 @TAXONOMY_OPTION
 def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_path, rules_path, taxonomy_path):
     """Precision, recall and F1 of the pre-annotations (per model_version) against gold.
@@ -415,22 +415,22 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
 @click.option("--bump", type=click.Choice(["auto", "major", "minor", "patch"]), is_flag=False, flag_value="auto",
               help="Bump the latest version instead; bare --bump (auto) derives the part from the diff "
                    "(labels changed: major; records or fields added: minor; else patch).")
-@click.option("--documents", type=click.Path(path_type=Path), default="build/documents.parquet", show_default=True,
+@click.option("--documents", type=click.Path(path_type=Path), default=paths.DOCUMENTS, show_default=True,
               help="The documents (ingest output).")
-@click.option("--exports", "export_globs", multiple=True, default=["annotation/exports/*.json"], show_default=True,
+@click.option("--exports", "export_globs", multiple=True, default=[paths.EXPORTS_GLOB], show_default=True,
               help="Label Studio JSON exports: paths or quoted globs; repeatable, or list the files after it.")
 @click.argument("more_exports", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--gold", type=click.Path(path_type=Path), default="annotation/gold/gold.json", show_default=True,
+@click.option("--gold", type=click.Path(path_type=Path), default=paths.GOLD, show_default=True,
               help="Gold (adjudicate output); skipped when the default path does not exist.")
-@click.option("--tasks", type=click.Path(path_type=Path), default="annotation/tasks/tasks.json", show_default=True,
+@click.option("--tasks", type=click.Path(path_type=Path), default=paths.TASKS, show_default=True,
               help="Tasks with predictions; skipped when the default path does not exist.")
-@click.option("--rules", type=click.Path(path_type=Path), default="schema/preannotator.yaml", show_default=True,
+@click.option("--rules", type=click.Path(path_type=Path), default=paths.PREANNOTATOR, show_default=True,
               help="The pre-annotator's cue file, for the baselines scored beside the predictions; skipped when the "
                    "default path does not exist.")
-@click.option("--agreement", type=click.Path(path_type=Path), default="build/agreement.json", show_default=True,
+@click.option("--agreement", type=click.Path(path_type=Path), default=paths.AGREEMENT, show_default=True,
               help="The report of `stancekit agreement --format json` over the exports, for the manifest; "
                    "skipped when the default path does not exist.")
-@click.option("--out-dir", type=click.Path(path_type=Path), default="dataset/releases", show_default=True,
+@click.option("--out-dir", type=click.Path(path_type=Path), default=paths.RELEASES_DIR, show_default=True,
               help="Where release directories vX.Y.Z are created.")
 @click.pass_context
 def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, rules, agreement,
@@ -480,10 +480,10 @@ def verify_cmd(release_dir: Path) -> None:
 @TAXONOMY_OPTION
 @click.option("--release", "version", default="latest", show_default=True,
               help="The release to describe: latest, X.Y.Z, or a release directory.")
-@click.option("--releases-dir", type=click.Path(path_type=Path), default="dataset/releases", show_default=True)
-@click.option("--datasheet", "datasheet_path", type=click.Path(path_type=Path), default="DATASHEET.md", show_default=True)
-@click.option("--readme", type=click.Path(path_type=Path), default="README.md", show_default=True)
-@click.option("--plots", type=click.Path(path_type=Path), default="docs/datasheet", show_default=True,
+@click.option("--releases-dir", type=click.Path(path_type=Path), default=paths.RELEASES_DIR, show_default=True)
+@click.option("--datasheet", "datasheet_path", type=click.Path(path_type=Path), default=paths.DATASHEET, show_default=True)
+@click.option("--readme", type=click.Path(path_type=Path), default=paths.README, show_default=True)
+@click.option("--plots", type=click.Path(path_type=Path), default=paths.PLOTS_DIR, show_default=True,
               help="Where the PNG plots go (linked from the datasheet).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a generated block or plot is stale.")
 def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, readme, plots, check) -> None:

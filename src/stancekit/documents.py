@@ -16,10 +16,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import paths
 from .taxonomy import TEXT_NAME
 from .errors import InputError
 
-DEFAULT_PATH = Path("build/documents.parquet")
+DEFAULT_PATH = paths.DOCUMENTS
 COLUMNS = {  # the documents.parquet contract; a release passes these columns through
     "doc_id": "stable id: `doc_` + sha256(clean text)[:16]",
     "title": "article title",

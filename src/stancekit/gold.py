@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from . import paths
 from .taxonomy import Taxonomy
 from .errors import InputError
 
-DEFAULT_PATH = Path("annotation/gold/gold.json")
+DEFAULT_PATH = paths.GOLD
 DOC_STATUSES = ("unanimous", "majority", "tie", "single", "adjudicated")
 SPAN_STATUSES = ("unanimous", "merged", "disputed", "single", "adjudicated")
 

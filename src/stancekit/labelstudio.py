@@ -32,13 +32,14 @@ from label_studio_sdk.core.api_error import ApiError
 
 from .errors import StancekitError
 from ._files import atomic_path, write_text
+from . import paths
 
 LS_VERSION = "1.23.2"
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
-DEFAULT_STATE_DIR = Path(".labelstudio")
-DEFAULT_LS_VENV = Path(".venv-ls")
-DEFAULT_EXPORT_DIR = Path("annotation/exports")
+DEFAULT_STATE_DIR = paths.LS_STATE_DIR
+DEFAULT_LS_VENV = paths.LS_VENV
+DEFAULT_EXPORT_DIR = paths.EXPORTS_DIR
 START_TIMEOUT = 600.0  # seconds; a first start runs the migrations (~70 s on 2 cores, more when busy)
 IMPORT_BATCH = 500
 IMPORT_ATTEMPTS = 4

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import yaml
 
+from . import paths
 from . import records
 from .taxonomy import TEXT_NAME, Taxonomy
 from .errors import InputError
 
-DEFAULT_PATH = Path("schema/preannotator.yaml")
+DEFAULT_PATH = paths.PREANNOTATOR
 _SENTENCE = re.compile(r"\S[^\n]*?(?:[.!?]+[\"”’»)]*(?=\s|$)|(?=\n)|$)")
 _QUOTES = re.compile(r"[\"“”«»]")
 

@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
+from . import paths
 from . import agreement, exports, ingest, preannotate, validate
 from . import documents as documents_mod
 from . import gold as gold_mod
@@ -45,7 +46,7 @@ from ._files import file_sha256, markdown_table, write_text
 from .records import Record
 from .taxonomy import TEXT_NAME, Taxonomy
 
-RELEASES_DIR = Path("dataset/releases")
+RELEASES_DIR = paths.RELEASES_DIR
 LAYERS = ("annotation", "gold", "prediction")
 # Deterministic split of the Hugging Face view: by the first 8 bytes of sha256(doc_id).
 SPLITS = (("train", 0.8), ("validation", 0.1), ("test", 0.1))

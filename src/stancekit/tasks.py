@@ -15,12 +15,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from . import paths
 from . import graphemes
 from .taxonomy import TEXT_NAME
 from .errors import InputError
 from ._files import write_text
 
-DEFAULT_PATH = Path("annotation/tasks/tasks.json")
+DEFAULT_PATH = paths.TASKS
 
 _PARAGRAPH_END = re.compile(r"\n[ \t]*\n+")
 _LINE_END = re.compile(r"\n+")

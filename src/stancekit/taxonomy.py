@@ -8,9 +8,10 @@ from pathlib import Path
 
 import yaml
 
+from . import paths
 from .errors import InputError
 
-DEFAULT_PATH = Path("schema/taxonomy.yaml")
+DEFAULT_PATH = paths.TAXONOMY
 
 # Names of the Label Studio objects and controls that are fixed by the design, not the taxonomy.
 TEXT_NAME = "text"  # the <Text> object, and the task data key holding the document text
