@@ -22,7 +22,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import test_ingest as seeds  # noqa: E402  (the expectations of the tests, one home)
 import test_ingest_chrome as unseen  # noqa: E402
-
 from stancekit import ingest  # noqa: E402
 
 
@@ -30,7 +29,7 @@ def as_html(path: Path) -> bytes:
     if path.suffix == ".html":
         return path.read_bytes()
     lines = path.read_text(encoding="utf-8").splitlines()
-    return ("<html><body>" + "".join(f"<p>{html.escape(l)}</p>" for l in lines if l.strip()) + "</body></html>").encode()
+    return ("<html><body>" + "".join(f"<p>{html.escape(line)}</p>" for line in lines if line.strip()) + "</body></html>").encode()
 
 
 def ours(path: Path) -> str:
@@ -78,7 +77,8 @@ def main(tmp: Path) -> None:
             left = sum(flat(g) in out for g in gone)
             lost = sum(flat(q) not in out for q in qs)
             t = totals[method]
-            t[0] += kept; t[1] += len(keep); t[2] += left; t[3] += len(gone); t[4] += lost; t[5] += len(qs)
+            for k, n in enumerate((kept, len(keep), left, len(gone), lost, len(qs))):
+                t[k] += n
             print(f"| {name} | {method} | {kept}/{len(keep)} | {left}/{len(gone)} | {lost}/{len(qs)} |")
     for method, t in totals.items():
         print(f"| **all** | {method} | {t[0]}/{t[1]} | {t[2]}/{t[3]} | {t[4]}/{t[5]} |")

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from stancekit import documents as documents_mod, labelstudio, passes, preannotate
+from stancekit import documents as documents_mod
+from stancekit import labelstudio, passes, preannotate
 from stancekit import tasks as tasks_mod
 from stancekit import taxonomy as taxonomy_mod
 
@@ -76,10 +77,8 @@ def main() -> None:
             document["offset_map"] = row["offset_map"]
         loaded = [passes.load_pass(p) for p in args.passes]
         results = [passes.pass_results(p, documents, taxonomy) for p in loaded]
-        if args.tasks:
-            tasks = tasks_mod.read(args.tasks)
-        else:
-            tasks = tasks_mod.make_tasks(documents, None, preannotate.predictor(taxonomy))
+        tasks = tasks_mod.read(args.tasks) if args.tasks else \
+            tasks_mod.make_tasks(documents, None, preannotate.predictor(taxonomy))
         with server(args.url) as client:
             label_config = Path("schema/labeling-config.xml").read_text(encoding="utf-8")
             project_id, _ = labelstudio.ensure_project(client, args.project or f"stancekit {taxonomy.name}",

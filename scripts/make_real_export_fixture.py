@@ -27,7 +27,10 @@ from pathlib import Path
 
 from label_studio_sdk import LabelStudio
 
-from stancekit import documents as documents_mod, labelstudio, preannotate, taxonomy as taxonomy_mod, tasks as tasks_mod
+from stancekit import documents as documents_mod
+from stancekit import labelstudio, preannotate
+from stancekit import tasks as tasks_mod
+from stancekit import taxonomy as taxonomy_mod
 from stancekit.taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -126,7 +126,7 @@ def orphan_region_choice(tasks):
 
 
 def choice_not_applicable(tasks):
-    for t, a, j, span in _spans(tasks):
+    for t, a, _j, span in _spans(tasks):
         label = span["value"]["labels"][0]
         others = [q for q in TAXONOMY.region_attributes if label not in q.applies_to]
         if others:

@@ -10,8 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from stancekit import agreement
-from stancekit import ingest
+from stancekit import agreement, ingest
 from stancekit.taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
 TEXTS = {

@@ -8,8 +8,23 @@ import pytest
 from click.testing import CliRunner
 
 import ls_export as lx
-from agreement_cases import (A, B, BASE_STANCES, C, EMAIL, ROOT, TASK_IDS, TAXONOMY, TEXTS, base_spans, condition_span,
-                             export, plan_of, shifted_spans, stance_span)
+from agreement_cases import (
+    BASE_STANCES,
+    EMAIL,
+    ROOT,
+    TASK_IDS,
+    TAXONOMY,
+    TEXTS,
+    A,
+    B,
+    C,
+    base_spans,
+    condition_span,
+    export,
+    plan_of,
+    shifted_spans,
+    stance_span,
+)
 from stancekit import _files, adjudicate, agreement, preannotate, validate
 from stancekit.cli import main
 from stancekit.records import parse_result

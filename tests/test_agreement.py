@@ -10,8 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import ls_export as lx
-from agreement_cases import (A, B, BASE_STANCES, C, EMAIL, TASK_IDS, TAXONOMY, TEXTS, base_spans, export, plan_of,
-                             shifted_spans, stance_span)
+from agreement_cases import BASE_STANCES, EMAIL, TASK_IDS, TAXONOMY, TEXTS, A, B, C, base_spans, export, plan_of, shifted_spans, stance_span
 from stancekit import agreement
 from stancekit.cli import main
 from stancekit.validate import InputRejected

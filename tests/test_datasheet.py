@@ -7,10 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from release_fixtures import write_inputs
 from stancekit import datasheet, release, taxonomy
 from stancekit.cli import main
-
-from release_fixtures import write_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 TAXONOMY = taxonomy.load(ROOT / "schema/taxonomy.yaml")

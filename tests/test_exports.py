@@ -1,8 +1,8 @@
 """The streaming export reader yields exactly the tasks of the array, at any chunk size, and fails in one line."""
 
 import io
-import re
 import json
+import re
 
 import pytest
 from hypothesis import given, settings

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from ls_proxy import ForwardingProxy, serve
 from click.testing import CliRunner
 
+from ls_proxy import ForwardingProxy, serve
 from stancekit import labelstudio, taxonomy
 from stancekit import tasks as tasks_mod
 from stancekit.cli import main

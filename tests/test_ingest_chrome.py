@@ -51,7 +51,7 @@ def run(*args) -> subprocess.CompletedProcess:
 
 def article_with_chrome() -> str:
     lines = [BODY[0], CHROME["metadata"][0], CHROME["caption"][0], BODY[1], CHROME["sponsor"][0], BODY[2]]
-    for kind, examples in CHROME.items():
+    for examples in CHROME.values():
         for example in examples:
             lines += [example, ""]
     lines += BODY[3:] + ["More from this author", "Kremlin sets out its terms", "Kyiv's answer", "",

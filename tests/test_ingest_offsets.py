@@ -53,7 +53,7 @@ line = st.one_of(body_line, body_line, body_line, st.sampled_from(BOILERPLATE), 
                  body_line.map(lambda s: f"**{s.strip()}**"))
 article = st.lists(line, min_size=1, max_size=14).flatmap(
     lambda lines: st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=len(lines), max_size=len(lines))
-    .map(lambda ends: "".join(l + e for l, e in zip(lines, ends))))
+    .map(lambda ends: "".join(line + end for line, end in zip(lines, ends))))
 # Repeat a few lines so that the duplicate-paragraph rule cuts text out of the middle.
 article = st.tuples(article, st.booleans()).map(lambda t: t[0] + t[0] if t[1] else t[0])
 

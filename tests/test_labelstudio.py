@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
-from ls_proxy import ForwardingProxy, serve
 from click.testing import CliRunner
 
+from ls_proxy import ForwardingProxy, serve
 from stancekit import exports, labelstudio, taxonomy
-from stancekit.records import parse_result
 from stancekit import tasks as tasks_mod
 from stancekit.cli import main
+from stancekit.records import parse_result
 
 ROOT = Path(__file__).resolve().parents[1]
 TAXONOMY = taxonomy.load(ROOT / "schema/taxonomy.yaml")

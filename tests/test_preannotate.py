@@ -10,7 +10,6 @@ from stancekit import config, preannotate, records, taxonomy
 from stancekit.documents import read_documents
 from stancekit.taxonomy import LABELS_NAME
 
-
 ROOT = Path(__file__).resolve().parents[1]
 TAXONOMY = taxonomy.load(ROOT / "schema/taxonomy.yaml")
 CUES = ROOT / "schema/preannotator.yaml"

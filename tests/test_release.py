@@ -18,11 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 import stancekit
+from release_fixtures import TEXTS, _attrs, _doc_choice, _region, doc_id, write_agreement, write_export, write_inputs
 from stancekit import gold as gold_mod
 from stancekit import preannotate, release, taxonomy
 from stancekit.cli import main
-
-from release_fixtures import TEXTS, _attrs, _doc_choice, _region, doc_id, write_agreement, write_export, write_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 TAXONOMY = taxonomy.load(ROOT / "schema/taxonomy.yaml")

@@ -61,8 +61,8 @@ def test_the_token_is_in_no_output_log_exception_or_file(label_studio, documents
         errors = []
         for url, key in ((label_studio.base_url, wrong), (nobody, token), (failing, token)):
             client = labelstudio.Client(url, key)
-            for call in (lambda: labelstudio.push(client, client.project_id("secrets 500"), tasks_mod.read(tasks_file)),
-                         lambda: labelstudio.pull(client, client.project_id("secrets"), tmp_path / "exports")):
+            for call in (lambda c=client: labelstudio.push(c, c.project_id("secrets 500"), tasks_mod.read(tasks_file)),
+                         lambda c=client: labelstudio.pull(c, c.project_id("secrets"), tmp_path / "exports")):
                 with pytest.raises(labelstudio.LabelStudioError) as err:
                     call()
                 errors.append("".join(traceback.format_exception(err.value)) + repr(err.value))

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from export_mutations import DEFECTS, ROOT, TAXONOMY, base_export, documents_parquet, with_defect, write
 from stancekit import schema, validate
-from stancekit.documents import DocumentStore
 from stancekit.cli import main
+from stancekit.documents import DocumentStore
 from stancekit.exports import ExportReadError
 
 CONFIG = (ROOT / "schema/labeling-config.xml").read_text(encoding="utf-8")

@@ -19,7 +19,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-
 from . import records
 from ._files import write_text
 from .agreement import Annotation, Collection, Document

@@ -13,7 +13,6 @@ documents (fixed seed, so a rerun gives the same numbers), or the reason it is u
 from __future__ import annotations
 
 import itertools
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,8 +26,8 @@ from .documents import DocumentStore
 from .gold import read_gold
 from .preannotate import ACTOR_SENTENCE_BASELINE, Rules, actor_sentence_spans
 from .records import Record
-from .validate import Reader
 from .taxonomy import TEXT_NAME, Taxonomy
+from .validate import Reader
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
@@ -278,7 +277,7 @@ def count_spans(pairs_by_doc: list[tuple[list, list] | None], taxonomy: Taxonomy
                         if x is not None and y is not None:
                             attributes[mode][q.name][d, x, y] += 1
                 for name in categories.get(label, []):
-                    by_a, by_b = _groups(a, lambda s: s.get(name)), _groups(b, lambda s: s.get(name))
+                    by_a, by_b = _groups(a, lambda s, name=name: s.get(name)), _groups(b, lambda s, name=name: s.get(name))
                     for value in by_a.keys() | by_b.keys():
                         scope = f"{name}:{value}"
                         if scope in column:

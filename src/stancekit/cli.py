@@ -9,18 +9,17 @@ from typing import NoReturn
 
 import click
 
+from . import _files, paths, preannotate
 from . import adjudicate as adjudicate_mod
 from . import agreement as agreement_mod
 from . import config as config_mod
 from . import documents as documents_mod
 from . import guidelines as guidelines_mod
 from . import ingest as ingest_mod
-from . import preannotate
 from . import schema as schema_mod
 from . import tasks as tasks_mod
 from . import taxonomy as taxonomy_mod
 from . import validate as validate_mod
-from . import _files, paths
 from .errors import InputError, StancekitError
 
 TAXONOMY_OPTION = click.option(

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import paths
-from .taxonomy import TEXT_NAME
 from .errors import InputError
+from .taxonomy import TEXT_NAME
 
 DEFAULT_PATH = paths.DOCUMENTS
 COLUMNS = {  # the documents.parquet contract; a release passes these columns through

@@ -15,7 +15,6 @@ from typing import TextIO
 
 from .errors import InputError
 
-
 CHUNK_CHARS = 1 << 20
 MAX_TASK_CHARS = 1 << 26  # a task larger than this is reported, not buffered without end
 _DECODER = json.JSONDecoder()

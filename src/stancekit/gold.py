@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 
 from . import paths
-from .taxonomy import Taxonomy
 from .errors import InputError
+from .taxonomy import Taxonomy
 
 DEFAULT_PATH = paths.GOLD
 DOC_STATUSES = ("unanimous", "majority", "tie", "single", "adjudicated")

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import paths
-from .taxonomy import Question, Taxonomy
-from .errors import InputError
-from ._files import markdown_table
+from ._files import markdown_table, write_text
 from ._files import table_cell as _cell
-from ._files import write_text
+from .errors import InputError
+from .taxonomy import Question, Taxonomy
 
 DEFAULT_PATH = paths.GUIDELINES
 BEGIN = "<!-- BEGIN GENERATED: taxonomy tables -->"

@@ -33,15 +33,15 @@ from typing import NamedTuple
 
 import charset_normalizer
 import ftfy
-import ftfy.bad_codecs  # noqa: F401  (registers the sloppy-windows-* codecs ftfy names)
+import ftfy.bad_codecs
 import ftfy.badness
 import pyarrow as pa
 import pyarrow.parquet as pq
 import webencodings
 import yaml
 
-from .errors import InputError
 from ._files import atomic_path
+from .errors import InputError
 
 FORMATS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 NEAR_DUPLICATE_JACCARD = 0.9
@@ -303,7 +303,7 @@ def _undo_mojibake(units: list[Unit], steps: list[tuple[str, str]]) -> list[Unit
     return units
 
 
-def _repair_mojibake(units: list[Unit], removed: list["Removal"], notes: list[str]) -> list[Unit]:
+def _repair_mojibake(units: list[Unit], removed: list[Removal], notes: list[str]) -> list[Unit]:
     """UTF-8 text that was once decoded with a legacy encoding ("â€™" for "’", "Ð¿" for "п"). Each
     run of non-ASCII characters that ftfy takes for mojibake is repaired when ftfy undoes it by
     re-encoding with one single-byte codec (or a chain of them) and decoding UTF-8; runs may come
@@ -338,7 +338,7 @@ def _repair_mojibake(units: list[Unit], removed: list["Removal"], notes: list[st
     return out
 
 
-def _drop_invisible(units: list[Unit], removed: list["Removal"]) -> list[Unit]:
+def _drop_invisible(units: list[Unit], removed: list[Removal]) -> list[Unit]:
     """Delete the INVISIBLE characters; each run of them goes to `removed` (rule "invisible")."""
     runs = _runs(units, INVISIBLE.__contains__)
     if not runs:
@@ -596,7 +596,7 @@ def _line_stretches(removed: list[tuple[str, Line]], kept: list[Line]) -> list[R
     them allowed, no kept text) make one stretch."""
     kept_at = sorted(line.index for line in kept if line.units)
     stretches: list[list] = []  # [rule, first index, last index, raw start, raw end, texts]
-    for rule, line in sorted(((r, l) for r, l in removed if l.units), key=lambda item: item[1].index):
+    for rule, line in sorted(((r, ln) for r, ln in removed if ln.units), key=lambda item: item[1].index):
         last = stretches[-1] if stretches else None
         if (last and last[0] == rule
                 and bisect.bisect_right(kept_at, last[2]) == bisect.bisect_left(kept_at, line.index)):

@@ -12,6 +12,7 @@ showing the token.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,16 +24,16 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
-from .errors import StancekitError
-from ._files import atomic_path, write_text
 from . import paths
+from ._files import atomic_path, write_text
+from .errors import StancekitError
 
 LS_VERSION = "1.23.2"
 HOST = "127.0.0.1"
@@ -189,15 +190,11 @@ def stop_server(pid: int, timeout: float = 30.0) -> None:
             os.killpg(pid, 0)
         except ProcessLookupError:
             return
-        try:  # reap it if it is our child
+        with contextlib.suppress(ChildProcessError):  # reap it if it is our child
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         time.sleep(0.2)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 @dataclass(frozen=True)
@@ -467,7 +464,7 @@ EXPORT_OPTIONS = {
 def pull(client: Client, project_id: int, out_dir: Path = DEFAULT_EXPORT_DIR, timeout: float = 600.0,
          now: datetime | None = None) -> Path:
     """Write a snapshot JSON export of every task (with full predictions) to out_dir/<UTC time>.json."""
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     export = client.call("creating an export snapshot", client.sdk.projects.exports.create, id=project_id,
                          title=f"stancekit pull {stamp}", serialization_options=EXPORT_OPTIONS)
     deadline = time.monotonic() + timeout

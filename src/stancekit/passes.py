@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 
 from . import ingest, records
-from .taxonomy import Taxonomy
 from .errors import InputError
+from .taxonomy import Taxonomy
 
 
 class PassError(InputError):

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from . import paths
-from . import records
-from .taxonomy import TEXT_NAME, Taxonomy
+from . import paths, records
 from .errors import InputError
+from .taxonomy import TEXT_NAME, Taxonomy
 
 DEFAULT_PATH = paths.PREANNOTATOR
 _SENTENCE = re.compile(r"\S[^\n]*?(?:[.!?]+[\"”’»)]*(?=\s|$)|(?=\n)|$)")

@@ -20,12 +20,11 @@ from __future__ import annotations
 import errno
 import fcntl
 import hashlib
-import json
 import itertools
+import json
 import os
 import re
 import shutil
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import Iterable
@@ -37,12 +36,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
-from . import paths
-from . import agreement, exports, ingest, preannotate, validate
+from . import agreement, exports, ingest, paths, preannotate, validate
 from . import documents as documents_mod
 from . import gold as gold_mod
-from .errors import CheckFailed, InputError, StancekitError
 from ._files import file_sha256, markdown_table, write_text
+from .errors import CheckFailed, InputError, StancekitError
 from .records import Record
 from .taxonomy import TEXT_NAME, Taxonomy
 
@@ -728,7 +726,7 @@ def columns_table(taxonomy: Taxonomy, relations: bool = True) -> str:
     """Markdown table of every release column: file, name, Arrow type, pandas dtype from `load`, meaning.
 
     `relations`: include relations.parquet (a release has it only when some annotation has relations)."""
-    from .load import pandas_dtype  # noqa: PLC0415 (load imports this module)
+    from .load import pandas_dtype
 
     rows = []
     for name, doc in DOCUMENT_COLUMNS.items():

@@ -15,11 +15,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from . import paths
-from . import graphemes
-from .taxonomy import TEXT_NAME
-from .errors import InputError
+from . import graphemes, paths
 from ._files import write_text
+from .errors import InputError
+from .taxonomy import TEXT_NAME
 
 DEFAULT_PATH = paths.TASKS
 

@@ -26,9 +26,9 @@ import jsonschema_rs
 
 from . import graphemes
 from . import schema as schema_mod
+from ._files import markdown_table, table_cell
 from .documents import DocumentStore
 from .errors import CheckFailed, InputError
-from ._files import markdown_table, table_cell
 from .exports import iter_tasks
 from .records import Record, annotation_record
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
@@ -51,7 +51,8 @@ CODES: dict[str, Code] = {c.name: c for c in [
          "Export from Label Studio as JSON (not JSON_MIN, CSV or CONLL); if a script wrote this item, make it write Label Studio's shape."),
     Code("UNKNOWN_FROM_NAME", ERROR, "references",
          "A result item's `from_name` names no control of the labeling config.",
-         "The project's config differs from schema/labeling-config.xml: update the project's config, then fix or delete the item in Label Studio."),
+         "The project's config differs from schema/labeling-config.xml: update the project's config, "
+         "then fix or delete the item in Label Studio."),
     Code("UNKNOWN_TO_NAME", ERROR, "references",
          "A result item's `to_name` is not the config's text object.",
          "Fix the item (or the script that imported it) to point at the text object named in the config."),
@@ -420,7 +421,8 @@ class Validator:
                 if rid is not None and rid in spans:
                     first = spans[rid][0]
                     problems.append(self._problem(ctx, "DUPLICATE_REGION_ID", f"{at}/{j}/id",
-                                                  f"region id {_show(rid)} is also the id of the span at result item {first}, expected unique span ids",
+                                                  f"region id {_show(rid)} is also the id of the span at result item "
+                                                  f"{first}, expected unique span ids",
                                                   annotation_id, rid))
                 elif rid is not None:
                     spans[rid] = (j, label)
@@ -457,7 +459,8 @@ class Validator:
             first = answered.setdefault((rid, name), j)
             if first != j:
                 problems.append(self._problem(ctx, "MULTIPLE_CHOICES", f"{at}/{j}",
-                                              f"{name} of span {_show(rid)} is answered again (first at result item {first}), expected one answer",
+                                              f"{name} of span {_show(rid)} is answered again (first at result item "
+                                              f"{first}), expected one answer",
                                               annotation_id, rid))
         for rid, (j, label) in spans.items():
             missing = [name for name in self._required_attributes.get(label, ()) if (rid, name) not in answered]
