@@ -25,6 +25,7 @@ import math
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from html.parser import HTMLParser
@@ -312,15 +313,17 @@ def _repair_mojibake(units: list[Unit], removed: list[Removal], notes: list[str]
     text = "".join(u[0] for u in units)
     if text.isascii() or not ftfy.badness.is_bad(text):
         return units
-    out, done, repaired, unsure = [], 0, [], None
+    out: list[Unit] = []
+    repaired: list[tuple[str, str, str]] = []
+    done, unsure = 0, None
     for start, end in _runs(units, lambda ch: not ch.isascii()):
         run = units[start:end]
         run_text = "".join(u[0] for u in run)
         if not ftfy.badness.is_bad(run_text):
             continue
         fixed, steps = ftfy.fix_encoding_and_explain(run_text)
-        new = _undo_mojibake(run, [tuple(s) for s in steps]) if fixed != run_text else None
-        if new is None or "".join(u[0] for u in new) != fixed or ftfy.badness.is_bad(fixed):
+        new = _undo_mojibake(run, [(s.action, s.parameter) for s in steps]) if steps and fixed != run_text else None
+        if not steps or new is None or "".join(u[0] for u in new) != fixed or ftfy.badness.is_bad(fixed):
             unsure = unsure or (len("".join(u[0] for u in out + units[done:start])), run_text)
             continue
         out += units[done:start] + new
@@ -389,7 +392,8 @@ class Removal(NamedTuple):
 
 
 def _split_lines(units: list[Unit]) -> list[Line]:
-    lines, current = [], []
+    lines: list[Line] = []
+    current: list[Unit] = []
     for unit in units:
         if unit[0] == "\n":
             lines.append(Line(current, unit, len(lines)))
@@ -586,7 +590,7 @@ def _assemble(lines: list[Line]) -> list[Unit]:
     units: list[Unit] = []
     for i, line in enumerate(kept):
         units.extend(line.units)
-        if i + 1 < len(kept):
+        if i + 1 < len(kept) and line.newline is not None:  # only the text's last line has none
             units.append(line.newline)
     return units
 
@@ -712,7 +716,7 @@ def raw_pieces(omap: dict, start: int, end: int) -> list[tuple[int, int, int, in
         else:
             pieces.append([cs, ce, rs, re_])
         index = ce
-    return [tuple(p) for p in pieces]
+    return [(p[0], p[1], p[2], p[3]) for p in pieces]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -737,7 +741,7 @@ def _read(path: str, one_article: bool = True) -> bytes:
 def _document(units: list[Unit], encoding: str, source: str, source_format: str, raw_sha256: str,
               warnings: list[str], *, title: str | None = None, url: str | None = None,
               published: str | None = None, source_id: str | None = None,
-              removed: list[Removal] = ()) -> dict:
+              removed: Sequence[Removal] = ()) -> dict:
     """Clean the units into a document dict (the documents.parquet columns, plus ``where`` and
     ``removals``: what the extractor (`removed`) and cleaning removed, sorted by raw offset)."""
     units, lines, removals, notes = clean_units(units)
@@ -795,20 +799,23 @@ def _top_level_string(line: str, key: str) -> tuple[int, int]:
     """Start and end (code points, quotes excluded) of the last `key` string value of the JSON object `line`."""
     decoder = json.JSONDecoder()
     found = (-1, -1)
-    i = _JSON_WS.match(line, 1 + _JSON_WS.match(line).end()).end()
+    i = _ws_end(line, 1 + _ws_end(line, 0))
     while line[i] != "}":
-        name, i = json.decoder.scanstring(line, i + 1)
-        i = _JSON_WS.match(line, _JSON_WS.match(line, i).end() + 1).end()  # skip ':'
-        if line[i] == '"':
-            _, end = json.decoder.scanstring(line, i + 1)
-            if name == key:
-                found = (i + 1, end - 1)
-        else:
-            _, end = decoder.raw_decode(line, i)
-        i = _JSON_WS.match(line, end).end()
+        name, i = decoder.raw_decode(line, i)
+        i = _ws_end(line, _ws_end(line, i) + 1)  # skip ':'
+        _, end = decoder.raw_decode(line, i)
+        if name == key and line[i] == '"':
+            found = (i + 1, end - 1)
+        i = _ws_end(line, end)
         if line[i] == ",":
-            i = _JSON_WS.match(line, i + 1).end()
+            i = _ws_end(line, i + 1)
     return found
+
+
+def _ws_end(line: str, i: int) -> int:
+    """The index of the first character at or after `i` that is not JSON whitespace."""
+    m = _JSON_WS.match(line, i)
+    return m.end() if m else i
 
 
 def _optional_string(record: dict, key: str, where: str) -> str | None:
@@ -1035,7 +1042,7 @@ class _ArticleExtractor(HTMLParser):
         for scope, block in self.blocks:
             sizes[scope] = sizes.get(scope, 0) + len(block)
         articles = [s for s in sizes if s.startswith("article")]
-        scope = max(articles, key=sizes.get) if articles else "main" if "main" in sizes else "body"
+        scope = max(articles, key=lambda s: sizes[s]) if articles else "main" if "main" in sizes else "body"
         units: list[Unit] = []
         for block_scope, block in self.blocks:
             if block_scope != scope:
@@ -1067,7 +1074,8 @@ def _ingest_html(path: str, warnings: list[str]) -> list[dict]:
 
 def expand_inputs(paths: list[str | Path]) -> tuple[list[str], list[str]]:
     """Sorted input files (a directory contributes its .txt/.html/.htm/.jsonl files) and errors."""
-    files, errors = set(), []
+    files: set[str] = set()
+    errors: list[str] = []
     for given in map(str, paths):
         path = Path(given)
         if path.is_dir():
