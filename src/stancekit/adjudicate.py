@@ -35,7 +35,7 @@ def adjudicate(collection: Collection, taxonomy: Taxonomy, review_all: bool = Fa
     documents, tasks = [], []
     for doc in collection.documents:
         if doc.adjudication is not None:
-            documents.append(_adjudicated(doc, taxonomy, problems))
+            documents.append(_adjudicated(doc, doc.adjudication, taxonomy, problems))
         elif doc.annotations:
             gold_doc = _merged(doc, taxonomy, problems)
             documents.append(gold_doc)
@@ -62,7 +62,7 @@ def _gold_span(doc: Document, span: dict, taxonomy: Taxonomy, status: str, annot
 
 
 def _document(doc: Document, choices: dict, adjudicator: str | None, spans: list[dict]) -> dict:
-    out = {"doc_id": doc.doc_id}
+    out: dict[str, object] = {"doc_id": doc.doc_id}
     for name, (value, status) in choices.items():
         out[name] = value
         out[f"{name}_status"] = status
@@ -71,8 +71,7 @@ def _document(doc: Document, choices: dict, adjudicator: str | None, spans: list
     return out
 
 
-def _adjudicated(doc: Document, taxonomy: Taxonomy, problems: list[str]) -> dict:
-    truth = doc.adjudication
+def _adjudicated(doc: Document, truth: Annotation, taxonomy: Taxonomy, problems: list[str]) -> dict:
     choices = {q.name: (truth.choices.get(q.name), "adjudicated") for q in taxonomy.document_choices}
     spans = [_gold_span(doc, s, taxonomy, "adjudicated", [truth.annotator], problems) for s in truth.spans]
     return _document(doc, choices, truth.annotator, spans)
@@ -94,7 +93,8 @@ def _merged(doc: Document, taxonomy: Taxonomy, problems: list[str]) -> dict:
     annotations = list(doc.annotations.values())
     if len(annotations) == 1:
         only = annotations[0]
-        choices = {q.name: (only.choices.get(q.name), "single") for q in taxonomy.document_choices}
+        choices: dict[str, tuple[object, str]] = {q.name: (only.choices.get(q.name), "single")
+                                                  for q in taxonomy.document_choices}
         spans = [_gold_span(doc, s, taxonomy, "single", [only.annotator], problems) for s in only.spans]
         return _document(doc, choices, None, spans)
     choices = {}

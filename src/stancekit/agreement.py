@@ -103,8 +103,8 @@ def collect(records: Iterable[Record], inputs: list[dict], taxonomy: Taxonomy, k
     problems: list[str] = []
     documents: dict[str, Document] = {}
     found: dict[tuple, list] = defaultdict(list)  # (doc_id, chunk, annotator, ground truth) -> annotations
-    for _, task_records in itertools.groupby(records, key=lambda r: (r.file, r.task_index)):
-        task_records = list(task_records)
+    for _, grouped in itertools.groupby(records, key=lambda r: (r.file, r.task_index)):
+        task_records = list(grouped)
         # A ground-truth annotation next to ordinary ones is a reviewer's pick among the
         # annotators' work: it is its author's vote too. Alone (an adjudication task), it is not.
         picked_among = any(not r.ground_truth for r in task_records)
@@ -454,12 +454,12 @@ def measure(collection: Collection, taxonomy: Taxonomy, resamples: int = DEFAULT
     }
     per_pair = []
     for a, b in pairs:
-        shared = []
+        shared: list[tuple[list, list] | None] = []
         for doc in docs:
             x, y = doc.annotations.get(a), doc.annotations.get(b)
             common = sorted(set(x.chunks) & set(y.chunks)) if x and y else []
             shared.append(([s for c in common for s in x.chunks[c]], [s for c in common for s in y.chunks[c]])
-                          if common else None)
+                          if x and y and common else None)
         per_pair.append(((a, b), count_spans(shared, taxonomy)))
     pooled = sum((c for _, c in per_pair[1:]), per_pair[0][1]) if per_pair else count_spans([None] * len(docs), taxonomy)
     pooled_metrics = span_metrics(pooled, taxonomy, boot, pooled=True, nothing_shared=(
@@ -530,7 +530,8 @@ def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str
     if len({a for doc in docs for a in doc.annotations}) < 2:
         alpha = Metric(None, alpha.n, "one annotator only")
         observed = Metric(None, observed["n"], "one annotator only").to_json()
-    out = {"alpha": alpha.to_json(), "observed_agreement": observed, "pairs": []}
+    by_pair: list[dict] = []
+    out = {"alpha": alpha.to_json(), "observed_agreement": observed, "pairs": by_pair}
     for a, b in pairs:
         confusion = np.zeros((len(docs), k, k), dtype=np.int64)
         for d, doc in enumerate(docs):
@@ -539,8 +540,8 @@ def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str
             if x in index and y in index:
                 confusion[d, index[x], index[y]] = 1
         n = {"documents": int(confusion.sum())}
-        out["pairs"].append({"annotators": [a, b],
-                             **boot.additive({"kappa": KAPPA, "observed_agreement": AGREEMENT}, confusion, n)})
+        by_pair.append({"annotators": [a, b],
+                        **boot.additive({"kappa": KAPPA, "observed_agreement": AGREEMENT}, confusion, n)})
     return out
 
 
@@ -594,7 +595,7 @@ def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy
     boot = Bootstrap(len(docs), resamples, seed)
     models = []
     for model in sorted(predicted):
-        pairs = []
+        pairs: list[tuple[list, list] | None] = []
         for doc_id in docs:
             ranges = covered[doc_id]
             gold_spans = [s for s in gold_docs[doc_id]["spans"]

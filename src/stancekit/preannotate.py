@@ -161,40 +161,40 @@ def predict_text(text: str, rules: Rules, taxonomy: Taxonomy) -> dict:
         s_text, s_start = sentence.group(), sentence.start()
         attrs = {}
         named = False
-        for rule in rules.attributes:
-            hit = _first(rule.cues, s_text)
-            attrs[rule.question] = hit[0] if hit else rule.default
-            named = named or (hit is not None and rule.question == rules.voice)
+        for attribute in rules.attributes:
+            hit = _first(attribute.cues, s_text)
+            attrs[attribute.question] = hit[0] if hit else attribute.default
+            named = named or (hit is not None and attribute.question == rules.voice)
         reported = bool(_QUOTES.search(s_text) or rules.saying.search(s_text))
         score = 0.5 + 0.25 * named + 0.25 * reported
-        for rule in rules.spans:
-            if rule.needs_target and not rules.target.search(s_text):
+        for span_rule in rules.spans:
+            if span_rule.needs_target and not rules.target.search(s_text):
                 continue
-            if rule.extent == "sentence":
-                hit = _first(rule.cues, s_text)
+            if span_rule.extent == "sentence":
+                hit = _first(span_rule.cues, s_text)
                 hits = [(hit[0], s_start, sentence.end())] if hit else []
             else:
                 hits = [(value, s_start + m.start(), s_start + m.end())
-                        for value, pattern in rule.cues.items() for m in pattern.finditer(s_text)]
+                        for value, pattern in span_rule.cues.items() for m in pattern.finditer(s_text)]
             for value, start, end in sorted(hits, key=lambda h: (h[1], h[2])):
-                if (rule.label, start, end) in seen:
+                if (span_rule.label, start, end) in seen:
                     continue
-                seen.add((rule.label, start, end))
-                wanted = {q.name for q in taxonomy.attributes_for(rule.label)}
+                seen.add((span_rule.label, start, end))
+                wanted = {q.name for q in taxonomy.attributes_for(span_rule.label)}
                 values = {q: v for q, v in attrs.items() if q in wanted}
-                values[rule.question] = value
-                spans.append((rule.label, start, end, values, score))
+                values[span_rule.question] = value
+                spans.append((span_rule.label, start, end, values, score))
     result = records.span_items(taxonomy, text, [
         {"region_id": region_id(label, start, end), "label": label, "start": start, "end": end, "score": score, **values}
         for label, start, end, values, score in spans])
     label_of = {r.question: r.label for r in rules.spans}
-    for question, rule in rules.document.items():
-        stance_label = label_of[rule["from_spans"]]
-        polarities = Counter(s[3][rule["from_spans"]] for s in spans if s[0] == stance_label)
+    for question, doc_rule in rules.document.items():
+        stance_label = label_of[doc_rule["from_spans"]]
+        polarities = Counter(s[3][doc_rule["from_spans"]] for s in spans if s[0] == stance_label)
         conditions = any(s[0] != stance_label for s in spans)
-        choice = rule["default"]
+        choice = doc_rule["default"]
         if polarities and conditions:
-            choice = rule["with_conditions"]
+            choice = doc_rule["with_conditions"]
         elif polarities:
             commonest = polarities.most_common(1)[0][0]
             if commonest in taxonomy.question(question).value_names:
