@@ -29,6 +29,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import pyarrow as pa
@@ -332,7 +333,6 @@ class _Build:
         self.root, self.inputs, self.taxonomy, self.sha256 = root, inputs, taxonomy, sha256
         dicts = dictionaries(taxonomy)
         (root / "data").mkdir()
-        self.documents: _TableWriter | None = None
         self.annotations = _TableWriter(root / "annotations.parquet", annotations_schema(taxonomy), dicts)
         self.spans = _TableWriter(root / "spans.parquet", spans_schema(taxonomy), dicts)
         self.relations = _TableWriter(root / "relations.parquet", relations_schema(), dicts)
@@ -340,7 +340,7 @@ class _Build:
         self.store = documents_mod.DocumentStore()
         self.doc_questions = [q.name for q in taxonomy.document_choices]
         self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
-        self.annotators: set[str] = set()
+        self.annotators: set[str | None] = set()  # None: ANNOTATOR_MISSING (an error: refused after the pass)
         self.doc_ids: set[str] = set()
         self.counts: Counter = Counter()
 
@@ -350,8 +350,8 @@ class _Build:
                 if self.inputs.gold else {}
         except gold_mod.GoldError as exc:
             raise ReleaseRefused(str(exc)) from exc
-        self._documents(gold)
-        for writer in [self.documents, *self.hf.values()]:
+        documents = self._documents(gold)
+        for writer in [documents, *self.hf.values()]:
             writer.close()  # done with the document texts: free their buffers before the exports
         missing = sorted(set(gold) - self.doc_ids)
         if missing:
@@ -373,7 +373,8 @@ class _Build:
                 writer.path.unlink()
         self.store.close()
 
-    def _documents(self, gold: dict[str, dict]) -> None:
+    def _documents(self, gold: dict[str, dict]) -> _TableWriter:
+        """Write documents.parquet and the gold rows, document by document; returns the documents' writer."""
         path = self.inputs.documents
         try:
             batches = self.store.load(path)
@@ -383,20 +384,21 @@ class _Build:
             # An all-null column of the contract (url, published) may come typed null: keep it a string.
             schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) and f.name in DOCUMENT_COLUMNS
                                 else f for f in first.schema])
-            self.documents = _TableWriter(self.root / "documents.parquet", schema, {})
+            writer = _TableWriter(self.root / "documents.parquet", schema, {})
             for batch in itertools.chain([first], batches):
                 used = [name for name in ("doc_id", "title", "url", "published", TEXT_NAME) if name in batch.schema.names]
                 for doc in batch.select(used).to_pylist():
                     self.doc_ids.add(doc["doc_id"])
                     self._gold_document(doc, gold.get(doc["doc_id"]))
-                self.documents.add_batch(batch)
+                writer.add_batch(batch)
         except documents_mod.DocumentsError as exc:
             raise ReleaseInputError(str(exc)) from exc
+        return writer
 
     def _gold_document(self, doc: dict, gold_doc: dict | None) -> None:
         doc_id, text = doc["doc_id"], doc[TEXT_NAME]
         where = f"{self.inputs.gold}: document {doc_id}"
-        hf_row = {key: doc.get(key) for key in ("doc_id", "title", "url", "published", TEXT_NAME)}
+        hf_row: dict[str, Any] = {key: doc.get(key) for key in ("doc_id", "title", "url", "published", TEXT_NAME)}
         hf_row["spans"] = []
         if gold_doc is not None:
             row = {"layer": "gold", "doc_id": doc_id, "annotators": _strings(gold_doc.get("annotators")),
@@ -433,7 +435,8 @@ class _Build:
 
     def _record(self, record: Record) -> None:
         where = record.where
-        base = {"layer": record.layer, "doc_id": record.doc_id, "annotation_id": record.annotation_id}
+        base: dict[str, object] = {"layer": record.layer, "doc_id": record.doc_id, "annotation_id": record.annotation_id}
+        row: dict[str, object]
         if record.layer == "prediction":
             base["model_version"] = record.model_version
             row = {"score": record.score}
@@ -576,14 +579,14 @@ def diff(old_dir: Path, new_dir: Path, old_manifest: dict, new_files: dict, new_
             "removed": len(a.keys() - b.keys()),
             "changed": sum(1 for k in a.keys() & b.keys() if a[k] != b[k]),
         }
-    columns = {"added": [], "removed": [], "changed": []}
+    columns: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
     for name, info in new_files.items():
         before = old_manifest["files"].get(name, {}).get("columns", {})
         after = info.get("columns", {})
         columns["added"] += [f"{name}:{c}" for c in after if c not in before]
         columns["removed"] += [f"{name}:{c}" for c in before if c not in after]
         columns["changed"] += [f"{name}:{c}" for c in after if c in before and before[c] != after[c]]
-    values = {"added": [], "removed": []}
+    values: dict[str, list[str]] = {"added": [], "removed": []}
     old_dicts = old_manifest.get("dictionaries", {})
     for column, vals in new_dicts.items():
         values["added"] += [f"{column}={v}" for v in vals if v not in old_dicts.get(column, [])]
@@ -728,7 +731,7 @@ def columns_table(taxonomy: Taxonomy, relations: bool = True) -> str:
     `relations`: include relations.parquet (a release has it only when some annotation has relations)."""
     from .load import pandas_dtype
 
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for name, doc in DOCUMENT_COLUMNS.items():
         typ = "as written by ingest" if name == "offset_map" else "string"
         dtype = "object" if name == "offset_map" else pandas_dtype(pa.string())
@@ -740,8 +743,8 @@ def columns_table(taxonomy: Taxonomy, relations: bool = True) -> str:
     for file, schema, docs in tables:
         for field in schema:
             typ = "dictionary<string>" if pa.types.is_dictionary(field.type) else str(field.type)
-            doc = docs.get(field.name) or attr_doc.get(field.name) or status_doc.get(field.name)
-            rows.append((file, f"`{field.name}`", typ, pandas_dtype(field.type), doc))
+            meaning = docs.get(field.name) or attr_doc.get(field.name) or status_doc.get(field.name)
+            rows.append((file, f"`{field.name}`", typ, pandas_dtype(field.type), meaning))
     hf_docs = {"spans": "the gold spans: list of {start, end, label, text, attributes, status}"}
     for field in hf_schema(taxonomy):
         doc = (hf_docs.get(field.name) or DOCUMENT_COLUMNS.get(field.name) or status_doc.get(field.name)
@@ -801,8 +804,10 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
           bump: str | None = None) -> Path:
     """Build the release and rename it into out_dir/vX.Y.Z; returns that path.
 
-    Exactly one of `version` ("X.Y.Z") and `bump` ("auto", "major", "minor", "patch").
-    With a bump part smaller than the diff needs, it refuses.
+    Exactly one of `version` ("X.Y.Z") and `bump` ("auto", "major", "minor", "patch"; without a
+    version, "auto" when not given). Raises ReleaseInputError when an input cannot be read,
+    ReleaseRefused when the inputs have validation errors, the version exists or the bump part is
+    smaller than the diff needs, and Unchanged when a bump finds nothing new.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -825,7 +830,7 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
         earlier = [p for p in list_releases(out_dir) if version is None or parse_version(p.name) < target]
         previous = earlier[-1] if earlier else None
         changes = None
-        needed = "initial"
+        needed: str | None = "initial"
         if previous is not None:
             old_manifest = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))
             changes = diff(previous, root, old_manifest, files, dicts)
@@ -833,10 +838,10 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
                 changes["other"] = f"taxonomy sha256 {old_manifest['taxonomy']['sha256'][:12]} -> {taxonomy.sha256[:12]}"
             needed = bump_of(changes)
         if version is None:
-            target = _bumped_version(previous, needed, bump)
+            target = _bumped_version(previous, needed, bump or "auto")
         name = format_version(target)
         final = out_dir / f"v{name}"
-        manifest = {
+        manifest: dict[str, Any] = {
             "name": taxonomy.name,
             "version": name,
             "taxonomy": {"name": taxonomy.name, "version": taxonomy.version, "sha256": taxonomy.sha256},
