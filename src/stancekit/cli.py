@@ -130,11 +130,12 @@ def ingest_cmd(paths: tuple[Path, ...], out: Path, report: Path | None) -> None:
         click.echo(f"stancekit: error: {error}", err=True)
     if not result.documents:
         fail("nothing could be ingested; no output written", code=2)
-    for path, write in ((out, lambda: ingest_mod.write_documents(result.documents, out)),
-                        (report, lambda: ingest_mod.write_report(result.report, report))):
+    writes = [(out, lambda: ingest_mod.write_documents(result.documents, out))]
+    if report:
+        writes.append((report, lambda: ingest_mod.write_report(result.report, report)))
+    for path, write in writes:
         try:
-            if path:
-                write()
+            write()
         except OSError as exc:
             fail(f"{path}: cannot write: {exc.strerror or exc}", code=2)
     click.echo(f"wrote {len(result.documents)} documents to {out}")
@@ -512,7 +513,9 @@ def cli_reference() -> str:
         yield path, command
         if isinstance(command, click.Group):
             for name in command.list_commands(click.Context(command)):
-                yield from walk(command.get_command(click.Context(command), name), [*path, name])
+                sub = command.get_command(click.Context(command), name)
+                if sub is not None:
+                    yield from walk(sub, [*path, name])
 
     out = []
     for path, command in walk(main, ["stancekit"]):

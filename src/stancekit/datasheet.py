@@ -186,9 +186,7 @@ def draw_plots(stats: dict, taxonomy: Taxonomy, plots_dir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     plots_dir.mkdir(parents=True, exist_ok=True)
-    rc = {"font.family": "DejaVu Sans", "font.size": 8, "figure.dpi": 100, "savefig.dpi": 100,
-          "path.simplify": False}
-    paths = []
+    written = []
 
     def bars(ax, title, values, columns):
         width = 0.8 / max(len(columns), 1)
@@ -199,16 +197,18 @@ def draw_plots(stats: dict, taxonomy: Taxonomy, plots_dir: Path) -> list[Path]:
         ax.set_title(title)
         ax.legend()
 
-    with matplotlib.rc_context(rc):
+    # Fixed font, sizes and resolution, no path simplification: the same statistics give the same bytes.
+    with matplotlib.rc_context({"font.family": "DejaVu Sans", "font.size": 8, "figure.dpi": 100, "savefig.dpi": 100,
+                                "path.simplify": False}):
         fig, ax = plt.subplots(figsize=(5, 3.5))
         bars(ax, "Span labels per layer", taxonomy.label_names, stats["labels"])
-        paths.append(_save(fig, plots_dir / PLOTS[0]))
+        written.append(_save(fig, plots_dir / PLOTS[0]))
         questions = list(taxonomy.document_choices) + list(taxonomy.region_attributes)
         fig, axes = plt.subplots(len(questions), 1, figsize=(7, 3.2 * len(questions)))
         for ax, q in zip(axes, questions):
             columns = stats["documents"].get(q.name) or stats["attributes"].get(q.name)
             bars(ax, q.name, q.value_names, {k: v for k, v in columns.items() if k != "prediction"})
-        paths.append(_save(fig, plots_dir / PLOTS[1]))
+        written.append(_save(fig, plots_dir / PLOTS[1]))
         fig, ax = plt.subplots(figsize=(6, 3.5))
         for (layer, label), lengths in stats["lengths"].items():
             if lengths:
@@ -218,8 +218,8 @@ def draw_plots(stats: dict, taxonomy: Taxonomy, plots_dir: Path) -> list[Path]:
         ax.set_title("Span lengths")
         if any(stats["lengths"].values()):
             ax.legend()
-        paths.append(_save(fig, plots_dir / PLOTS[2]))
-    return paths
+        written.append(_save(fig, plots_dir / PLOTS[2]))
+    return written
 
 
 def _save(fig, path: Path) -> Path:
@@ -239,11 +239,11 @@ def removal_counts(release_dir: Path, root: Path = Path(".")) -> dict[str, int] 
 
     files = sorted(set(pq.read_table(release_dir / "documents.parquet", columns=["source_file"])
                        .column("source_file").to_pylist()))
-    paths = [root / f for f in files if f]
-    if not paths or not all(p.is_file() for p in paths):
+    raw_files = [root / f for f in files if f]
+    if not raw_files or not all(p.is_file() for p in raw_files):
         return None
     counts: dict[str, int] = {}
-    for record in ingest.ingest(paths).report:
+    for record in ingest.ingest(raw_files).report:
         counts[record["rule"]] = counts.get(record["rule"], 0) + 1
     return counts
 

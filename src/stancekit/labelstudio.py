@@ -387,7 +387,7 @@ def _text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def existing_tasks(client: Client, project_id: int) -> dict[tuple[str, int], str]:
+def existing_tasks(client: Client, project_id: int) -> dict[tuple[str, int | str], str]:
     """(doc_id, chunk) -> sha256 of the text, for every task already in the project."""
     tasks = client.call(f"listing the tasks of project {project_id}", lambda: list(
         client.sdk.tasks.list(project=project_id, fields="task_only", include="id,data", page_size=1000)))
@@ -398,12 +398,12 @@ def existing_tasks(client: Client, project_id: int) -> dict[tuple[str, int], str
 class PushResult:
     imported: int  # new tasks in the project after this run
     already_there: int  # same key and same text: left alone
-    conflicts: list[tuple[str, int]]  # same key, different text (re-chunked or edited document): left alone
+    conflicts: list[tuple[str, int | str]]  # same key, different text (re-chunked or edited document): left alone
 
 
 def _transient(exc: ApiError | httpx.HTTPError) -> bool:
     """Worth retrying: a network error, a 5xx or a 429."""
-    return not isinstance(exc, ApiError) or exc.status_code >= 500 or exc.status_code == 429
+    return not isinstance(exc, ApiError) or (exc.status_code or 0) >= 500 or exc.status_code == 429
 
 
 def _batches(items: list, size: int) -> Iterable[list]:
@@ -446,6 +446,7 @@ def push(client: Client, project_id: int, tasks: list[dict], batch_size: int = I
                 raise describe(exc, client.url, doing) from None
             say(f"import failed ({describe(exc, client.url, 'importing').args[0]}); resuming in {2 ** attempt} s")
             time.sleep(2 ** attempt)
+    before = before if before is not None else {}
     return PushResult(
         imported=sum(k not in before for k in keys),
         already_there=sum(before.get(k) == t for k, t in zip(keys, texts)),

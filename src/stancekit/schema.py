@@ -8,6 +8,7 @@ any other failure is reported as SCHEMA_VIOLATION.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from . import paths
 from .taxonomy import LABELS_NAME, TEXT_NAME, Question, Taxonomy
@@ -20,7 +21,7 @@ _OFFSET = {"type": "integer", CODE_KEY: "OFFSET_NOT_INT"}
 
 
 def _choice_item(q: Question, per_region: bool) -> dict:
-    value = {
+    value: dict[str, Any] = {
         "type": "object",
         "required": ["choices"],
         "properties": {

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import graphemes, paths
 from ._files import write_text
@@ -68,7 +69,7 @@ def make_tasks(documents: list[dict], max_chars: int | None = None,
     for doc in documents:
         text = doc["text"]
         for chunk, (start, end) in enumerate(chunk_bounds(text, max_chars)):
-            task = {"data": {
+            task: dict[str, Any] = {"data": {
                 TEXT_NAME: text[start:end],
                 "doc_id": doc["doc_id"],
                 "title": doc.get("title"),

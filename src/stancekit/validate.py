@@ -308,7 +308,7 @@ class Validator:
     def check_task(self, file: str, index: int, task: dict) -> list[Problem]:
         """All problems of one task (already parsed from the export)."""
         ctx = (file, index, _key(task.get("id")))
-        problems = []
+        problems: list[Problem] = []
         if not self._schema.is_valid(task):
             # dict.fromkeys: two subschemas can fail on the same value with the same message
             problems.extend(dict.fromkeys(self._schema_problem(ctx, task, e) for e in self._schema.iter_errors(task)))
@@ -602,7 +602,9 @@ class Reader:
     def _task_identity(self, ctx: tuple, task: dict, check_id: bool) -> list[Problem]:
         """UNKNOWN_DOCUMENT, TASK_TEXT_MISMATCH and (for exports) CONFLICTING_TASK of one task."""
         problems = []
-        data = task.get("data") if isinstance(task.get("data"), dict) else {}
+        data = task.get("data")
+        if not isinstance(data, dict):
+            data = {}
         text, doc_id = _text_of(task), data.get("doc_id")
         problem = self.validator._problem
         if not isinstance(doc_id, str) or not doc_id:
