@@ -84,6 +84,13 @@ adjudication-tasks: validate
 test: $(STAMP) $(LS_BIN) system-deps
 	$(BIN)/pytest
 
+# Lint (ruff), types of src/ (mypy, 0 errors) and the generated docs (cog): seconds, no server.
+.PHONY: check
+check: $(STAMP)
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/mypy
+	$(BIN)/cog --check README.md docs/cli-reference.md
+
 # Debian's headless Chromium and colour emoji font, for tests/test_browser.py (Playwright drives
 # /usr/bin/chromium; it never downloads a browser). A no-op when both are installed.
 CHROMIUM   := /usr/bin/chromium

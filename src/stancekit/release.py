@@ -674,8 +674,8 @@ def _yaml_feature(name: str, typ: pa.DataType) -> dict:
 
 
 def _tasks_input(manifest: dict) -> str:
-    paths = [f"`{item['path']}`" for item in manifest["inputs"] if item["role"] == "tasks"]
-    return ", ".join(paths) or "none given"
+    task_files = [f"`{item['path']}`" for item in manifest["inputs"] if item["role"] == "tasks"]
+    return ", ".join(task_files) or "none given"
 
 
 def render_card(manifest: dict, taxonomy: Taxonomy) -> str:
