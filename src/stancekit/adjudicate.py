@@ -176,7 +176,7 @@ def adjudication_tasks(doc: Document, taxonomy: Taxonomy) -> list[dict]:
 
 
 def write_json(path: str | Path, value) -> None:
-    """Write JSON atomically: a temp file in the same directory, then rename."""
+    """Write JSON atomically: a temp file in the same directory, then rename; raises OSError when it cannot."""
     write_text(path, json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 

@@ -271,7 +271,8 @@ def _replace_between(text: str, begin: str, end: str, body: str, path: Path) -> 
 
 def update(datasheet: Path, readme: Path, taxonomy: Taxonomy, release_dir: Path | None,
            plots_dir: Path = PLOTS_DIR, check: bool = False) -> list[str]:
-    """Regenerate both blocks (and the plots unless check); return the names of stale files."""
+    """Regenerate both blocks (and the plots unless check); return the names of stale files.
+    Raises DatasheetError when a file cannot be read or lacks its markers."""
     stats = statistics(release_dir, taxonomy) if release_dir else None
     fresh = {
         datasheet: [(BEGIN, END, render_block(stats, taxonomy, Path(os.path.relpath(plots_dir, datasheet.parent)))),

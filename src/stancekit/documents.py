@@ -69,7 +69,8 @@ def read_documents(path: str | Path) -> list[dict]:
 
 
 def iter_batches(path: str | Path, seen: set[str] | None = None) -> Iterator[pa.RecordBatch]:
-    """The table in record batches of BATCH_ROWS rows, every row checked as in `read_documents`."""
+    """The table in record batches of BATCH_ROWS rows, every row checked as in `read_documents`
+    (raises DocumentsError as it does)."""
     source = _open(path)
     seen = set() if seen is None else seen
     row = 0
@@ -110,7 +111,8 @@ class DocumentStore:
         return store
 
     def load(self, path: str | Path) -> Iterator[pa.RecordBatch]:
-        """Store every document of `path`, yielding each batch once stored."""
+        """Store every document of `path`, yielding each batch once stored; raises DocumentsError as
+        `read_documents` does."""
         self.path = Path(path)
         for batch in iter_batches(path):
             maps = (batch.column("offset_map").to_pylist() if "offset_map" in batch.schema.names

@@ -34,7 +34,8 @@ def iter_json_array(stream: TextIO, path: str | Path = "<stream>", chunk_chars: 
     """Yield (index, object) for each element of a top-level JSON array, in bounded memory.
 
     Each element is parsed on its own by the stdlib's C decoder (`raw_decode`), so memory
-    holds one chunk plus one task, and garbage from a parsed task is freed at once.
+    holds one chunk plus one task, and garbage from a parsed task is freed at once. Raises
+    ExportReadError (naming the file and byte offset) for anything but a JSON array.
     """
     buf = ""
     pos = 0
@@ -120,7 +121,8 @@ def _require_unicode(task: dict, path: str | Path, where: str) -> None:
 
 
 def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """Yield (index, task) for each task of an export file, streaming."""
+    """Yield (index, task) for each task of an export file, streaming. Raises ExportReadError when the
+    file cannot be read, is not UTF-8 JSON, is truncated, or is not an array of tasks."""
     try:
         with open(path, encoding="utf-8") as stream:
             yield from iter_json_array(stream, path)

@@ -55,7 +55,8 @@ def render_tables(taxonomy: Taxonomy) -> str:
 
 
 def replace_block(document: str, tables: str, where: str = str(DEFAULT_PATH)) -> str:
-    """Return the document with the text between the markers replaced by the tables."""
+    """Return the document with the text between the markers replaced by the tables; raises
+    GuidelinesError unless there is exactly one BEGIN marker followed by one END marker."""
     if document.count(BEGIN) != 1 or document.count(END) != 1:
         raise GuidelinesError(f"{where}: needs exactly one {BEGIN!r} and one {END!r} marker")
     head, rest = document.split(BEGIN, 1)
@@ -66,6 +67,7 @@ def replace_block(document: str, tables: str, where: str = str(DEFAULT_PATH)) ->
 
 
 def read(path: Path) -> str:
+    """The guidelines text; raises GuidelinesError when the file cannot be read or is not UTF-8."""
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -75,13 +77,15 @@ def read(path: Path) -> str:
 
 
 def is_current(path: Path, taxonomy: Taxonomy) -> bool:
-    """True when the generated block in the file equals a fresh render."""
+    """True when the generated block in the file equals a fresh render; raises GuidelinesError as `read`
+    and `replace_block` do."""
     text = read(path)
     return replace_block(text, render_tables(taxonomy), str(path)) == text
 
 
 def write(path: Path, taxonomy: Taxonomy) -> bool:
-    """Rewrite the generated block in place (temp file, then rename). True if the file changed."""
+    """Rewrite the generated block in place (temp file, then rename). True if the file changed.
+    Raises GuidelinesError as `read` and `replace_block` do, OSError when the file cannot be written."""
     text = read(path)
     new = replace_block(text, render_tables(taxonomy), str(path))
     if new == text:

@@ -1131,7 +1131,8 @@ def drop_duplicates(documents: list[dict]) -> tuple[list[dict], list[str]]:
 
 
 def ingest(paths: list[str | Path]) -> IngestResult:
-    """Read and clean every input; one document per .txt/.html file and per JSONL line."""
+    """Read and clean every input; one document per .txt/.html file and per JSONL line. Raises
+    nothing for a bad input: it is skipped and named in the result's `errors`."""
     files, errors = expand_inputs(paths)
     warnings: list[str] = []
     documents: list[dict] = []
@@ -1191,7 +1192,8 @@ def removal_report(documents: list[dict], kept: list[dict]) -> list[dict]:
 
 
 def write_report(report: list[dict], out: str | Path) -> None:
-    """Write the removal report as JSON Lines (UTF-8), atomically (temp file + rename)."""
+    """Write the removal report as JSON Lines (UTF-8), atomically (temp file + rename); raises OSError
+    when it cannot."""
     with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for record in report:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -1214,6 +1216,7 @@ def documents_table(documents: list[dict]) -> pa.Table:
 
 
 def write_documents(documents: list[dict], out: str | Path) -> None:
-    """Write documents.parquet atomically (temp file + rename), byte-identical for the same input."""
+    """Write documents.parquet atomically (temp file + rename), byte-identical for the same input;
+    raises OSError when it cannot."""
     with atomic_path(out) as tmp:
         pq.write_table(documents_table(documents), tmp, compression="zstd")

@@ -71,6 +71,7 @@ def new_credentials() -> Credentials:
 
 
 def load_credentials(state_dir: Path) -> Credentials:
+    """The credentials stored in state_dir; raises LabelStudioError when they cannot be read."""
     path = state_dir / "credentials.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -82,7 +83,8 @@ def load_credentials(state_dir: Path) -> Credentials:
 
 
 def ensure_credentials(state_dir: Path) -> tuple[Credentials, bool]:
-    """The stored credentials, or new ones written once; True when they were just created."""
+    """The stored credentials, or new ones written once; True when they were just created.
+    Raises LabelStudioError when stored ones cannot be read."""
     if (state_dir / "credentials.json").exists():
         return load_credentials(state_dir), False
     if (state_dir / "data").exists():
@@ -106,7 +108,8 @@ def first_showing(state_dir: Path) -> bool:
 # --- the server process ----------------------------------------------------------------
 
 def ls_executable(ls_venv: str | Path | None = None) -> Path:
-    """The `label-studio` program of the dedicated virtual environment."""
+    """The `label-studio` program of the dedicated virtual environment; raises LabelStudioError when
+    it is not installed there."""
     venv = Path(ls_venv or os.environ.get("STANCEKIT_LS_VENV") or DEFAULT_LS_VENV)
     exe = venv / "bin" / "label-studio"
     if not exe.exists():
@@ -134,7 +137,8 @@ def start_server(executable: Path, port: int, data_dir: Path, home: Path, creds:
     """Start Label Studio on 127.0.0.1:port in its own process group; output goes to log_path.
 
     HOME is redirected too: Label Studio writes ~/.local/share/label-studio whatever its data dir.
-    Legacy tokens are enabled, which must happen on the first start of a data dir.
+    Legacy tokens are enabled, which must happen on the first start of a data dir. Raises
+    LabelStudioError when the port is taken by another program.
     """
     if not port_is_free(port):
         # Label Studio would silently move to the next port; refuse instead.
@@ -167,7 +171,8 @@ def is_healthy(url: str) -> bool:
 
 def wait_healthy(url: str, proc: subprocess.Popen | None = None, timeout: float = START_TIMEOUT,
                  log_path: Path | None = None) -> float:
-    """Poll /health/ until it answers UP; return the seconds waited."""
+    """Poll /health/ until it answers UP; return the seconds waited. Raises LabelStudioError when the
+    process exits or the timeout passes first."""
     started = time.monotonic()
     while not is_healthy(url):
         if proc is not None and proc.poll() is not None:
@@ -248,7 +253,8 @@ def temporary_server(state_dir: Path, ls_venv: str | Path | None = None) -> Iter
 
 def ensure_server(state_dir: Path, port: int, creds: Credentials, ls_venv: str | Path | None = None,
                   say: Callable[[str], None] = lambda s: None) -> tuple[Server, bool]:
-    """The running server recorded in state_dir, or a new one; True when it was just started."""
+    """The running server recorded in state_dir, or a new one; True when it was just started.
+    Raises LabelStudioError when it cannot be started or does not become healthy."""
     running = read_server(state_dir)
     if running and _pid_alive(running.pid):  # started earlier, perhaps still starting
         wait_healthy(running.url, log_path=state_dir / "server.log")
@@ -328,6 +334,7 @@ class Client:
         self.sdk = LabelStudio(base_url=self.url, api_key=token, timeout=timeout)
 
     def call(self, doing: str, fn: Callable, *args, **kwargs):
+        """fn(*args, **kwargs); an SDK or network error becomes a one-line LabelStudioError saying `doing`."""
         try:
             return fn(*args, **kwargs)
         except (ApiError, httpx.HTTPError) as exc:
@@ -339,6 +346,7 @@ class Client:
         return matches[0] if matches else None
 
     def project_id(self, title: str) -> int:
+        """The id of the project titled `title`; raises LabelStudioError when there is none."""
         project = self.find_project(title)
         if project is None:
             raise LabelStudioError(f"no project {title!r} in Label Studio at {self.url}: run `stancekit ls up`")
@@ -346,7 +354,8 @@ class Client:
 
 
 def connect(state_dir: Path = DEFAULT_STATE_DIR, url: str | None = None) -> Client:
-    """A client for the server in state_dir, or for `url` with the token in LABEL_STUDIO_API_KEY."""
+    """A client for the server in state_dir, or for `url` with the token in LABEL_STUDIO_API_KEY.
+    Raises LabelStudioError when there is no server or token to use."""
     if url is not None and os.environ.get("LABEL_STUDIO_API_KEY"):
         return Client(url, os.environ["LABEL_STUDIO_API_KEY"])
     if url is None:
@@ -359,7 +368,8 @@ def connect(state_dir: Path = DEFAULT_STATE_DIR, url: str | None = None) -> Clie
 
 def ensure_project(client: Client, title: str, label_config: str) -> tuple[int, str]:
     """Create the project, or update its config after Label Studio has validated it against the
-    annotations already stored. Returns (project id, "created" | "updated" | "unchanged")."""
+    annotations already stored. Returns (project id, "created" | "updated" | "unchanged").
+    Raises LabelStudioError when Label Studio refuses the config or cannot be reached."""
     project = client.find_project(title)
     if project is None:
         created = client.call("creating the project", client.sdk.projects.create, title=title, label_config=label_config)
@@ -464,7 +474,8 @@ EXPORT_OPTIONS = {
 
 def pull(client: Client, project_id: int, out_dir: Path = DEFAULT_EXPORT_DIR, timeout: float = 600.0,
          now: datetime | None = None) -> Path:
-    """Write a snapshot JSON export of every task (with full predictions) to out_dir/<UTC time>.json."""
+    """Write a snapshot JSON export of every task (with full predictions) to out_dir/<UTC time>.json.
+    Raises LabelStudioError when the export fails or cannot be downloaded (nothing is written then)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     export = client.call("creating an export snapshot", client.sdk.projects.exports.create, id=project_id,
                          title=f"stancekit pull {stamp}", serialization_options=EXPORT_OPTIONS)

@@ -22,7 +22,7 @@ class PassError(InputError):
 
 
 def load_pass(path: str | Path) -> dict:
-    """Read a pass file; a clear error when it is not YAML of the expected shape."""
+    """Read a pass file; raises PassError when it is not YAML of the expected shape."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -43,7 +43,8 @@ def _nth(text: str, quote: str, occurrence: int) -> int:
 
 
 def place_span(document: dict, raw_text: str, quote: str, occurrence: int = 1) -> tuple[int, int]:
-    """Clean-text (start, end) of the occurrence-th quote of the raw article, traced through the offset map."""
+    """Clean-text (start, end) of the occurrence-th quote of the raw article, traced through the offset map.
+    Raises PassError when the quote does not occur that often or falls in text cleaning removed."""
     raw_at = _nth(raw_text, quote, occurrence)
     if raw_at < 0:
         raise PassError(f"quote not found {occurrence}x in the raw article: {quote!r}")
@@ -58,7 +59,8 @@ def place_span(document: dict, raw_text: str, quote: str, occurrence: int = 1) -
 
 
 def pass_results(pass_data: dict, documents: list[dict], taxonomy: Taxonomy) -> dict[str, list[dict]]:
-    """{doc_id: Label Studio result list} for every article of the pass, in document offsets."""
+    """{doc_id: Label Studio result list} for every article of the pass, in document offsets.
+    Raises PassError for an article not among the documents or a span that cannot be placed."""
     by_file = {Path(d["source_file"]).name: d for d in documents}
     annotator = pass_data["annotator"]
     out = {}

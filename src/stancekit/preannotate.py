@@ -92,7 +92,8 @@ def _check_values(taxonomy: Taxonomy, question: str, values, where: str) -> None
 
 
 def load(taxonomy: Taxonomy, path: str | Path = DEFAULT_PATH) -> Rules:
-    """Read the cue file and check every key against the taxonomy."""
+    """Read the cue file and check every key against the taxonomy; raises PreannotatorError when it
+    is unreadable or names something the taxonomy does not have."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -216,6 +217,7 @@ def actor_sentence_spans(text: str, rules: Rules) -> list[dict]:
 
 
 def predictor(taxonomy: Taxonomy, path: str | Path = DEFAULT_PATH):
-    """A function task -> [prediction], for `stancekit.tasks.make_tasks`."""
+    """A function task -> [prediction], for `stancekit.tasks.make_tasks`; raises PreannotatorError as
+    `load` does."""
     rules = load(taxonomy, path)
     return lambda task: [predict_text(task["data"][TEXT_NAME], rules, taxonomy)]

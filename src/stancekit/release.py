@@ -501,7 +501,9 @@ def prediction_summary(inputs: Inputs, taxonomy: Taxonomy) -> dict:
     """The manifest's scores of the prediction layer (the task file's predictions) against gold,
     from `agreement.evaluate` (fixed seed): per model, each document question's accuracy and kappa,
     and span precision, recall and F1 per match mode, for all spans and per label and category.
-    With the pre-annotator's rules among the inputs, the two baselines of `evaluate` are scored too."""
+    With the pre-annotator's rules among the inputs, the two baselines of `evaluate` are scored too.
+    Raises ReleaseInputError for unreadable gold or rules, ReleaseRefused when the predictions have
+    validation errors."""
     if inputs.gold is None or inputs.tasks is None:
         return {"models": [], "undefined": "no gold" if inputs.gold is None else "no task file with predictions"}
     try:
@@ -525,6 +527,7 @@ def prediction_summary(inputs: Inputs, taxonomy: Taxonomy) -> dict:
 # ---------------------------------------------------------------- versions and diffs
 
 def parse_version(text: str) -> tuple[int, int, int]:
+    """(major, minor, patch) of "X.Y.Z" or "vX.Y.Z"; raises ReleaseInputError for anything else."""
     m = _VERSION_DIR.match(text if text.startswith("v") else "v" + text)
     if not m:
         raise ReleaseInputError(f"version {text!r} is not X.Y.Z")
@@ -892,7 +895,8 @@ def _sealed(manifest: dict) -> str:
 
 
 def verify(release_dir: Path) -> list[str]:
-    """Recompute every file's checksum, size, rows and schema; one problem per line, naming the file."""
+    """Recompute every file's checksum, size, rows and schema; one problem per line, naming the file.
+    Raises ReleaseInputError when the manifest cannot be read."""
     release_dir = Path(release_dir)
     try:
         text = (release_dir / MANIFEST).read_text(encoding="utf-8")
@@ -932,7 +936,8 @@ def verify(release_dir: Path) -> list[str]:
 
 
 def resolve(version: str = "latest", out_dir: Path = RELEASES_DIR) -> Path:
-    """The directory of a release: `latest`, `X.Y.Z` or `vX.Y.Z`."""
+    """The directory of a release: `latest`, `X.Y.Z` or `vX.Y.Z`; raises ReleaseInputError when there is
+    no such release (or none at all)."""
     releases = list_releases(out_dir)
     if version == "latest":
         if not releases:

@@ -89,12 +89,13 @@ def dumps(tasks: list[dict]) -> str:
 
 
 def write(tasks: list[dict], out: str | Path) -> None:
-    """Write the tasks JSON atomically (temp file, then rename)."""
+    """Write the tasks JSON atomically (temp file, then rename); raises OSError when it cannot."""
     write_text(out, dumps(tasks))
 
 
 def read(path: str | Path) -> list[dict]:
-    """Read a tasks JSON file written by `write` (or by hand), checking the keys push relies on."""
+    """Read a tasks JSON file written by `write` (or by hand), checking the keys push relies on;
+    raises TasksError naming the file (and task) otherwise."""
     try:
         tasks = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -111,7 +111,8 @@ def _question(raw: dict, where: str) -> Question:
 
 
 def load(path: str | Path = DEFAULT_PATH) -> Taxonomy:
-    """Read and check a taxonomy file."""
+    """Read and check a taxonomy file; raises TaxonomyError when it is missing, not YAML, or not of
+    the expected shape."""
     path = Path(path)
     try:
         data = path.read_bytes()

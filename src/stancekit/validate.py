@@ -538,7 +538,8 @@ class Reader:
                 self.on_problem(problem)
 
     def read(self, paths: Iterable[str | Path]) -> Iterator[Record]:
-        """Validate each Label Studio export and yield the records of its submitted annotations, in file order."""
+        """Validate each Label Studio export and yield the records of its submitted annotations, in file order.
+        Raises ExportReadError when a file cannot be read (problems go to the report; see `refuse_errors`)."""
         for path in paths:
             self.paths.append(str(path))
             self.summary.files += 1
@@ -547,7 +548,8 @@ class Reader:
 
     def read_predictions(self, paths: Iterable[str | Path]) -> Iterator[Record]:
         """Validate the `predictions` of task files (`stancekit tasks`) or export snapshots and yield their
-        records. Tasks need no id or annotations here; predictions given as ids only are skipped."""
+        records. Tasks need no id or annotations here; predictions given as ids only are skipped.
+        Raises ExportReadError when a file cannot be read."""
         for path in paths:
             self.prediction_paths.append(str(path))
             self.summary.files += 1
