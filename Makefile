@@ -29,10 +29,10 @@ config: schema/labeling-config.xml
 schema/labeling-config.xml: schema/taxonomy.yaml $(STAMP)
 	$(BIN)/stancekit config --taxonomy schema/taxonomy.yaml --out $@
 
-# Stage: raw articles -> clean documents with a map back to the raw bytes.
+# Stage: raw articles -> clean documents with a map back to the raw bytes, and what sources.csv knows of each.
 ingest: build/documents.parquet
-build/documents.parquet: $(RAW) $(SRC) $(STAMP)
-	$(BIN)/stancekit ingest $(RAW) --out $@
+build/documents.parquet: $(RAW) dataset/raw/sources.csv $(SRC) $(STAMP)
+	$(BIN)/stancekit ingest $(RAW) --sources dataset/raw/sources.csv --out $@
 
 # Stage: taxonomy -> JSON Schema of a Label Studio export (enums from the taxonomy).
 schema: schema/export.schema.json

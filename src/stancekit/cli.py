@@ -93,13 +93,25 @@ def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> N
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Where to write documents.parquet (atomically).")
-def ingest_cmd(paths: tuple[Path, ...], out: Path) -> None:
+@click.option("--sources", type=click.Path(path_type=Path), default=None,
+              help="sources.csv describing the raw files: fills source_kind, source_caveats, outlet, author "
+                   "(and published when the input has none).")
+def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None) -> None:
     """Clean raw articles (.txt, .html, .jsonl files or directories of them) into documents.parquet.
 
     Exit 0 when every input was ingested, 1 when some were skipped (named on stderr), 2 when
-    nothing could be ingested (no file is written then).
+    nothing could be ingested or --sources is unreadable (no file is written then).
     """
+    from . import sources as sources_mod
+
+    try:
+        described = sources_mod.read(sources) if sources else None
+    except sources_mod.SourcesError as exc:
+        fail(str(exc), code=2)
     result = ingest_mod.ingest(list(paths))
+    if described is not None:
+        for path in sources_mod.attach(result.documents, described):
+            result.warnings.append(f"{path}: not in {sources}; its source columns are null")
     for warning in result.warnings:
         click.echo(f"stancekit: warning: {warning}", err=True)
     for error in result.errors:
@@ -403,9 +415,12 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, taxonomy_pat
                    "skipped when the default path does not exist.")
 @click.option("--out-dir", type=click.Path(path_type=Path), default="dataset/releases", show_default=True,
               help="Where release directories vX.Y.Z are created.")
+@click.option("--metadata", type=click.Path(path_type=Path), default="dataset/metadata.yaml", show_default=True,
+              help="Dataset metadata for croissant.json (licence, citation, creators, RAI statements); "
+                   "skipped when the default path does not exist.")
 @click.pass_context
 def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, agreement,
-                out_dir) -> None:
+                out_dir, metadata) -> None:
     """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions."""
     import glob
 
@@ -415,7 +430,7 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
         fail("give exactly one of --version X.Y.Z and --bump")
     exports = sorted({Path(p) for pattern in export_globs for p in (glob.glob(pattern) or [pattern])} | set(more_exports))
     optional = {}
-    for name, path in (("gold", gold), ("tasks", tasks), ("agreement", agreement)):
+    for name, path in (("gold", gold), ("tasks", tasks), ("agreement", agreement), ("metadata", metadata)):
         explicit = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
         if path.exists():
             optional[name] = path
@@ -424,9 +439,16 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
     for path in [documents, *exports]:
         if not path.exists():
             fail(f"{path}: no such file")
+    from . import croissant as croissant_mod
+
+    try:
+        dataset_metadata = croissant_mod.read_metadata(optional.pop("metadata")) if "metadata" in optional else None
+    except croissant_mod.CroissantError as exc:
+        fail(str(exc))
     inputs = release_mod.Inputs(documents, exports, **optional)
     try:
-        final = release_mod.build(inputs, load_taxonomy(taxonomy_path), out_dir, version=version, bump=bump)
+        final = release_mod.build(inputs, load_taxonomy(taxonomy_path), out_dir, version=version, bump=bump,
+                                  metadata=dataset_metadata)
     except release_mod.Unchanged as exc:
         click.echo(str(exc))
         return

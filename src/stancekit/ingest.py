@@ -30,6 +30,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import columns
+
 FORMATS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 NEAR_DUPLICATE_JACCARD = 0.9
 SHINGLE_WORDS = 5
@@ -795,15 +797,7 @@ def ingest(paths: list[str | Path]) -> IngestResult:
     return IngestResult(documents, warnings + notes, errors)
 
 
-_INT_LIST = pa.list_(pa.int64())
-SCHEMA = pa.schema([
-    ("doc_id", pa.string()), ("title", pa.string()), ("text", pa.string()),
-    ("source_file", pa.string()), ("source_format", pa.string()), ("source_id", pa.string()),
-    ("url", pa.string()), ("published", pa.string()), ("raw_sha256", pa.string()),
-    ("text_sha256", pa.string()),
-    ("offset_map", pa.struct([("encoding", pa.string()), ("clean", _INT_LIST), ("raw", _INT_LIST),
-                              ("clean_step", _INT_LIST), ("raw_step", _INT_LIST), ("count", _INT_LIST)])),
-])
+SCHEMA = columns.schema(columns.DOCUMENT_COLUMNS)  # declared with their meaning in stancekit.columns
 
 
 def documents_table(documents: list[dict]) -> pa.Table:

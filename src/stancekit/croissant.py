@@ -1,0 +1,181 @@
+"""croissant.json: the Croissant (MLCommons, JSON-LD) description of a release, generated from it.
+
+`describe(root, ...)` reads the release directory `root` (its Parquet files, their sha256 and
+schemas) and returns the Croissant document as a dict: the dataset's name, description,
+version, licence, citation, creators, date and Responsible-AI statements (from the dataset
+metadata file, dataset/metadata.yaml), one FileObject per Parquet file with its sha256, and one
+RecordSet per top-level table (documents, annotations, spans, and any other table that
+`stancekit.columns.tables` declares) with every column's dataType and description taken from
+those declarations, the same ones README's column table and the dataset card show.
+
+Plain dicts only: the release does not need `mlcroissant`; the tests validate the output with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from . import columns
+from .taxonomy import Taxonomy
+
+FILE = "croissant.json"
+CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
+PARQUET = "application/x-parquet"
+# The JSON-LD context of Croissant 1.0 with its Responsible-AI vocabulary (as the spec gives it).
+CONTEXT = {
+    "@language": "en", "@vocab": "https://schema.org/", "sc": "https://schema.org/",
+    "cr": "http://mlcommons.org/croissant/", "rai": "http://mlcommons.org/croissant/RAI/",
+    "dct": "http://purl.org/dc/terms/", "citeAs": "cr:citeAs", "column": "cr:column",
+    "equivalentProperty": "cr:equivalentProperty", "samplingRate": "cr:samplingRate",
+    "conformsTo": "dct:conformsTo", "data": {"@id": "cr:data", "@type": "@json"},
+    "dataType": {"@id": "cr:dataType", "@type": "@vocab"}, "examples": {"@id": "cr:examples", "@type": "@json"},
+    "extract": "cr:extract", "field": "cr:field", "fileProperty": "cr:fileProperty", "fileObject": "cr:fileObject",
+    "fileSet": "cr:fileSet", "format": "cr:format", "includes": "cr:includes", "isLiveDataset": "cr:isLiveDataset",
+    "jsonPath": "cr:jsonPath", "key": "cr:key", "md5": "cr:md5", "parentField": "cr:parentField", "path": "cr:path",
+    "recordSet": "cr:recordSet", "references": "cr:references", "regex": "cr:regex", "repeated": "cr:repeated",
+    "replace": "cr:replace", "separator": "cr:separator", "source": "cr:source", "subField": "cr:subField",
+    "transform": "cr:transform",
+}
+# The Responsible-AI statements a metadata file may give (Croissant RAI 1.0), written as `rai:<name>`.
+RAI_FIELDS = (
+    "dataCollection", "dataCollectionType", "dataCollectionMissingData", "dataCollectionRawData",
+    "dataCollectionTimeframe", "dataPreprocessingProtocol", "dataAnnotationProtocol", "dataAnnotationPlatform",
+    "dataAnnotationAnalysis", "annotationsPerItem", "annotatorDemographics", "machineAnnotationTools",
+    "dataUseCases", "dataBiases", "dataLimitations", "dataSocialImpact", "personalSensitiveInformation",
+    "dataReleaseMaintenancePlan",
+)
+# Record keys: the columns that identify a row of each table.
+KEYS = {"documents": ["doc_id"]}
+
+
+class CroissantError(Exception):
+    """The release cannot be described: an unreadable metadata file, or a column nobody declared."""
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The dataset metadata file (YAML): description, license, citation, creators, datasheet, keywords, rai.
+
+    Raises CroissantError naming the file when it is unreadable, not a mapping, or gives an
+    unknown RAI statement.
+    """
+    path = Path(path)
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise CroissantError(f"{path}: cannot read the dataset metadata ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise CroissantError(f"{path}: expected a mapping of dataset metadata")
+    unknown = sorted(set(meta.get("rai") or {}) - set(RAI_FIELDS))
+    if unknown:
+        raise CroissantError(f"{path}: unknown RAI statement(s) {', '.join(unknown)} (known: {', '.join(RAI_FIELDS)})")
+    return meta
+
+
+def data_type(typ: pa.DataType) -> tuple[str, bool]:
+    """The Croissant dataType of an Arrow type, and whether the field is repeated (a list)."""
+    if pa.types.is_list(typ):
+        inner, _ = data_type(typ.value_type)
+        return inner, True
+    if pa.types.is_dictionary(typ) or pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return "sc:Text", False
+    if pa.types.is_integer(typ):
+        return "sc:Integer", False
+    if pa.types.is_floating(typ):
+        return "sc:Float", False
+    if pa.types.is_boolean(typ):
+        return "sc:Boolean", False
+    raise CroissantError(f"no Croissant dataType for Arrow type {typ}")
+
+
+def _file_object(root: Path, name: str) -> dict:
+    path = root / name
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"@type": "cr:FileObject", "@id": name, "name": name, "contentUrl": name,
+            "encodingFormat": PARQUET, "contentSize": f"{path.stat().st_size} B", "sha256": digest}
+
+
+def _record_set(root: Path, table: str, declared: dict[str, columns.Column]) -> dict:
+    file = f"{table}.parquet"
+    schema = pq.read_schema(root / file)
+    fields, left_out = [], []
+    for f in schema:
+        col = declared.get(f.name)
+        if col is None:
+            raise CroissantError(f"{root / file}: column {f.name!r} is not declared in stancekit.columns")
+        if pa.types.is_struct(f.type):
+            left_out.append(f.name)
+            continue
+        dtype, repeated = data_type(f.type)
+        field = {"@type": "cr:Field", "@id": f"{table}/{f.name}", "name": f.name, "description": col.doc,
+                 "dataType": dtype, "source": {"fileObject": {"@id": file}, "extract": {"column": f.name}}}
+        if repeated:
+            field["repeated"] = True
+        fields.append(field)
+    description = f"One row per row of {file}."
+    if left_out:
+        description += (f" Left out here: {', '.join(left_out)} (nested structures of integer lists; "
+                        "read them with pandas or stancekit.load).")
+    record = {"@type": "cr:RecordSet", "@id": table, "name": table, "description": description, "field": fields}
+    if table in KEYS:
+        record["key"] = [{"@id": f"{table}/{k}"} for k in KEYS[table]]
+    return record
+
+
+def _date(root: Path) -> str | None:
+    """The day the labels were last changed: the latest `updated_at` (else `created_at`) of annotations.parquet."""
+    path = root / "annotations.parquet"
+    if not path.is_file():
+        return None
+    names = pq.read_schema(path).names
+    stamps = [s for c in ("updated_at", "created_at") if c in names
+              for s in pq.read_table(path, columns=[c]).column(0).to_pylist() if s]
+    return max(stamps)[:10] if stamps else None
+
+
+def describe(root: Path, taxonomy: Taxonomy, version: str, metadata: dict | None = None) -> dict:
+    """The Croissant document of the release directory `root` (its Parquet files must be written).
+
+    `metadata` is the dataset metadata file's content (read_metadata); without it only what the
+    release itself knows is given. Raises CroissantError for a Parquet column that
+    `stancekit.columns` does not declare.
+    """
+    meta = metadata or {}
+    root = Path(root)
+    parquet = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.parquet"))
+    declared = {name: {c.name: c for c in cols} for name, cols in columns.tables(taxonomy).items()}
+    tables = [name[:-len(".parquet")] for name in parquet if "/" not in name]
+    for table in tables:
+        if table not in declared:
+            raise CroissantError(f"{root / (table + '.parquet')}: table {table!r} has no column declarations "
+                                 "in stancekit.columns.tables")
+    doc = {
+        "@context": CONTEXT,
+        "@type": "sc:Dataset",
+        "conformsTo": CONFORMS_TO,
+        "name": taxonomy.name,
+        "description": meta.get("description") or
+        f"The stance of {taxonomy.actor['name']} toward {taxonomy.target['name']}, and the conditions attached to it.",
+        "version": version,
+        "url": meta.get("url") or meta.get("datasheet") or f"{FILE}",
+    }
+    for key in ("license", "citeAs", "keywords", "inLanguage"):
+        if meta.get(key):
+            doc[key] = meta[key]
+    if meta.get("creators"):
+        doc["creator"] = [{"@type": f"sc:{c.get('type', 'Person')}", "name": c["name"],
+                           **({"url": c["url"]} if c.get("url") else {})} for c in meta["creators"]]
+    if meta.get("datasheet"):
+        doc["subjectOf"] = {"@type": "sc:CreativeWork", "name": "Datasheet", "url": meta["datasheet"]}
+    date = _date(root)
+    if date:
+        doc["dateModified"] = date
+    for name, text in (meta.get("rai") or {}).items():
+        doc[f"rai:{name}"] = text
+    doc["distribution"] = [_file_object(root, name) for name in parquet]
+    doc["recordSet"] = [_record_set(root, table, declared[table]) for table in tables]
+    return doc
