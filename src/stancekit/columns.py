@@ -147,6 +147,14 @@ def hf_columns(taxonomy: Taxonomy) -> list[Column]:
     return cols
 
 
+TABLE_DOCS = {
+    "documents": "one row per document: its clean text, provenance and what is known of its source",
+    "annotations": "one row per submitted annotation (layer annotation), per document (gold) and per prediction "
+                   "(prediction), with the document-level answers",
+    "spans": "one row per span of every layer, with its code point and raw byte offsets and its attributes",
+}
+
+
 def tables(taxonomy: Taxonomy) -> dict[str, list[Column]]:
     """The declared columns of each top-level Parquet table of a release, by table name."""
     return {"documents": list(DOCUMENT_COLUMNS), "annotations": annotation_columns(taxonomy),

@@ -116,7 +116,7 @@ def _record_set(root: Path, table: str, declared: dict[str, columns.Column]) -> 
         if repeated:
             field["repeated"] = True
         fields.append(field)
-    description = f"One row per row of {file}."
+    description = f"{file}: {columns.TABLE_DOCS.get(table, 'one record per row')}."
     if left_out:
         description += (f" Left out here: {', '.join(left_out)} (nested structures of integer lists; "
                         "read them with pandas or stancekit.load).")
@@ -161,9 +161,8 @@ def describe(root: Path, taxonomy: Taxonomy, version: str, metadata: dict | None
         "description": meta.get("description") or
         f"The stance of {taxonomy.actor['name']} toward {taxonomy.target['name']}, and the conditions attached to it.",
         "version": version,
-        "url": meta.get("url") or meta.get("datasheet") or f"{FILE}",
     }
-    for key in ("license", "citeAs", "keywords", "inLanguage"):
+    for key in ("url", "license", "citeAs", "keywords", "inLanguage"):
         if meta.get(key):
             doc[key] = meta[key]
     if meta.get("creators"):
@@ -172,7 +171,7 @@ def describe(root: Path, taxonomy: Taxonomy, version: str, metadata: dict | None
     if meta.get("datasheet"):
         doc["subjectOf"] = {"@type": "sc:CreativeWork", "name": "Datasheet", "url": meta["datasheet"]}
     date = _date(root)
-    if date:
+    if date:  # no datePublished: a build reads no clock (the same inputs give the same bytes)
         doc["dateModified"] = date
     for name, text in (meta.get("rai") or {}).items():
         doc[f"rai:{name}"] = text
