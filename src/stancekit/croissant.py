@@ -17,6 +17,7 @@ import hashlib
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
@@ -92,11 +93,20 @@ def data_type(typ: pa.DataType) -> tuple[str, bool]:
     raise CroissantError(f"no Croissant dataType for Arrow type {typ}")
 
 
-def _file_object(root: Path, name: str) -> dict:
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _file_object(root: Path, name: str, known: dict | None) -> dict:
+    """A FileObject; `known` is the file's manifest entry (sha256, bytes) when the caller has it."""
     path = root / name
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest, size = (known["sha256"], known["bytes"]) if known else (_sha256(path), path.stat().st_size)
     return {"@type": "cr:FileObject", "@id": name, "name": name, "contentUrl": name,
-            "encodingFormat": PARQUET, "contentSize": f"{path.stat().st_size} B", "sha256": digest}
+            "encodingFormat": PARQUET, "contentSize": f"{size} B", "sha256": digest}
 
 
 def _record_set(root: Path, table: str, declared: dict[str, columns.Column]) -> dict:
@@ -132,17 +142,22 @@ def _date(root: Path) -> str | None:
     if not path.is_file():
         return None
     names = pq.read_schema(path).names
-    stamps = [s for c in ("updated_at", "created_at") if c in names
-              for s in pq.read_table(path, columns=[c]).column(0).to_pylist() if s]
-    return max(stamps)[:10] if stamps else None
+    for column in ("updated_at", "created_at"):
+        if column in names:
+            latest = pc.max(pq.read_table(path, columns=[column]).column(0)).as_py()
+            if latest:
+                return latest[:10]
+    return None
 
 
-def describe(root: Path, taxonomy: Taxonomy, version: str, metadata: dict | None = None) -> dict:
+def describe(root: Path, taxonomy: Taxonomy, version: str, metadata: dict | None = None,
+             files: dict[str, dict] | None = None) -> dict:
     """The Croissant document of the release directory `root` (its Parquet files must be written).
 
     `metadata` is the dataset metadata file's content (read_metadata); without it only what the
-    release itself knows is given. Raises CroissantError for a Parquet column that
-    `stancekit.columns` does not declare.
+    release itself knows is given. `files` maps a file's path in the release to its manifest
+    entry (sha256, bytes), when the caller has computed them already. Raises CroissantError for
+    a Parquet table or column that `stancekit.columns` does not declare.
     """
     meta = metadata or {}
     root = Path(root)
@@ -175,6 +190,6 @@ def describe(root: Path, taxonomy: Taxonomy, version: str, metadata: dict | None
         doc["dateModified"] = date
     for name, text in (meta.get("rai") or {}).items():
         doc[f"rai:{name}"] = text
-    doc["distribution"] = [_file_object(root, name) for name in parquet]
+    doc["distribution"] = [_file_object(root, name, (files or {}).get(name)) for name in parquet]
     doc["recordSet"] = [_record_set(root, table, declared[table]) for table in tables]
     return doc

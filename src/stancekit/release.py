@@ -876,7 +876,7 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
         manifest["change"]["lines"] = _changelog_lines(changes, manifest["counts"])
         manifest["content_sha256"] = content_sha256(files)
         try:
-            described = croissant.describe(root, taxonomy, name, metadata)
+            described = croissant.describe(root, taxonomy, name, metadata, files)
         except croissant.CroissantError as exc:
             raise ReleaseError(str(exc), 1) from exc
         (root / croissant.FILE).write_text(_dump_json(described), encoding="utf-8")
