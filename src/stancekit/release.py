@@ -730,6 +730,7 @@ def render_card(manifest: dict, taxonomy: Taxonomy) -> str:
         "## Load", "",
         "```python",
         "import stancekit; tables = stancekit.load(path=\"path/to/this/folder\", layer=\"gold\")",
+        "clean = tables[\"documents\"][tables[\"documents\"][\"source_caveats\"] == \"\"]  # no known source caveat",
         "import datasets; ds = datasets.load_dataset(\"path/to/this/folder\")",
         "ds = datasets.load_dataset(\"parquet\", data_files={\"train\": \"path/to/this/folder/data/train-00000-of-00001.parquet\"})",
         "```", "",
