@@ -62,7 +62,7 @@ PARQUET_OPTIONS = dict(
 _VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 _BUILD_DIR = re.compile(r"^\.build-(\d+)-")
 
-DOCUMENT_COLUMNS = {c.name: c.doc for c in columns.DOCUMENT_COLUMNS}  # documents.parquet, passed through
+DOCUMENT_COLUMNS = frozenset(c.name for c in columns.DOCUMENT_COLUMNS)  # documents.parquet, passed through
 
 
 class ReleaseError(Exception):
