@@ -150,11 +150,17 @@ def test_card_readme_and_croissant_take_each_column_doc_from_the_declarations(co
         for col in cols:
             row = f"| {table} | `{col.name}` | {release.arrow_type_name(col.type)} |"
             assert row in readme and row in card, row
-            if col.name in fields:
-                assert fields[col.name]["description"] == col.doc
-                assert (fields[col.name]["dataType"], fields[col.name].get("repeated", False)) == croissant.data_type(col.type)
+            field = fields[col.name]
+            assert field["description"] == col.doc
+            if col.parts:  # a struct: every child a subField with its own type and meaning
+                subs = {f["name"]: f for f in field["subField"]}
+                assert list(subs) == [part for part, _ in col.parts]
+                for part, part_doc in col.parts:
+                    assert subs[part]["description"] == part_doc and f"| {table} | `{col.name}.{part}` |" in readme
+                    assert (subs[part]["dataType"], subs[part].get("repeated", False)) == \
+                        croissant.data_type(col.type.field(part).type)
             else:
-                assert col.name == "offset_map" and "offset_map" in record["description"]
+                assert (field["dataType"], field.get("repeated", False)) == croissant.data_type(col.type)
     assert set(pq.read_schema(committed[0] / "documents.parquet").names) == {c.name for c in columns.DOCUMENT_COLUMNS}
 
 
@@ -203,6 +209,11 @@ def test_every_croissant_json_validates_and_its_records_equal_the_parquet_rows(c
         got = [(r["spans/start"], r["spans/end"], r["spans/text"].decode("utf-8"))
                for r in dataset.records(record_set="spans")]
         assert got == list(zip(spans["start"], spans["end"], spans["text"]))
+        documents = pd.read_parquet(root / "documents.parquet")
+        for record, expected in zip(dataset.records(record_set="documents"), documents["offset_map"], strict=True):
+            omap = {k.rsplit("/", 1)[1]: v for k, v in record["documents/offset_map"].items()}
+            assert omap["encoding"].decode() == expected["encoding"]
+            assert all(list(omap[k]) == [int(x) for x in expected[k]] for k in ("clean", "raw", "count"))
 
 
 def test_croissant_of_a_release_with_emoji_and_cyrillic_spans(tmp_path):

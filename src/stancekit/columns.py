@@ -27,11 +27,13 @@ SOURCE_KINDS = ("news", "blog", "content_farm", "unknown")
 
 @dataclass(frozen=True)
 class Column:
-    """One column: `type` is its Arrow type; `doc` its meaning, as README, the card and Croissant show it."""
+    """One column: `type` is its Arrow type; `doc` its meaning, as README, the card and Croissant show it;
+    `parts` the meaning of each child of a struct column, by child name."""
 
     name: str
     type: pa.DataType
     doc: str
+    parts: tuple[tuple[str, str], ...] = ()
 
 
 def dictionary_type() -> pa.DataType:
@@ -67,7 +69,13 @@ DOCUMENT_COLUMNS = (  # the documents.parquet contract (written by `stancekit in
     Column("raw_sha256", pa.string(), "sha256 of the raw file"),
     Column("text_sha256", pa.string(), "sha256 of `text` (UTF-8)"),
     Column("offset_map", OFFSET_MAP_TYPE,
-           "maps clean offsets back to raw-file bytes (`stancekit.ingest.to_raw_offsets`)"),
+           "maps clean offsets back to raw-file bytes (`stancekit.ingest.to_raw_offsets`)",
+           parts=(("encoding", "the encoding the raw file was decoded with"),
+                  ("clean", "per run: its first code point in `text`"),
+                  ("raw", "per run: its first byte in the raw file"),
+                  ("clean_step", "per run: code points per unit"),
+                  ("raw_step", "per run: raw bytes per unit"),
+                  ("count", "per run: units in the run (runs split where cleaning dropped raw bytes)"))),
     *SOURCE_COLUMNS,
 )
 # Columns of documents.parquet that the Hugging Face view repeats in each row.

@@ -109,27 +109,36 @@ def _file_object(root: Path, name: str, known: dict | None) -> dict:
             "encodingFormat": PARQUET, "contentSize": f"{size} B", "sha256": digest}
 
 
+def _field(field_id: str, name: str, doc: str, typ: pa.DataType, file: str, column: str, json_path: str | None) -> dict:
+    dtype, repeated = data_type(typ)
+    source = {"fileObject": {"@id": file}, "extract": {"column": column}}
+    if json_path:
+        source["transform"] = {"jsonPath": json_path}
+    field = {"@type": "cr:Field", "@id": field_id, "name": name, "description": doc, "dataType": dtype, "source": source}
+    if repeated:
+        field["repeated"] = True
+    return field
+
+
 def _record_set(root: Path, table: str, declared: dict[str, columns.Column]) -> dict:
     file = f"{table}.parquet"
     schema = pq.read_schema(root / file)
-    fields, left_out = [], []
+    fields = []
     for f in schema:
         col = declared.get(f.name)
         if col is None:
             raise CroissantError(f"{root / file}: column {f.name!r} is not declared in stancekit.columns")
-        if pa.types.is_struct(f.type):
-            left_out.append(f.name)
+        if not pa.types.is_struct(f.type):
+            fields.append(_field(f"{table}/{f.name}", f.name, col.doc, f.type, file, f.name, None))
             continue
-        dtype, repeated = data_type(f.type)
-        field = {"@type": "cr:Field", "@id": f"{table}/{f.name}", "name": f.name, "description": col.doc,
-                 "dataType": dtype, "source": {"fileObject": {"@id": file}, "extract": {"column": f.name}}}
-        if repeated:
-            field["repeated"] = True
-        fields.append(field)
+        parts = dict(col.parts)  # a struct: one subField per child, read from the column by its name
+        missing = [child.name for child in f.type if child.name not in parts]
+        if missing:
+            raise CroissantError(f"{root / file}: {f.name}.{missing[0]} is not declared in stancekit.columns")
+        fields.append({"@type": "cr:Field", "@id": f"{table}/{f.name}", "name": f.name, "description": col.doc,
+                       "subField": [_field(f"{table}/{f.name}/{child.name}", child.name, parts[child.name],
+                                           child.type, file, f.name, child.name) for child in f.type]})
     description = f"{file}: {columns.TABLE_DOCS.get(table, 'one record per row')}."
-    if left_out:
-        description += (f" Left out here: {', '.join(left_out)} (nested structures of integer lists; "
-                        "read them with pandas or stancekit.load).")
     record = {"@type": "cr:RecordSet", "@id": table, "name": table, "description": description, "field": fields}
     if table in KEYS:
         record["key"] = [{"@id": f"{table}/{k}"} for k in KEYS[table]]

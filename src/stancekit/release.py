@@ -762,6 +762,8 @@ def columns_table(taxonomy: Taxonomy) -> str:
     for file, cols in tables.items():
         for col in cols:
             rows.append(f"| {file} | `{col.name}` | {arrow_type_name(col.type)} | {pandas_dtype(col.type)} | {col.doc} |")
+            rows += [f"| {file} | `{col.name}.{part}` | {col.type.field(part).type} | (in `{col.name}`) | {doc} |"
+                     for part, doc in col.parts]
     return "\n".join(rows)
 
 
