@@ -12,7 +12,7 @@ from agreement_cases import (A, B, BASE_STANCES, C, EMAIL, ROOT, TASK_IDS, TAXON
                              export, plan_of, shifted_spans, stance_span)
 from stancekit import adjudicate, agreement, validate
 from stancekit.cli import main
-from stancekit.exports import annotation_regions
+from stancekit.records import parse_result
 
 ADJUDICATOR = 9
 
@@ -68,8 +68,9 @@ def test_tie_is_flagged_and_sent_to_adjudication(tmp_path):
     assert (doc_c["doc_stance"], doc_c["doc_stance_status"]) == (None, "tie")
     [task] = tasks
     assert task["data"]["doc_id"] == "doc_c" and task["data"]["text"] == TEXTS["doc_c"]
-    versions = {p["model_version"]: annotation_regions(p["result"], TAXONOMY)[0] for p in task["predictions"]}
-    assert versions == {EMAIL[A]: {"doc_stance": ["undecided"]}, EMAIL[B]: {"doc_stance": ["oppose"]}}
+    versions = {p["model_version"]: parse_result(p["result"], TAXONOMY, task["data"]["text"], 0)[0]
+                for p in task["predictions"]}
+    assert versions == {EMAIL[A]: {"doc_stance": "undecided"}, EMAIL[B]: {"doc_stance": "oppose"}}
 
 
 def test_shifted_boundary_is_disputed_with_every_version_as_a_prediction(tmp_path):
@@ -88,7 +89,8 @@ def test_shifted_boundary_is_disputed_with_every_version_as_a_prediction(tmp_pat
         assert prediction["score"] is None
         who = prediction["model_version"]
         [original] = [a for a in export_tasks["doc_a"]["annotations"] if a["completed_by"]["email"] == who]
-        assert annotation_regions(prediction["result"], TAXONOMY) == annotation_regions(original["result"], TAXONOMY)
+        text = task["data"]["text"]
+        assert parse_result(prediction["result"], TAXONOMY, text, 0) == parse_result(original["result"], TAXONOMY, text, 0)
 
 
 def test_attribute_tie_is_disputed(tmp_path):
@@ -273,8 +275,8 @@ def test_evaluate_rejects_a_malformed_gold_span(tmp_path, gold_file):
     gold_file.write_text(json.dumps(gold))
     result = CliRunner().invoke(main, ["evaluate", "--gold", str(gold_file), "--predictions", str(gold_file)])
     assert result.exit_code == 2
-    assert result.stderr == (f"stancekit: {gold_file}: documents[1].spans[0] needs integer start and end "
-                             f"and a label\n")
+    assert result.stderr == (f"stancekit: {gold_file}: documents[1].spans[0]: expected integer start and end "
+                             f"with 0 <= start < end\n")
 
 
 def test_ground_truth_picked_among_annotations_is_also_a_vote(tmp_path):

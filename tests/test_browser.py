@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from stancekit import ingest, labelstudio, release, tasks, taxonomy, validate
+from stancekit.documents import read_documents
 
 pytestmark = [pytest.mark.browser, pytest.mark.labelstudio]
 
@@ -192,7 +193,7 @@ def test_annotator_labels_in_real_browser_and_release_has_the_dragged_phrases(la
     # A fresh project per run, so that no draft of an earlier run brings old regions back.
     client = label_studio.client
     project = client.projects.create(title=f"browser test {uuid.uuid4().hex[:8]}", label_config=CONFIG_XML)
-    [task] = tasks.make_tasks(tasks.read_documents(documents))
+    [task] = tasks.make_tasks(read_documents(documents))
     task_id = client.projects.import_tasks(id=project.id, request=[task], return_task_ids=True).task_ids[0]
 
     ARTIFACTS.mkdir(exist_ok=True)

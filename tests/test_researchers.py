@@ -144,12 +144,16 @@ def test_card_readme_and_croissant_take_each_column_doc_from_the_declarations(co
     doc = json.loads((committed[0] / croissant.FILE).read_text(encoding="utf-8"))
     card = (committed[0] / release.CARD).read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    in_release = {r["name"]: r for r in doc["recordSet"]}
     for table, cols in columns.tables(TAXONOMY).items():
-        record = next(r for r in doc["recordSet"] if r["name"] == table)
-        fields = {f["name"]: f for f in record["field"]}
         for col in cols:
             row = f"| {table} | `{col.name}` | {release.arrow_type_name(col.type)} |"
-            assert row in readme and row in card, row
+            assert row in readme, row
+            assert (row in card) == (table in in_release), row  # the card shows the tables the release has
+        if table not in in_release:  # relations.parquet exists only when some annotation drew relations
+            continue
+        fields = {f["name"]: f for f in in_release[table]["field"]}
+        for col in cols:
             field = fields[col.name]
             assert field["description"] == col.doc
             if col.parts:  # a struct: every child a subField with its own type and meaning
@@ -223,6 +227,11 @@ def test_croissant_of_a_release_with_emoji_and_cyrillic_spans(tmp_path):
     from release_fixtures import write_inputs
 
     paths = write_inputs(tmp_path / "in", TAXONOMY)
+    tasks = json.loads(paths["export"].read_text(encoding="utf-8"))  # one relation, so relations.parquet exists
+    result = tasks[0]["annotations"][0]["result"]
+    regions = list(dict.fromkeys(item["id"] for item in result if item["type"] == "labels"))
+    result.append({"type": "relation", "from_id": regions[0], "to_id": regions[1], "direction": "right", "labels": []})
+    paths["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
     built = release.build(release.Inputs(paths["documents"], [paths["export"]], paths["gold"], paths["tasks"]),
                           TAXONOMY, tmp_path / "releases", version="0.1.0",
                           metadata=croissant.read_metadata(ROOT / "dataset/metadata.yaml"))
@@ -233,6 +242,9 @@ def test_croissant_of_a_release_with_emoji_and_cyrillic_spans(tmp_path):
     assert any("🕊" in text for _, _, text in got) and any("NATO" in text for _, _, text in got)
     annotators = [r["annotations/annotators"] for r in dataset.records(record_set="annotations")]
     assert [b"annotator1@example.org", b"user:2"] in annotators  # a list column, read as a list
+    relations = [(r["relations/from_id"], r["relations/to_id"]) for r in dataset.records(record_set="relations")]
+    assert relations == [(regions[0].encode(), regions[1].encode())]
+    assert len(relations) == pq.read_metadata(built / "relations.parquet").num_rows
 
 
 def test_bad_metadata_is_one_line(tmp_path):

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from .gold import DOC_STATUSES
 from .taxonomy import Taxonomy
 
-# Status values fixed by the gold contract (written by `stancekit adjudicate`).
-GOLD_DOC_STATUSES = ("unanimous", "majority", "tie", "single", "adjudicated")
-GOLD_SPAN_STATUSES = ("unanimous", "merged", "disputed", "single", "adjudicated")
 LAYERS = ("annotation", "gold", "prediction")
 # What `source_kind` may say about a raw article (dataset/raw/sources.csv).
 SOURCE_KINDS = ("news", "blog", "content_farm", "unknown")
@@ -101,7 +99,7 @@ def annotation_columns(taxonomy: Taxonomy) -> list[Column]:
     ]
     for q in taxonomy.document_choices:
         cols += [Column(q.name, dictionary_type(), _choice_doc(q.value_names)),
-                 Column(f"{q.name}_status", dictionary_type(), f"gold: {', '.join(GOLD_DOC_STATUSES)}")]
+                 Column(f"{q.name}_status", dictionary_type(), f"gold: {', '.join(DOC_STATUSES)}")]
     cols += [
         Column("annotators", pa.list_(pa.string()), "who labelled the document (gold layer)"),
         Column("ground_truth", pa.bool_(), "Label Studio's ground-truth flag"),
@@ -139,6 +137,22 @@ def span_columns(taxonomy: Taxonomy) -> list[Column]:
     return cols
 
 
+def relation_columns() -> list[Column]:
+    """relations.parquet (only in a release where some annotation or prediction has relations)."""
+    return [
+        Column("layer", dictionary_type(),
+               "annotation or prediction: relations are released as drawn in Label Studio (gold has none)"),
+        Column("doc_id", pa.string(), "the document (documents.doc_id)"),
+        Column("task_id", pa.int64(), "Label Studio task id"),
+        Column("annotation_id", pa.int64(), "Label Studio annotation id, or prediction id"),
+        Column("annotator", pa.string(), "who drew it (annotation layer)"),
+        Column("from_id", pa.string(), "region id of the source span (spans.region_id of the same doc_id and annotation_id)"),
+        Column("to_id", pa.string(), "region id of the target span"),
+        Column("direction", pa.string(), "left, right or bi, as in Label Studio (null when not given)"),
+        Column("labels", pa.list_(pa.string()), "relation labels, as in Label Studio (often empty)"),
+    ]
+
+
 def hf_columns(taxonomy: Taxonomy) -> list[Column]:
     """The Hugging Face view data/<split>: one row per document, plain strings (datasets cannot read dictionaries)."""
     docs = {c.name: c for c in DOCUMENT_COLUMNS}
@@ -150,7 +164,7 @@ def hf_columns(taxonomy: Taxonomy) -> list[Column]:
     cols = [docs[name] for name in HF_DOCUMENT_COLUMNS]
     for q in taxonomy.document_choices:
         cols += [Column(q.name, pa.string(), f"gold answer, {_choice_doc(q.value_names)}"),
-                 Column(f"{q.name}_status", pa.string(), f"gold: {', '.join(GOLD_DOC_STATUSES)}")]
+                 Column(f"{q.name}_status", pa.string(), f"gold: {', '.join(DOC_STATUSES)}")]
     cols.append(Column("spans", pa.list_(span), "the gold spans: list of {start, end, label, text, attributes, status}"))
     return cols
 
@@ -160,13 +174,14 @@ TABLE_DOCS = {
     "annotations": "one row per submitted annotation (layer annotation), per document (gold) and per prediction "
                    "(prediction), with the document-level answers",
     "spans": "one row per span of every layer, with its code point and raw byte offsets and its attributes",
+    "relations": "one row per relation drawn between two spans of one annotation or prediction",
 }
 
 
 def tables(taxonomy: Taxonomy) -> dict[str, list[Column]]:
     """The declared columns of each top-level Parquet table of a release, by table name."""
     return {"documents": list(DOCUMENT_COLUMNS), "annotations": annotation_columns(taxonomy),
-            "spans": span_columns(taxonomy)}
+            "spans": span_columns(taxonomy), "relations": relation_columns()}
 
 
 def schema(columns: list[Column]) -> pa.Schema:

@@ -51,15 +51,16 @@ def _candidates(root: str | Path | None, releases_dir: str | Path | None) -> lis
 
 def load(version: str = "latest", layer: str | None = "gold", releases_dir: str | Path | None = None,
          root: str | Path | None = None, path: str | Path | None = None) -> dict:
-    """The release's tables {documents, annotations, spans} as pandas DataFrames.
+    """The release's tables {documents, annotations, spans[, relations]} as pandas DataFrames.
 
     Which release: `path` (a release directory, e.g. ".../dataset/releases/v2.0.0"), else
     `version` ("latest", "X.Y.Z") among the releases in `releases_dir`, else in
     `root`/dataset/releases (`root`: a stancekit repository), else in $STANCEKIT_RELEASES, else in
     dataset/releases of the working directory or the nearest parent that has one.
-    annotations and spans are filtered to `layer`: "gold", "annotation", "prediction", or None
-    for all. Columns and dtypes are listed in README ("Release columns"); releases before 2.0.0
-    have no source columns (source_kind, source_caveats, outlet, author).
+    annotations, spans and relations (there only when the release has relations.parquet) are
+    filtered to `layer`: "gold", "annotation", "prediction", or None for all. Columns and dtypes
+    are listed in README ("Release columns"); releases before 2.0.0 have no source columns
+    (source_kind, source_caveats, outlet, author).
 
     Raises FileNotFoundError saying where it looked and what to pass when there is no such
     release, ValueError for an unknown layer.
@@ -89,10 +90,16 @@ def load(version: str = "latest", layer: str | None = "gold", releases_dir: str 
 
 
 def read_release(root: str | Path, layer: str | None = None) -> dict:
-    """The tables of the release directory `root`, annotations and spans filtered to `layer`."""
+    """The tables of the release directory `root`, annotations, spans and relations filtered to `layer`.
+
+    "relations" is there only when the release has relations.parquet (some annotation drew relations).
+    """
     root = Path(root)
-    return {
+    tables = {
         "documents": _frame(root / "documents.parquet", None),
         "annotations": _frame(root / "annotations.parquet", layer),
         "spans": _frame(root / "spans.parquet", layer),
     }
+    if (root / "relations.parquet").exists():
+        tables["relations"] = _frame(root / "relations.parquet", layer)
+    return tables
