@@ -7,9 +7,9 @@ import yaml
 from label_studio_sdk.label_interface import LabelInterface
 
 from stancekit import config, preannotate, records, taxonomy
+from stancekit.documents import read_documents
 from stancekit.taxonomy import LABELS_NAME
 
-from conftest import raw_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 TAXONOMY = taxonomy.load(ROOT / "schema/taxonomy.yaml")
@@ -51,9 +51,9 @@ def test_a_cue_file_that_drifts_from_the_taxonomy_is_refused(tmp_path, edit, mes
         preannotate.load(TAXONOMY, path)
 
 
-def test_predictions_pass_label_interface_for_every_article():
+def test_predictions_pass_label_interface_for_every_article(documents_parquet):
     li = LabelInterface(config.render(TAXONOMY))
-    for doc in raw_documents():
+    for doc in read_documents(documents_parquet):
         prediction = preannotate.predict_text(doc["text"], RULES, TAXONOMY)
         assert li.validate_prediction(prediction, return_errors=True) == [], doc["source_file"]
         assert prediction["model_version"] == RULES.model_version and 0 <= prediction["score"] <= 1

@@ -115,7 +115,10 @@ def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> N
 @click.option("--sources", type=click.Path(path_type=Path), default=None,
               help="sources.csv describing the raw files: fills source_kind, source_caveats, outlet, author "
                    "(and published when the input has none).")
-def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None) -> None:
+@click.option("--report", type=click.Path(path_type=Path),
+              help="Also write the removal report: one JSON line per removed stretch (doc_id, source_file, "
+                   "rule, raw_start, raw_end: bytes into source_file, text).")
+def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None, report: Path | None) -> None:
     """Clean raw articles (.txt, .html, .jsonl files or directories of them) into documents.parquet.
 
     Exit 0 when every input was ingested, 1 when some were skipped (named on stderr), 2 when
@@ -137,11 +140,16 @@ def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None) -> None
         click.echo(f"stancekit: error: {error}", err=True)
     if not result.documents:
         fail("nothing could be ingested; no output written", code=2)
-    try:
-        ingest_mod.write_documents(result.documents, out)
-    except OSError as exc:
-        fail(f"{out}: cannot write: {exc.strerror or exc}", code=2)
+    for path, write in ((out, lambda: ingest_mod.write_documents(result.documents, out)),
+                        (report, lambda: ingest_mod.write_report(result.report, report))):
+        try:
+            if path:
+                write()
+        except OSError as exc:
+            fail(f"{path}: cannot write: {exc.strerror or exc}", code=2)
     click.echo(f"wrote {len(result.documents)} documents to {out}")
+    if report:
+        click.echo(f"wrote {len(result.report)} removed stretches to {report}")
     if result.errors:
         sys.exit(1)
 
