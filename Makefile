@@ -138,10 +138,10 @@ publish: release-build
 datasheet: $(STAMP)
 	$(BIN)/stancekit datasheet
 
-# README tables generated from the code by cog (tests/test_docs.py fails when they are stale).
+# README tables and docs/cli-reference.md generated from the code by cog (tests/test_docs.py fails when stale).
 .PHONY: docs
 docs: $(STAMP)
-	$(BIN)/cog -r README.md
+	$(BIN)/cog -r README.md docs/cli-reference.md
 
 # Benchmark validate and release against baselines on synthetic exports (TASKS="10000 100000"; README "Performance").
 .PHONY: bench

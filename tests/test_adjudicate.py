@@ -10,7 +10,7 @@ from click.testing import CliRunner
 import ls_export as lx
 from agreement_cases import (A, B, BASE_STANCES, C, EMAIL, ROOT, TASK_IDS, TAXONOMY, TEXTS, base_spans, condition_span,
                              export, plan_of, shifted_spans, stance_span)
-from stancekit import adjudicate, agreement, validate
+from stancekit import adjudicate, agreement, preannotate, validate
 from stancekit.cli import main
 from stancekit.records import parse_result
 
@@ -243,6 +243,27 @@ def test_evaluate_predictions_against_gold(tmp_path, gold_file):
     assert overlap["condition_type:no_rearmament_during_pause"]["f1"]["value"] == 1.0
     accuracy = model["document_choices"]["doc_stance"]["accuracy"]
     assert accuracy["value"] == 0.5 and accuracy["n"] == {"documents": 2}
+
+
+def test_baselines_are_scored_beside_the_predictions(tmp_path, gold_file):
+    tasks = [{"data": lx.task(TASK_IDS[d], d, TEXTS[d], [])["data"], "predictions": [
+        {"model_version": "rules-v1", "score": 0.5, "result": lx.doc_choice("oppose")}]} for d in sorted(TEXTS)]
+    tasks_file = lx.write(tmp_path / "tasks.json", tasks)
+    rules = preannotate.load(TAXONOMY)
+    report = agreement.evaluate(gold_file, [tasks_file], TAXONOMY, resamples=0, baselines=rules)
+    models = {m["model_version"]: m for m in report["models"]}
+    assert set(models) == {"rules-v1", "baseline-majority", "baseline-actor-sentence"}
+    # gold doc_stance: the majority value of BASE_STANCES, answered for every document
+    stances = [BASE_STANCES[d] for d in sorted(TEXTS)]
+    share = max(stances.count(v) for v in stances) / len(stances)
+    assert models["baseline-majority"]["document_choices"]["doc_stance"]["accuracy"]["value"] == pytest.approx(share)
+    # one stance span per sentence that mentions the actor, and nothing else
+    expected = sum(len(preannotate.actor_sentence_spans(TEXTS[d], rules)) for d in TEXTS)
+    assert expected > 0
+    assert models["baseline-actor-sentence"]["spans"]["exact"]["scopes"]["all"]["f1"]["n"]["second"] == expected
+    result = CliRunner().invoke(main, ["evaluate", "--gold", str(gold_file), "--predictions", str(tasks_file),
+                                       "--baselines", "--resamples", "0"])
+    assert result.exit_code == 0 and "model baseline-majority" in result.output
 
 
 def test_evaluate_reports_ids_only_predictions_and_bad_gold(tmp_path, gold_file):
