@@ -29,11 +29,11 @@ config: schema/labeling-config.xml
 schema/labeling-config.xml: schema/taxonomy.yaml $(STAMP)
 	$(BIN)/stancekit config --taxonomy schema/taxonomy.yaml --out $@
 
-# Stage: raw articles -> clean documents with a map back to the raw bytes, and the report of
-# every stretch cleaning removed (build/ingest-report.jsonl).
+# Stage: raw articles -> clean documents with a map back to the raw bytes and what sources.csv knows
+# of each, and the report of every stretch cleaning removed (build/ingest-report.jsonl).
 ingest: build/documents.parquet
-build/documents.parquet: $(RAW) $(SRC) src/stancekit/chrome.yaml $(STAMP)
-	$(BIN)/stancekit ingest $(RAW) --out $@ --report build/ingest-report.jsonl
+build/documents.parquet: $(RAW) dataset/raw/sources.csv $(SRC) src/stancekit/chrome.yaml $(STAMP)
+	$(BIN)/stancekit ingest $(RAW) --sources dataset/raw/sources.csv --out $@ --report build/ingest-report.jsonl
 
 # Stage: taxonomy -> JSON Schema of a Label Studio export (enums from the taxonomy).
 schema: schema/export.schema.json

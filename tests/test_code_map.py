@@ -42,9 +42,9 @@ def test_the_code_map_names_no_module_that_is_gone():
 def test_the_check_sees_a_missing_module(tmp_path, monkeypatch):
     """The check can fail: a new module file is reported."""
     fake = tmp_path / "stancekit"
-    fake.mkdir()
-    for path in PACKAGE.glob("*.py"):
-        (fake / path.name).write_text("")
-    (fake / "newstage.py").write_text("")
+    for name in [*code_map(), "newstage"]:
+        path = fake.joinpath(*name.split(".")).with_suffix(".py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
     monkeypatch.setitem(globals(), "PACKAGE", fake)
     assert modules() - code_map() == {"newstage"}

@@ -114,16 +114,25 @@ def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> N
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Where to write documents.parquet (atomically).")
+@click.option("--sources", type=click.Path(path_type=Path), default=None,
+              help="sources.csv describing the raw files: fills source_kind, source_caveats, outlet, author "
+                   "(and published when the input has none).")
 @click.option("--report", type=click.Path(path_type=Path),
               help="Also write the removal report: one JSON line per removed stretch (doc_id, source_file, "
                    "rule, raw_start, raw_end: bytes into source_file, text).")
-def ingest_cmd(paths: tuple[Path, ...], out: Path, report: Path | None) -> None:
+def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None, report: Path | None) -> None:
     """Clean raw articles (.txt, .html, .jsonl files or directories of them) into documents.parquet.
 
     Exit 0 when every input was ingested, 1 when some were skipped (named on stderr), 2 when
-    nothing could be ingested (no file is written then).
+    nothing could be ingested or --sources is unreadable (no file is written then).
     """
+    from . import sources as sources_mod
+
+    described = sources_mod.read(sources) if sources else None
     result = ingest_mod.ingest(list(paths))
+    if described is not None:
+        for path in sources_mod.attach(result.documents, described):
+            result.warnings.append(f"{path}: not in {sources}; its source columns are null")
     for warning in result.warnings:
         click.echo(f"stancekit: warning: {warning}", err=True)
     for error in result.errors:
@@ -133,11 +142,11 @@ def ingest_cmd(paths: tuple[Path, ...], out: Path, report: Path | None) -> None:
     writes = [(out, lambda: ingest_mod.write_documents(result.documents, out))]
     if report:
         writes.append((report, lambda: ingest_mod.write_report(result.report, report)))
-    for path, write in writes:
+    for target, write in writes:
         try:
             write()
         except OSError as exc:
-            fail(f"{path}: cannot write: {exc.strerror or exc}", code=2)
+            fail(f"{target}: cannot write: {exc.strerror or exc}", code=2)
     click.echo(f"wrote {len(result.documents)} documents to {out}")
     if report:
         click.echo(f"wrote {len(result.report)} removed stretches to {report}")
@@ -432,9 +441,12 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
                    "skipped when the default path does not exist.")
 @click.option("--out-dir", type=click.Path(path_type=Path), default=paths.RELEASES_DIR, show_default=True,
               help="Where release directories vX.Y.Z are created.")
+@click.option("--metadata", type=click.Path(path_type=Path), default=paths.METADATA, show_default=True,
+              help="Dataset metadata for croissant.json (licence, citation, creators, RAI statements); "
+                   "skipped when the default path does not exist.")
 @click.pass_context
 def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, rules, agreement,
-                out_dir) -> None:
+                out_dir, metadata) -> None:
     """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions."""
     import glob
 
@@ -444,7 +456,8 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
         fail("give exactly one of --version X.Y.Z and --bump")
     exports = sorted({Path(p) for pattern in export_globs for p in (glob.glob(pattern) or [pattern])} | set(more_exports))
     optional = {}
-    for name, path in (("gold", gold), ("tasks", tasks), ("rules", rules), ("agreement", agreement)):
+    for name, path in (("gold", gold), ("tasks", tasks), ("rules", rules), ("agreement", agreement),
+                       ("metadata", metadata)):
         explicit = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
         if path.exists():
             optional[name] = path
@@ -453,9 +466,13 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
     for path in [documents, *exports]:
         if not path.exists():
             fail(f"{path}: no such file")
+    from . import croissant as croissant_mod
+
+    dataset_metadata = croissant_mod.read_metadata(optional.pop("metadata")) if "metadata" in optional else None
     inputs = release_mod.Inputs(documents, exports, **optional)
     try:
-        final = release_mod.build(inputs, load_taxonomy(taxonomy_path), out_dir, version=version, bump=bump)
+        final = release_mod.build(inputs, load_taxonomy(taxonomy_path), out_dir, version=version, bump=bump,
+                                  metadata=dataset_metadata)
     except release_mod.Unchanged as exc:
         click.echo(str(exc))
         return

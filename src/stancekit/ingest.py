@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 import webencodings
 import yaml
 
+from . import columns
 from ._files import atomic_path
 from .errors import InputError
 
@@ -1199,15 +1200,7 @@ def write_report(report: list[dict], out: str | Path) -> None:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-_INT_LIST = pa.list_(pa.int64())
-SCHEMA = pa.schema([
-    ("doc_id", pa.string()), ("title", pa.string()), ("text", pa.string()),
-    ("source_file", pa.string()), ("source_format", pa.string()), ("source_id", pa.string()),
-    ("url", pa.string()), ("published", pa.string()), ("raw_sha256", pa.string()),
-    ("text_sha256", pa.string()),
-    ("offset_map", pa.struct([("encoding", pa.string()), ("clean", _INT_LIST), ("raw", _INT_LIST),
-                              ("clean_step", _INT_LIST), ("raw_step", _INT_LIST), ("count", _INT_LIST)])),
-])
+SCHEMA = columns.schema(columns.DOCUMENT_COLUMNS)  # declared with their meaning in stancekit.columns
 
 
 def documents_table(documents: list[dict]) -> pa.Table:

@@ -26,6 +26,7 @@ AGREEMENT = Path("build/agreement.json")
 
 # dataset/ and the documents generated from a release
 RELEASES_DIR = Path("dataset/releases")
+METADATA = Path("dataset/metadata.yaml")  # what croissant.json says about the dataset
 DATASHEET = Path("DATASHEET.md")
 README = Path("README.md")
 PLOTS_DIR = Path("docs/datasheet")
