@@ -147,6 +147,12 @@ def test_seed_sentences_trace_to_their_raw_bytes(seed_docs, key):
         assert raw[rs:re_].decode("utf-8") == sentence
 
 
+def test_the_byline_of_000_becomes_its_author(seed_docs):
+    """Next dataset version: the byline "by Jhon Lennon 36 views" is chrome, its name the author."""
+    assert [seed_docs[k]["author"] for k in sorted(seed_docs)] == ["Jhon Lennon", None, None, None, None]
+    assert [seed_docs[k]["published"] for k in sorted(seed_docs)] == [None] * 5
+
+
 def test_duplicated_body_of_001_is_kept_first(seed_docs):
     raw = (RAW / Path(seed_docs["001"]["source_file"]).name).read_bytes()
     doc = seed_docs["001"]

@@ -54,8 +54,9 @@ def read(path: str | Path) -> dict[Path, dict]:
 def attach(documents: list[dict], sources: dict[Path, dict]) -> list[str]:
     """Set the source columns of each document (in place) from its raw file's row.
 
-    `published` is taken from sources.csv only when the input gave none. Returns the raw files
-    that sources.csv does not describe (their source columns stay null).
+    `published` is taken from sources.csv only when the input gave none; `author` from sources.csv
+    when it names one, else the input's own (page metadata, or a byline ingest found in removed
+    chrome). Returns the raw files that sources.csv does not describe (their source columns stay null).
     """
     unknown = []
     for doc in documents:
@@ -65,7 +66,10 @@ def attach(documents: list[dict], sources: dict[Path, dict]) -> list[str]:
                 unknown.append(doc["source_file"])
             continue
         for name in DOCUMENT_FIELDS:
-            doc[name] = row[name] if (row[name] or name == "source_caveats") else None
+            if name == "author":
+                doc[name] = row[name] or doc.get(name)
+            else:
+                doc[name] = row[name] if (row[name] or name == "source_caveats") else None
         if not doc.get("published") and row["published"]:
             doc["published"] = row["published"]
     return unknown
