@@ -270,11 +270,11 @@ def ls_push(tasks_file: Path, state_dir: Path, url: str | None, settings_path: P
     from . import labelstudio as ls
 
     title = _project_title(title, taxonomy_path)
+    settings = _settings(settings_path)
     try:
         tasks = tasks_mod.read(tasks_file)
     except tasks_mod.TasksError as exc:
         fail(str(exc))
-    settings = _settings(settings_path)
     try:
         client = ls.connect(state_dir, url)
         project_id = client.project_id(title)

@@ -155,7 +155,9 @@ def database_env(url: str) -> dict[str, str]:
     name = unquote(parts.path.lstrip("/"))
     if parts.scheme not in ("postgresql", "postgres") or not name or "/" in name:
         raise LabelStudioError(f"--database {redact(url)}: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
-    host = (parse_qs(parts.query).get("host") or [unquote(parts.hostname or "") or "localhost"])[-1]
+    netloc_host = parts.netloc.rpartition("@")[2]  # as written: hostname would lower-case a socket path
+    netloc_host = netloc_host[:-len(f":{port}")] if port else netloc_host.rstrip(":")
+    host = (parse_qs(parts.query).get("host") or [unquote(netloc_host).strip("[]") or "localhost"])[-1]
     return {"DJANGO_DB": "default", "POSTGRE_NAME": name, "POSTGRE_USER": unquote(parts.username or "postgres"),
             "POSTGRE_PASSWORD": unquote(parts.password or ""), "POSTGRE_HOST": host, "POSTGRE_PORT": str(port or 5432)}
 
