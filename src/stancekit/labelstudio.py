@@ -662,7 +662,9 @@ def add_user(client: Client, email: str, timeout: float = 60.0) -> str | None:
 
     Label Studio's user API cannot set a password, so the account is made the way a person
     invited by the organization makes it: the sign-up form of the invite link, posted with the
-    password. The password and the link are never logged. Raises LabelStudioError.
+    password. Our side never logs the password or the link; Label Studio's access log does show
+    the link, so the organization's invite token is reset right after (an earlier invite link
+    stops working). Raises LabelStudioError.
     """
     if any(u["email"].lower() == email.lower() for u in list_users(client)):
         return None
@@ -671,9 +673,12 @@ def add_user(client: Client, email: str, timeout: float = 60.0) -> str | None:
     doing = f"creating the account {email}"
     try:
         with _unlogged("httpx"), httpx.Client(base_url=client.url, timeout=timeout) as web:
-            web.get(invite.invite_url).raise_for_status()
-            reply = web.post(invite.invite_url, data={"csrfmiddlewaretoken": web.cookies.get("csrftoken", ""),
-                                                      "email": email, "password": password})
+            try:
+                web.get(invite.invite_url).raise_for_status()
+                reply = web.post(invite.invite_url, data={"csrfmiddlewaretoken": web.cookies.get("csrftoken", ""),
+                                                          "email": email, "password": password})
+            finally:  # the server logged the link: make it useless
+                client.call("resetting the organization's invite token", client.sdk.organizations.reset_token)
     except httpx.HTTPStatusError as exc:
         raise LabelStudioError(f"Label Studio at {client.url} answered {exc.response.status_code} to its invite link "
                                f"while {doing}") from None
