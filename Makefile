@@ -41,8 +41,8 @@ schema/export.schema.json: schema/taxonomy.yaml $(STAMP)
 
 # Stage: check the committed Label Studio exports (exit 1 on errors, 2 on unreadable input).
 EXPORTS := $(sort $(wildcard annotation/exports/*.json))
-validate: schema/labeling-config.xml $(STAMP)
-	$(if $(EXPORTS),$(BIN)/stancekit validate --config schema/labeling-config.xml --taxonomy schema/taxonomy.yaml $(EXPORTS),@echo "no exports in annotation/exports/")
+validate: schema/labeling-config.xml build/documents.parquet $(STAMP)
+	$(if $(EXPORTS),$(BIN)/stancekit validate --documents build/documents.parquet --config schema/labeling-config.xml --taxonomy schema/taxonomy.yaml $(EXPORTS),@echo "no exports in annotation/exports/")
 
 # Label Studio lives in its own virtual environment (it pins Django and many packages);
 # STANCEKIT_LS_VENV=/path/to/venv reuses an existing install instead.
@@ -76,11 +76,11 @@ label: $(LS_BIN) config annotation/tasks/tasks.json
 .PHONY: agreement gold adjudication-tasks
 agreement: build/agreement.json
 build/agreement.json: validate
-	$(if $(EXPORTS),$(BIN)/stancekit agreement --format json $(EXPORTS) > $@.tmp && mv $@.tmp $@,@echo "no exports in annotation/exports/")
+	$(if $(EXPORTS),$(BIN)/stancekit agreement --documents build/documents.parquet --format json $(EXPORTS) > $@.tmp && mv $@.tmp $@,@echo "no exports in annotation/exports/")
 gold: validate
-	$(if $(EXPORTS),$(BIN)/stancekit adjudicate $(EXPORTS) --out annotation/gold/gold.json,@echo "no exports in annotation/exports/")
+	$(if $(EXPORTS),$(BIN)/stancekit adjudicate --documents build/documents.parquet $(EXPORTS) --out annotation/gold/gold.json,@echo "no exports in annotation/exports/")
 adjudication-tasks: validate
-	$(BIN)/stancekit adjudicate $(EXPORTS) --out annotation/gold/gold.json --tasks-out annotation/tasks/adjudication.json
+	$(BIN)/stancekit adjudicate --documents build/documents.parquet $(EXPORTS) --out annotation/gold/gold.json --tasks-out annotation/tasks/adjudication.json
 
 test: $(STAMP) $(LS_BIN) system-deps
 	$(BIN)/pytest
@@ -142,6 +142,11 @@ publish: release-build
 # DATASHEET.md statistics and plots, and README's release columns, from the latest release.
 datasheet: $(STAMP)
 	$(BIN)/stancekit datasheet
+
+# README tables generated from the code by cog (tests/test_docs.py fails when they are stale).
+.PHONY: docs
+docs: $(STAMP)
+	$(BIN)/cog -r README.md
 
 # Benchmark validate and release against baselines on synthetic exports (TASKS="10000 100000"; README "Performance").
 .PHONY: bench

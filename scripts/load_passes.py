@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from stancekit import labelstudio, passes, preannotate
+from stancekit import documents as documents_mod, labelstudio, passes, preannotate
 from stancekit import tasks as tasks_mod
 from stancekit import taxonomy as taxonomy_mod
 
@@ -70,7 +70,7 @@ def main() -> None:
     args = parser.parse_args()
     taxonomy = taxonomy_mod.load()
     try:
-        documents = tasks_mod.read_documents(args.documents)
+        documents = documents_mod.read_documents(args.documents)
         offset_maps = pq.read_table(args.documents, columns=["doc_id", "offset_map"]).to_pylist()
         for document, row in zip(documents, offset_maps):
             document["offset_map"] = row["offset_map"]
@@ -97,7 +97,7 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(export, args.out)
         print(f"wrote {args.out}", file=sys.stderr)
-    except (passes.PassError, labelstudio.LabelStudioError, tasks_mod.TasksError) as exc:
+    except (passes.PassError, labelstudio.LabelStudioError, documents_mod.DocumentsError, tasks_mod.TasksError) as exc:
         sys.exit(f"load_passes: {exc}")
 
 

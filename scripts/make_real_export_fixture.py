@@ -27,7 +27,7 @@ from pathlib import Path
 
 from label_studio_sdk import LabelStudio
 
-from stancekit import labelstudio, preannotate, taxonomy as taxonomy_mod, tasks as tasks_mod
+from stancekit import documents as documents_mod, labelstudio, preannotate, taxonomy as taxonomy_mod, tasks as tasks_mod
 from stancekit.taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +114,7 @@ def annotate(client: LabelStudio, project_id: int, tasks: list[dict], taxonomy: 
 
 
 def make_tasks(documents: Path, taxonomy: Taxonomy) -> list[dict]:
-    return tasks_mod.make_tasks(tasks_mod.read_documents(documents), MAX_CHARS,
+    return tasks_mod.make_tasks(documents_mod.read_documents(documents), MAX_CHARS,
                                 preannotate.predictor(taxonomy, ROOT / preannotate.DEFAULT_PATH))
 
 
@@ -138,7 +138,7 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(export, args.out)
         print(f"wrote {args.out}: {len(tasks)} tasks, {len(ANNOTATORS)} annotators", file=sys.stderr)
-    except (labelstudio.LabelStudioError, tasks_mod.TasksError) as exc:
+    except (labelstudio.LabelStudioError, documents_mod.DocumentsError, tasks_mod.TasksError) as exc:
         sys.exit(f"make_real_export_fixture: {exc}")
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)

@@ -251,13 +251,75 @@ def task_without_annotation(tasks):
     return "/0"
 
 
+def unknown_document(tasks):
+    del tasks[0]["data"]["doc_id"]
+    return "/0/data"
+
+
+def task_text_mismatch(tasks):
+    text = tasks[0]["data"]["text"]
+    at = text.index(" ") + 1  # one character of the first word after a space: an edit Label Studio would keep
+    tasks[0]["data"]["text"] = text[:at] + ("X" if text[at] != "X" else "Y") + text[at + 1:]
+    return "/0/data/text"
+
+
+def conflicting_task(tasks):
+    other = copy.deepcopy(tasks[0])
+    other["data"]["title"] = "another title"
+    other["annotations"] = []
+    tasks.append(other)
+    return f"/{len(tasks) - 1}/data"
+
+
+def duplicate_annotation(tasks):
+    tasks.append(copy.deepcopy(tasks[0]))  # the same task in a second snapshot
+    return f"/{len(tasks) - 1}/annotations/0"
+
+
+def conflicting_annotation(tasks):
+    again = copy.deepcopy(tasks[0])
+    again["annotations"][0]["lead_time"] = (again["annotations"][0].get("lead_time") or 0) + 60  # edited since
+    tasks.append(again)
+    return f"/{len(tasks) - 1}/annotations/0"
+
+
+def annotator_missing(tasks):
+    t, a, ann = next(_annotations(tasks))
+    del ann["completed_by"]
+    return f"/{t}/annotations/{a}"
+
+
+def repeated_annotator(tasks):
+    t, a, ann = next(_annotations(tasks))
+    again = copy.deepcopy(ann)
+    again["id"] = max(x["id"] for task in tasks for x in task["annotations"]) + 1
+    tasks[t]["annotations"].append(again)
+    return f"/{t}/annotations/{len(tasks[t]['annotations']) - 1}"
+
+
 DEFECTS = {f.__name__.upper(): f for f in [
     schema_violation, unknown_from_name, unknown_to_name, type_mismatch, unknown_label, unknown_choice,
     orphan_region_choice, choice_not_applicable, relation_endpoint_missing, duplicate_region_id,
     offset_not_int, offset_out_of_range, span_empty_or_reversed, span_text_mismatch, span_whitespace_only,
     span_boundary_in_word, required_choice_missing, multiple_choices, duplicate_region,
     span_contradicts_doc_choice, cancelled_annotation, draft_excluded, task_without_annotation,
+    unknown_document, task_text_mismatch, conflicting_task, duplicate_annotation, conflicting_annotation,
+    annotator_missing, repeated_annotator,
 ]}
+
+
+def documents_parquet(path: Path) -> Path:
+    """documents.parquet of the real export's documents, each rebuilt from its chunk tasks (text at offset)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts: dict[str, dict[int, str]] = {}
+    for task in base_export():
+        texts.setdefault(task["data"]["doc_id"], {})[task["data"].get("offset", 0)] = task["data"]["text"]
+    rows = [{"doc_id": doc_id, "title": doc_id, "text": "".join(chunks[k] for k in sorted(chunks)), "source_file": doc_id}
+            for doc_id, chunks in sorted(texts.items())]
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
 
 
 def with_defect(code: str) -> tuple[list[dict], str]:

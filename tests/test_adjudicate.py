@@ -273,8 +273,8 @@ def test_evaluate_rejects_a_malformed_gold_span(tmp_path, gold_file):
     gold_file.write_text(json.dumps(gold))
     result = CliRunner().invoke(main, ["evaluate", "--gold", str(gold_file), "--predictions", str(gold_file)])
     assert result.exit_code == 2
-    assert result.stderr == (f"stancekit: {gold_file}: documents[1].spans[0] needs integer start and end "
-                             f"and a label\n")
+    assert result.stderr == (f"stancekit: {gold_file}: documents[1].spans[0]: expected integer start and end "
+                             f"with 0 <= start < end\n")
 
 
 def test_ground_truth_picked_among_annotations_is_also_a_vote(tmp_path):

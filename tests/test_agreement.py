@@ -14,6 +14,7 @@ from agreement_cases import (A, B, BASE_STANCES, C, EMAIL, TASK_IDS, TAXONOMY, T
                              shifted_spans, stance_span)
 from stancekit import agreement
 from stancekit.cli import main
+from stancekit.validate import InputRejected
 
 
 def report_for(*paths, resamples=200):
@@ -124,11 +125,11 @@ def test_attribute_agreement_and_kappa_on_matched_spans(tmp_path):
 
 
 def test_three_annotators_with_missing_values_alpha_by_hand_and_by_package(tmp_path):
-    # doc_a: cs, cs, cs; doc_b: cs, oppose, (none); doc_c: oppose x3; doc_d: only A.
+    # doc_a: cs, cs, cs; doc_b: cs, oppose, (C did not annotate it); doc_c: oppose x3; doc_d: only A.
     plan = {
         A: plan_of({"doc_a": "conditional_support", "doc_b": "conditional_support", "doc_c": "oppose", "doc_d": "oppose"}),
         B: plan_of({"doc_a": "conditional_support", "doc_b": "oppose", "doc_c": "oppose"}),
-        C: plan_of({"doc_a": "conditional_support", "doc_b": None, "doc_c": "oppose"}),
+        C: plan_of({"doc_a": "conditional_support", "doc_c": "oppose"}),
     }
     report = report_for(export(tmp_path, "e.json", plan))
     alpha = report["document_choices"]["doc_stance"]["alpha"]
@@ -177,7 +178,7 @@ def test_one_annotator_only(tmp_path):
     assert "NaN" not in result.stdout
 
 
-def test_same_person_annotating_a_document_twice(tmp_path):
+def test_same_person_annotating_a_document_twice_is_refused(tmp_path):
     tasks = []
     for doc in sorted(TEXTS):
         anns = [lx.annotation(lx.user(who), lx.doc_choice(BASE_STANCES[doc]) + base_spans(doc), TASK_IDS[doc]) for who in (A, B)]
@@ -185,16 +186,12 @@ def test_same_person_annotating_a_document_twice(tmp_path):
             anns.append(lx.annotation(lx.user(A), lx.doc_choice("support"), TASK_IDS[doc]))
         tasks.append(lx.task(TASK_IDS[doc], doc, TEXTS[doc], anns))
     path = lx.write(tmp_path / "e.json", tasks)
-    collection = agreement.load_exports([path], TAXONOMY)
-    [problem] = collection.problems
-    assert problem.startswith(f"{EMAIL[1]} has 2 annotations of document doc_b chunk 0 ({path}: task 2 annotation ")
-    assert problem.endswith("one person, one vote; their work on this document is left out")
-    doc_b = next(d for d in collection.documents if d.doc_id == "doc_b")
-    assert list(doc_b.annotations) == [EMAIL[2]]
-    report = agreement.measure(collection, TAXONOMY, resamples=0)
-    assert report["document_choices"]["doc_stance"]["alpha"]["n"] == {"documents": 3, "values": 6}
+    with pytest.raises(InputRejected, match=f"1 validation error.*#/1/annotations/2: REPEATED_ANNOTATOR: {EMAIL[1]} has "
+                                            f"another annotation of document doc_b chunk 0 at .*#/1/annotations/0"):
+        agreement.load_exports([path], TAXONOMY)
     result = CliRunner().invoke(main, ["agreement", str(path), "--resamples", "0"])
-    assert result.exit_code == 1 and "one person, one vote" in result.stderr
+    assert result.exit_code == 1 and result.stdout == ""
+    assert f"run `stancekit validate {path}`" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 def test_cancelled_annotations_are_left_out(tmp_path):
@@ -258,11 +255,11 @@ def test_unreadable_export_is_one_line_exit_2(tmp_path, content, message):
     assert result.stderr.count("\n") == 1 and message in result.stderr and str(path) in result.stderr
 
 
-def test_task_without_doc_id_is_named(tmp_path):
-    bad = lx.task(99, "x", "text", [])
+def test_task_without_doc_id_is_refused_naming_it(tmp_path):
+    bad = lx.task(99, "x", "text", [lx.annotation(lx.user(A), lx.doc_choice("oppose"), 99)])
     del bad["data"]["doc_id"]
-    collection = agreement.load_exports([lx.write(tmp_path / "e.json", [bad])], TAXONOMY)
-    assert collection.problems == [f"{tmp_path / 'e.json'}: task 99 has no data.doc_id: skipped"]
+    with pytest.raises(InputRejected, match=r"e.json#/0/data: UNKNOWN_DOCUMENT: data.doc_id is null"):
+        agreement.load_exports([lx.write(tmp_path / "e.json", [bad])], TAXONOMY)
 
 
 # --- determinism and output ------------------------------------------------------------------

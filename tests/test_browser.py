@@ -22,6 +22,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from stancekit import ingest, labelstudio, release, tasks, taxonomy, validate
 from stancekit.cli import main
+from stancekit.documents import read_documents
 
 pytestmark = [pytest.mark.browser, pytest.mark.labelstudio]
 
@@ -215,7 +216,7 @@ def test_annotator_labels_in_real_browser_and_release_has_the_dragged_phrases(la
     # A fresh project per run, so that no draft of an earlier run brings old regions back.
     client = label_studio.client
     project = client.projects.create(title=f"browser test {uuid.uuid4().hex[:8]}", label_config=CONFIG_XML)
-    [task] = tasks.make_tasks(tasks.read_documents(documents))
+    [task] = tasks.make_tasks(read_documents(documents))
     task_id = client.projects.import_tasks(id=project.id, request=[task], return_task_ids=True).task_ids[0]
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -295,7 +296,7 @@ def test_two_annotators_label_one_task_in_two_browser_contexts(label_studio_pg, 
     raw.write_bytes(RAW_ARTICLE.encode("utf-8"))
     documents = tmp_path / "documents.parquet"
     ingest.write_documents(ingest.ingest([raw]).documents, documents)
-    [task] = tasks.make_tasks(tasks.read_documents(documents))
+    [task] = tasks.make_tasks(read_documents(documents))
     client = labelstudio.Client(server.base_url, server.token)
     title = f"two annotators {uuid.uuid4().hex[:8]}"
     project_id, _ = labelstudio.ensure_project(client, title, CONFIG_XML, labelstudio.load_settings())

@@ -129,7 +129,7 @@ def test_raw_offsets_of_every_span_give_its_bytes_in_the_raw_file(built, inputs,
 
 def _counting_reads(monkeypatch) -> Counter:
     """Count how often each file is parsed as an export or task file (a spy around the real reader)."""
-    from stancekit import agreement, exports, validate
+    from stancekit import exports, validate
 
     reads: Counter = Counter()
     real = exports.iter_tasks
@@ -138,7 +138,7 @@ def _counting_reads(monkeypatch) -> Counter:
         reads[Path(path).name] += 1
         return real(path)
 
-    for module in (exports, validate, agreement):
+    for module in (exports, validate):
         monkeypatch.setattr(module, "iter_tasks", spy)
     return reads
 
@@ -164,7 +164,7 @@ def test_exports_with_validation_errors_are_refused_in_one_line(inputs, tmp_path
     assert "\n" not in line and "Traceback" not in line
     export = inputs["export"]
     assert f"{export}#/0/annotations/0/result/" in line and ": OFFSET_OUT_OF_RANGE: " in line  # the first error
-    assert line.endswith(f"run `stancekit validate {export}` for every problem)")
+    assert line.endswith(f"run `stancekit validate --documents {inputs['documents']} {export}` for every problem")
     assert not out.exists() or [p.name for p in out.iterdir()] == []
 
 
@@ -399,7 +399,7 @@ def test_refuses_bad_input_without_leaving_anything(inputs, tmp_path):
     write_export(inputs["export"], TAXONOMY, dict(TEXTS, **{"009.txt": "Unknown text."}))
     result = run(release_args(inputs, out, "--version", "1.0.0"))
     assert result.exit_code == 1, result.output
-    assert f"doc_id {doc_id('Unknown text.')!r} is not in" in result.output and "task 3" in result.output
+    assert f"#/3/data/doc_id: UNKNOWN_DOCUMENT: document {doc_id('Unknown text.')} is not in" in result.output
     assert not out.exists() or [p.name for p in out.iterdir()] == []
 
 
@@ -408,7 +408,7 @@ def test_a_label_outside_the_taxonomy_is_refused(inputs, tmp_path):
     gold["documents"][0]["spans"][0]["label"] = "NOT_A_LABEL"
     inputs["gold"].write_text(json.dumps(gold))
     result = run(release_args(inputs, tmp_path / "releases", "--version", "1.0.0"))
-    assert result.exit_code == 1 and "'NOT_A_LABEL' is not in the taxonomy" in result.output
+    assert result.exit_code == 1 and "documents[0].spans[0].label: 'NOT_A_LABEL' is not one of STANCE" in result.output
 
 
 def test_split_depends_on_the_doc_id_only():
@@ -449,4 +449,4 @@ def test_chunked_tasks_give_document_offsets_and_a_wrong_text_is_refused(inputs,
     tasks[0]["data"]["text"] = text.replace("Putin", "Putun")  # the whole document, but not its text
     inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
     result = run(release_args(inputs, out, "--version", "1.0.1"))
-    assert result.exit_code == 1 and "task 0 (id 1): the task text differs" in result.output
+    assert result.exit_code == 1 and "#/0/data/text: TASK_TEXT_MISMATCH: the task text differs from document" in result.output

@@ -22,8 +22,9 @@ from collections import Counter
 from pathlib import Path
 
 
+from . import records
 from .agreement import Annotation, Collection, Document
-from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
+from .taxonomy import TEXT_NAME, Taxonomy
 
 
 def adjudicate(collection: Collection, taxonomy: Taxonomy, review_all: bool = False) -> tuple[dict, list[dict], list[str]]:
@@ -160,22 +161,8 @@ def _merge_chunk(doc: Document, annotations: list[Annotation], chunk: int, taxon
 def prediction_result(annotation: Annotation, chunk: int, data: dict, taxonomy: Taxonomy) -> list[dict]:
     """An annotator's work on one chunk as a Label Studio result (offsets relative to the chunk)."""
     offset = data.get("offset", 0) if isinstance(data.get("offset"), int) else 0
-    text = data.get(TEXT_NAME, "")
-    result = []
-    for q in taxonomy.document_choices:
-        if annotation.choices.get(q.name) is not None:
-            result.append({"id": q.name, "from_name": q.name, "to_name": TEXT_NAME, "type": "choices",
-                           "value": {"choices": [annotation.choices[q.name]]}})
-    for span in annotation.chunks.get(chunk, []):
-        start, end = span["start"] - offset, span["end"] - offset
-        value = {"start": start, "end": end, "text": text[start:end]}
-        result.append({"id": span["region_id"], "from_name": LABELS_NAME, "to_name": TEXT_NAME, "type": "labels",
-                       "value": {**value, "labels": [span["label"]]}})
-        for q in taxonomy.attributes_for(span["label"]):
-            if span.get(q.name) is not None:
-                result.append({"id": span["region_id"], "from_name": q.name, "to_name": TEXT_NAME,
-                               "type": "choices", "value": {**value, "choices": [span[q.name]]}})
-    return result
+    return (records.choice_items(annotation.choices)
+            + records.span_items(taxonomy, data.get(TEXT_NAME, ""), annotation.chunks.get(chunk, []), offset))
 
 
 def adjudication_tasks(doc: Document, taxonomy: Taxonomy) -> list[dict]:

@@ -23,17 +23,16 @@ from pathlib import Path
 import krippendorff
 import numpy as np
 
-from .exports import annotation_regions, chunk_offset, iter_tasks
+from .documents import DocumentStore
+from .gold import read_gold
+from .records import Record
+from .validate import Reader
 from .taxonomy import TEXT_NAME, Taxonomy
 
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
 MATCH_MODES = ("exact", "overlap")
 ALL = "all"
-
-
-class GoldReadError(ValueError):
-    """The gold file cannot be read or is not of the gold shape."""
 
 
 # --- reading exports -------------------------------------------------------------------------
@@ -62,7 +61,7 @@ class Document:
     def text(self, start: int, end: int) -> str | None:
         """The document text in [start, end), from the chunk that holds it (None if none does)."""
         for data in self.tasks.values():
-            text, offset = data.get(TEXT_NAME), chunk_offset({"data": data})
+            text, offset = data.get(TEXT_NAME), data.get("offset", 0)
             if isinstance(text, str) and offset <= start and end <= offset + len(text):
                 return text[start - offset:end - offset]
         return None
@@ -79,89 +78,56 @@ class Collection:
         return sorted({a for doc in self.documents for a in doc.annotations})
 
 
-def annotator_id(completed_by) -> str:
-    """The Label Studio user's email when the export has it, else "user:<id>"."""
-    if isinstance(completed_by, dict):
-        if completed_by.get("email"):
-            return str(completed_by["email"])
-        completed_by = completed_by.get("id")
-    return f"user:{completed_by}"
+def load_exports(paths: list[str | Path], taxonomy: Taxonomy, keep_text: bool = True,
+                 documents: DocumentStore | None = None) -> Collection:
+    """Read exports through the one reader (`validate.Reader`) into documents with one combined annotation per person.
+
+    `keep_text=False` drops the task texts (agreement does not need them; memory then grows
+    with the annotations only). Raises validate.InputRejected when the exports have validation
+    errors (nothing is measured then), ExportReadError when a file cannot be read.
+    """
+    reader = Reader(taxonomy, documents=documents)
+    records = list(reader.read(paths))
+    reader.refuse_errors()
+    inputs = [{"path": str(path), "sha256": file_sha256(path)} for path in paths]
+    return collect(records, inputs, taxonomy, keep_text)
 
 
 def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
-def _int(value, default: int = 0) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
+def collect(records: Iterable[Record], inputs: list[dict], taxonomy: Taxonomy, keep_text: bool = True) -> Collection:
+    """Group the reader's annotation records by document and person (see `load_exports`).
 
-
-def load_exports(paths: list[str | Path], taxonomy: Taxonomy, keep_text: bool = True) -> Collection:
-    """Read exports into documents with one combined annotation per person.
-
-    `keep_text=False` drops the task texts (agreement does not need them; memory then grows
-    with the annotations only).
-
-    Raises `ExportReadError` when a file cannot be read. Inputs that can be read but not
-    used as they are become one-line problems: a task without doc_id (skipped), a person
-    who annotated the same task of a document twice (both left out), a person whose chunks
-    disagree on a document-level choice (that choice left out), ground truth from more than
-    one person on a document (counted as ordinary annotations).
+    What the records allow but agreement cannot use as it is becomes a one-line problem: a person
+    whose chunks disagree on a document-level choice (that choice left out), ground truth from more
+    than one person on a document (counted as ordinary annotations).
     """
-    return collect(((path, None, iter_tasks(path)) for path in paths), taxonomy, keep_text)
-
-
-def collect(files: Iterable[tuple[str | Path, str | None, Iterable[tuple[int, dict]]]], taxonomy: Taxonomy,
-            keep_text: bool = True) -> Collection:
-    """`load_exports` on tasks that are being read anyway: per file (path, its sha256 or None to hash
-    it after reading, its (index, task) stream). The release builder passes its one read through here."""
     problems: list[str] = []
     documents: dict[str, Document] = {}
     found: dict[tuple, list] = defaultdict(list)  # (doc_id, chunk, annotator, ground truth) -> annotations
-    seen: dict[tuple, str] = {}
-    inputs = []
-    for path, sha256, tasks in files:
-        for index, task in tasks:
-            data = task.get("data") if isinstance(task.get("data"), dict) else {}
-            where = f"{path}: task {task.get('id', f'#{index}')}"
-            doc_id = data.get("doc_id")
-            if not isinstance(doc_id, str) or not doc_id:
-                problems.append(f"{where} has no data.doc_id: skipped")
-                continue
-            chunk = _int(data.get("chunk"))
-            doc = documents.setdefault(doc_id, Document(doc_id))
-            doc.tasks.setdefault(chunk, data if keep_text else {k: v for k, v in data.items() if k != TEXT_NAME})
-            annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
-            # A ground-truth annotation next to ordinary ones is a reviewer's pick among the
-            # annotators' work: it is its author's vote too. Alone (an adjudication task), it is not.
-            picked_among = any(a.get("ground_truth") is not True for a in annotations)
-            for annotation in annotations:
-                annotator = annotator_id(annotation.get("completed_by"))
-                source = f"{where} annotation {annotation.get('id')}"
-                key = (task.get("id"), annotation.get("id"), doc_id, chunk, annotator)
-                if key in seen:
-                    problems.append(f"{source} is also in {seen[key]}: counted once")
-                    continue
-                seen[key] = str(path)
-                choices, spans = annotation_regions(annotation.get("result"), taxonomy, chunk_offset(task))
-                truth = annotation.get("ground_truth") is True
-                found[(doc_id, chunk, annotator, truth)].append((source, choices, spans))
-                if truth and picked_among:
-                    found[(doc_id, chunk, annotator, False)].append((source, choices, spans))
-        inputs.append({"path": str(path), "sha256": sha256 or file_sha256(path)})
+    for _, task_records in itertools.groupby(records, key=lambda r: (r.file, r.task_index)):
+        task_records = list(task_records)
+        # A ground-truth annotation next to ordinary ones is a reviewer's pick among the
+        # annotators' work: it is its author's vote too. Alone (an adjudication task), it is not.
+        picked_among = any(not r.ground_truth for r in task_records)
+        for record in task_records:
+            data = record.data if keep_text else {k: v for k, v in record.data.items() if k != TEXT_NAME}
+            doc = documents.setdefault(record.doc_id, Document(record.doc_id))
+            doc.tasks.setdefault(record.chunk, data)
+            version = (record.where, record.choices, record.span_dicts())
+            found[(record.doc_id, record.chunk, record.annotator, record.ground_truth)].append(version)
+            if record.ground_truth and picked_among:
+                found[(record.doc_id, record.chunk, record.annotator, False)].append(version)
 
     twice = set()
     for (doc_id, chunk, annotator, truth), versions in found.items():
-        if len(versions) > 1:
-            role = "ground-truth annotations" if truth else "annotations"
-            problems.append(
-                f"{annotator} has {len(versions)} {role} of document {doc_id} chunk {chunk} "
-                f"({'; '.join(v[0] for v in versions)}): one person, one vote; "
-                f"their work on this document is left out")
+        if len(versions) > 1:  # the reader refuses repeats; this is a pick among one's own annotations
+            problems.append(f"{annotator} has {len(versions)} annotations of document {doc_id} chunk {chunk} "
+                            f"({'; '.join(v[0] for v in versions)}): one person, one vote; "
+                            f"their work on this document is left out")
             twice.add((doc_id, annotator, truth))
     combined: dict[tuple, Annotation] = {}
     given: dict[tuple, dict[str, set]] = defaultdict(lambda: defaultdict(set))  # values over chunks
@@ -174,10 +140,8 @@ def collect(files: Iterable[tuple[str | Path, str | None, Iterable[tuple[int, di
         ann.chunks[chunk] = spans
         ann.sources.append(source)
         for q in taxonomy.document_choices:
-            picked = choices.get(q.name, [])
-            if len(picked) > 1:
-                problems.append(f"{source}: {len(picked)} values for {q.name} ({', '.join(picked)}): left out")
-            given[(doc_id, annotator, truth)][q.name].update(picked[:1] if len(picked) == 1 else [])
+            if choices.get(q.name) is not None:
+                given[(doc_id, annotator, truth)][q.name].add(choices[q.name])
     for (doc_id, annotator, truth), ann in combined.items():
         for q in taxonomy.document_choices:
             values = given[(doc_id, annotator, truth)][q.name]
@@ -548,61 +512,32 @@ def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str
 
 # --- the prediction layer against gold -------------------------------------------------------
 
-def read_gold(path: str | Path) -> dict:
-    """Read a gold file written by `stancekit adjudicate`; one-line GoldReadError if it is not one."""
-    try:
-        gold = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise GoldReadError(f"{path}: cannot read ({exc.strerror})") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise GoldReadError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(gold, dict) or not isinstance(gold.get("documents"), list):
-        raise GoldReadError(f"{path}: not a gold file: expected an object with a 'documents' list")
-    for i, doc in enumerate(gold["documents"]):
-        if not (isinstance(doc, dict) and isinstance(doc.get("doc_id"), str) and isinstance(doc.get("spans"), list)):
-            raise GoldReadError(f"{path}: documents[{i}] needs a doc_id and a spans list")
-        for j, span in enumerate(doc["spans"]):
-            if not (isinstance(span, dict) and _int(span.get("start"), -1) >= 0 and _int(span.get("end"), -1) >= 0
-                    and isinstance(span.get("label"), str)):
-                raise GoldReadError(f"{path}: documents[{i}].spans[{j}] needs integer start and end and a label")
-    return gold
-
-
 def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy: Taxonomy,
-             resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> dict:
+             resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED, documents: DocumentStore | None = None) -> dict:
     """P/R/F1 of each prediction model (task `predictions`, by model_version) against gold.
 
     Gold is the first side and the predictions the second: precision is the share of predicted
     spans found in gold, recall the share of gold spans predicted. Only the parts of documents
-    that the prediction file has tasks for are compared.
+    that the prediction file has tasks for are compared. Predictions are read by the one reader
+    (`validate.Reader.read_predictions`); raises validate.InputRejected when they have validation
+    errors, gold.GoldError for a gold file that is not one, ExportReadError for an unreadable file.
     """
-    gold = read_gold(gold_path)
+    gold = read_gold(gold_path, taxonomy)
     gold_docs = {d["doc_id"]: d for d in gold["documents"]}
     problems: list[str] = []
-    covered: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    covered: dict[str, set[tuple[int, int]]] = defaultdict(set)
     predicted: dict[str, dict[str, dict]] = defaultdict(dict)  # model -> doc_id -> {"spans", "choices"}
-    ids_only = 0
-    inputs = []
-    for path in prediction_paths:
-        for index, task in iter_tasks(path):
-            data = task.get("data") if isinstance(task.get("data"), dict) else {}
-            doc_id, text = data.get("doc_id"), data.get(TEXT_NAME)
-            if not isinstance(doc_id, str) or not isinstance(text, str):
-                problems.append(f"{path}: task {task.get('id', f'#{index}')} has no data.doc_id or data.{TEXT_NAME}: skipped")
-                continue
-            offset = chunk_offset(task)
-            covered[doc_id].append((offset, offset + len(text)))
-            for prediction in task.get("predictions") or []:
-                if not isinstance(prediction, dict):
-                    ids_only += 1
-                    continue
-                model = str(prediction.get("model_version") or "unnamed")
-                choices, spans = annotation_regions(prediction.get("result"), taxonomy, offset)
-                entry = predicted[model].setdefault(doc_id, {"spans": [], "choices": defaultdict(list)})
-                entry["spans"] += spans
-                for name, values in choices.items():
-                    entry["choices"][name] += values
-        inputs.append({"path": str(path), "sha256": file_sha256(path)})
+    reader = Reader(taxonomy, documents=documents)
+    for record in reader.read_predictions(prediction_paths):
+        covered[record.doc_id].add((record.offset, record.offset + len(record.data[TEXT_NAME])))
+        entry = predicted[record.model_version or "unnamed"].setdefault(record.doc_id, {"spans": [], "choices": defaultdict(list)})
+        entry["spans"] += record.span_dicts()
+        for name, value in record.choices.items():
+            if value is not None:
+                entry["choices"][name].append(value)
+    reader.refuse_errors()
+    ids_only = reader.predictions_ids_only
+    inputs = [{"path": str(path), "sha256": file_sha256(path)} for path in prediction_paths]
     if ids_only:
         problems.append(f"{ids_only} predictions are ids only (a plain Label Studio export): pass the task file, "
                         f"or an export snapshot with full predictions")

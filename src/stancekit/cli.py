@@ -11,6 +11,7 @@ import click
 from . import adjudicate as adjudicate_mod
 from . import agreement as agreement_mod
 from . import config as config_mod
+from . import documents as documents_mod
 from . import exports as exports_mod
 from . import guidelines as guidelines_mod
 from . import ingest as ingest_mod
@@ -18,6 +19,8 @@ from . import preannotate
 from . import schema as schema_mod
 from . import tasks as tasks_mod
 from . import taxonomy as taxonomy_mod
+from . import validate as validate_mod
+from . import gold as gold_mod
 
 TAXONOMY_OPTION = click.option(
     "--taxonomy", "taxonomy_path", type=click.Path(path_type=Path), default=taxonomy_mod.DEFAULT_PATH,
@@ -29,6 +32,22 @@ def fail(message: str, code: int = 2) -> None:
     """Print one clear line to stderr and exit."""
     click.echo(f"stancekit: {message}", err=True)
     sys.exit(code)
+
+
+DOCUMENTS_OPTION = click.option(
+    "--documents", "documents_path", type=click.Path(path_type=Path), default=None,
+    help="The documents table the tasks were made from (build/documents.parquet in `make`): every task's text "
+         "is checked against it (UNKNOWN_DOCUMENT, TASK_TEXT_MISMATCH).")
+
+
+def _documents(path: Path | None) -> documents_mod.DocumentStore | None:
+    """The documents store for --documents (None without it); exit 2 when it cannot be read."""
+    if path is None:
+        return None
+    try:
+        return documents_mod.DocumentStore.open(path)
+    except documents_mod.DocumentsError as exc:
+        fail(str(exc))
 
 
 def load_taxonomy(path: Path) -> taxonomy_mod.Taxonomy:
@@ -130,16 +149,19 @@ def schema_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="text: a summary table by code with the first locations of each; "
                    "json: every problem as one JSON object per line (JSON Lines).")
+@DOCUMENTS_OPTION
+@click.option("--predictions", is_flag=True,
+              help="The files are task files (`stancekit tasks`) or export snapshots: check their predictions.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=config_mod.DEFAULT_PATH,
               show_default=True, help="The labeling config the exports were made with; it must match the taxonomy.")
 @TAXONOMY_OPTION
-def validate_cmd(exports: tuple[Path, ...], fmt: str, config_path: Path, taxonomy_path: Path) -> None:
+def validate_cmd(exports: tuple[Path, ...], fmt: str, documents_path: Path | None, predictions: bool,
+                 config_path: Path, taxonomy_path: Path) -> None:
     """Check Label Studio JSON exports: structure, references, offsets, semantics.
 
     Exit 0 when there is no error (warnings allowed), 1 when errors were found,
     2 when an input cannot be read.
     """
-    from . import validate as validate_mod
     from .exports import ExportReadError
 
     taxonomy = load_taxonomy(taxonomy_path)
@@ -149,7 +171,8 @@ def validate_cmd(exports: tuple[Path, ...], fmt: str, config_path: Path, taxonom
         fail(f"{config_path}: cannot read the labeling config ({getattr(exc, 'strerror', None) or exc})")
     summary = validate_mod.Summary()
     try:
-        for problem in validate_mod.validate_exports(exports, taxonomy, config_xml, summary, str(config_path)):
+        for problem in validate_mod.validate_exports(exports, taxonomy, config_xml, summary, str(config_path),
+                                                     _documents(documents_path), predictions):
             if fmt == "json":
                 sys.stdout.write(json.dumps(problem.as_dict(), ensure_ascii=False, default=str) + "\n")
     except (ExportReadError, validate_mod.ConfigError) as exc:
@@ -175,8 +198,8 @@ def tasks_cmd(documents: Path, out: Path, max_chars: int | None, rules_path: Pat
     taxonomy = load_taxonomy(taxonomy_path)
     try:
         predict = None if no_predictions else preannotate.predictor(taxonomy, rules_path)
-        made = tasks_mod.make_tasks(tasks_mod.read_documents(documents), max_chars, predict)
-    except (tasks_mod.TasksError, preannotate.PreannotatorError) as exc:
+        made = tasks_mod.make_tasks(documents_mod.read_documents(documents), max_chars, predict)
+    except (documents_mod.DocumentsError, tasks_mod.TasksError, preannotate.PreannotatorError) as exc:
         fail(str(exc))
     tasks_mod.write(made, out)
     docs = len({t["data"]["doc_id"] for t in made})
@@ -399,11 +422,13 @@ FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json
                              show_default=True, help="text for people, json for machines.")
 
 
-def _load_exports(paths, taxonomy, keep_text=True):
+def _load_exports(paths, taxonomy, documents, keep_text=True):
     try:
-        return agreement_mod.load_exports(list(paths), taxonomy, keep_text)
+        return agreement_mod.load_exports(list(paths), taxonomy, keep_text, documents)
     except exports_mod.ExportReadError as exc:
         fail(str(exc))
+    except validate_mod.InputRejected as exc:
+        fail(str(exc), 1)
 
 
 def _report(problems: list[str]) -> None:
@@ -416,16 +441,19 @@ def _report(problems: list[str]) -> None:
 @FORMAT_OPTION
 @RESAMPLES_OPTION
 @SEED_OPTION
+@DOCUMENTS_OPTION
 @TAXONOMY_OPTION
-def agreement_cmd(exports, fmt, resamples, seed, taxonomy_path):
+def agreement_cmd(exports, fmt, resamples, seed, documents_path, taxonomy_path):
     """Measure agreement between annotators in Label Studio JSON exports.
 
     Document-level choices: Krippendorff's alpha, pairwise Cohen's kappa, observed agreement.
     Spans: pairwise precision, recall and F1 (exact and overlap match) per label and category,
-    and agreement on the attributes of matched spans. Exit 1 when there are problems.
+    and agreement on the attributes of matched spans. Exit 1 when there are problems; exit 1 and
+    measure nothing when `stancekit validate` finds errors in the exports.
     """
     taxonomy = load_taxonomy(taxonomy_path)
-    report = agreement_mod.measure(_load_exports(exports, taxonomy, keep_text=False), taxonomy, resamples, seed)
+    collection = _load_exports(exports, taxonomy, _documents(documents_path), keep_text=False)
+    report = agreement_mod.measure(collection, taxonomy, resamples, seed)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
     else:
@@ -442,14 +470,18 @@ def agreement_cmd(exports, fmt, resamples, seed, taxonomy_path):
               help="Write the disputed documents as Label Studio tasks, each annotator's version a prediction.")
 @click.option("--review-all", is_flag=True,
               help="Send every document without an adjudication to --tasks-out, disputed or not (a full review pass).")
+@DOCUMENTS_OPTION
 @TAXONOMY_OPTION
-def adjudicate_cmd(exports, out, tasks_out, review_all, taxonomy_path):
+def adjudicate_cmd(exports, out, tasks_out, review_all, documents_path, taxonomy_path):
     """Merge annotations into gold; ground-truth annotations (the adjudicator's) override.
 
-    Exit 1 when there are problems (they are printed; the gold is still written).
+    Exit 1 when there are problems (they are printed; the gold is still written). When
+    `stancekit validate` finds errors in the exports: exit 1 and write nothing (an earlier
+    gold file stays as it was).
     """
     taxonomy = load_taxonomy(taxonomy_path)
-    gold, tasks, problems = adjudicate_mod.adjudicate(_load_exports(exports, taxonomy), taxonomy, review_all)
+    collection = _load_exports(exports, taxonomy, _documents(documents_path))
+    gold, tasks, problems = adjudicate_mod.adjudicate(collection, taxonomy, review_all)
     adjudicate_mod.write_json(out, gold)
     if tasks_out:
         adjudicate_mod.write_json(tasks_out, tasks)
@@ -466,14 +498,21 @@ def adjudicate_cmd(exports, out, tasks_out, review_all, taxonomy_path):
 @FORMAT_OPTION
 @RESAMPLES_OPTION
 @SEED_OPTION
+@DOCUMENTS_OPTION
 @TAXONOMY_OPTION
-def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, taxonomy_path):
-    """Precision, recall and F1 of the pre-annotations (per model_version) against gold."""
+def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_path, taxonomy_path):
+    """Precision, recall and F1 of the pre-annotations (per model_version) against gold.
+
+    Exit 1 and score nothing when the predictions have validation errors.
+    """
     taxonomy = load_taxonomy(taxonomy_path)
     try:
-        report = agreement_mod.evaluate(gold_path, list(prediction_paths), taxonomy, resamples, seed)
-    except (exports_mod.ExportReadError, agreement_mod.GoldReadError) as exc:
+        report = agreement_mod.evaluate(gold_path, list(prediction_paths), taxonomy, resamples, seed,
+                                        _documents(documents_path))
+    except (exports_mod.ExportReadError, gold_mod.GoldError) as exc:
         fail(str(exc))
+    except validate_mod.InputRejected as exc:
+        fail(str(exc), 1)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
     else:

@@ -35,7 +35,7 @@ def _frame(path: Path, layer: str | None):
 
 
 def load(version: str = "latest", layer: str | None = "gold", releases_dir: str | Path | None = None) -> dict:
-    """The release's tables {documents, annotations, spans} as pandas DataFrames.
+    """The release's tables {documents, annotations, spans[, relations]} as pandas DataFrames.
 
     annotations and spans are filtered to `layer`: "gold", "annotation", "prediction", or
     None for all. `releases_dir` defaults to $STANCEKIT_RELEASES, else dataset/releases.
@@ -50,10 +50,16 @@ def load(version: str = "latest", layer: str | None = "gold", releases_dir: str 
 
 
 def read_release(root: str | Path, layer: str | None = None) -> dict:
-    """The tables of the release directory `root`, annotations and spans filtered to `layer`."""
+    """The tables of the release directory `root`, annotations, spans and relations filtered to `layer`.
+
+    "relations" is there only when the release has relations.parquet (some annotation drew relations).
+    """
     root = Path(root)
-    return {
+    tables = {
         "documents": _frame(root / "documents.parquet", None),
         "annotations": _frame(root / "annotations.parquet", layer),
         "spans": _frame(root / "spans.parquet", layer),
     }
+    if (root / "relations.parquet").exists():
+        tables["relations"] = _frame(root / "relations.parquet", layer)
+    return tables

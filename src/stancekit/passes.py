@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from . import ingest
-from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
+from . import ingest, records
+from .taxonomy import Taxonomy
 
 
 class PassError(ValueError):
@@ -66,23 +66,15 @@ def pass_results(pass_data: dict, documents: list[dict], taxonomy: Taxonomy) -> 
         if document is None:
             raise PassError(f"{annotator}: article {file_name} is not among the ingested documents")
         raw_text = Path(document["source_file"]).read_text(encoding="utf-8-sig")
-        result = []
-        for q in taxonomy.document_choices:
-            if article.get(q.name) is not None:
-                result.append({"id": f"{annotator}-{q.name}", "from_name": q.name, "to_name": TEXT_NAME,
-                               "type": "choices", "value": {"choices": [article[q.name]]}, "origin": "manual"})
+        choices = {q.name: article.get(q.name) for q in taxonomy.document_choices}
+        result = records.choice_items(choices, {name: f"{annotator}-{name}" for name in choices}, origin="manual")
+        spans = []
         for i, span in enumerate(article.get("spans") or []):
             try:
                 start, end = place_span(document, raw_text, span["quote"], span.get("occurrence", 1))
             except PassError as exc:
                 raise PassError(f"{annotator}: {file_name} span {i}: {exc}") from exc
-            region = f"{annotator}-{i:03d}"
-            value = {"start": start, "end": end, "text": document["text"][start:end]}
-            result.append({"id": region, "from_name": LABELS_NAME, "to_name": TEXT_NAME, "type": "labels",
-                           "value": {**value, "labels": [span["label"]]}, "origin": "manual"})
-            for q in taxonomy.attributes_for(span["label"]):
-                if span.get(q.name) is not None:
-                    result.append({"id": region, "from_name": q.name, "to_name": TEXT_NAME, "type": "choices",
-                                   "value": {**value, "choices": [span[q.name]]}, "origin": "manual"})
+            spans.append({**span, "region_id": f"{annotator}-{i:03d}", "start": start, "end": end})
+        result += records.span_items(taxonomy, document["text"], spans, origin="manual")
         out[document["doc_id"]] = result
     return out

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
+from . import records
+from .taxonomy import TEXT_NAME, Taxonomy
 
 DEFAULT_PATH = Path("schema/preannotator.yaml")
 _SENTENCE = re.compile(r"\S[^\n]*?(?:[.!?]+[\"”’»)]*(?=\s|$)|(?=\n)|$)")
@@ -174,15 +175,9 @@ def predict_text(text: str, rules: Rules, taxonomy: Taxonomy) -> dict:
                 values = {q: v for q, v in attrs.items() if q in wanted}
                 values[rule.question] = value
                 spans.append((rule.label, start, end, values, score))
-    result = []
-    for label, start, end, values, score in spans:
-        rid = region_id(label, start, end)
-        value = {"start": start, "end": end, "text": text[start:end]}
-        result.append({"id": rid, "from_name": LABELS_NAME, "to_name": TEXT_NAME, "type": "labels",
-                       "value": {**value, "labels": [label]}, "score": score})
-        for question in (q.name for q in taxonomy.region_attributes if q.name in values):
-            result.append({"id": rid, "from_name": question, "to_name": TEXT_NAME, "type": "choices",
-                           "value": {**value, "choices": [values[question]]}})
+    result = records.span_items(taxonomy, text, [
+        {"region_id": region_id(label, start, end), "label": label, "start": start, "end": end, "score": score, **values}
+        for label, start, end, values, score in spans])
     label_of = {r.question: r.label for r in rules.spans}
     for question, rule in rules.document.items():
         stance_label = label_of[rule["from_spans"]]
@@ -195,8 +190,7 @@ def predict_text(text: str, rules: Rules, taxonomy: Taxonomy) -> dict:
             commonest = polarities.most_common(1)[0][0]
             if commonest in taxonomy.question(question).value_names:
                 choice = commonest
-        result.append({"id": region_id(question), "from_name": question, "to_name": TEXT_NAME, "type": "choices",
-                       "value": {"choices": [choice]}})
+        result += records.choice_items({question: choice}, {question: region_id(question)})
     mean = sum(s[4] for s in spans) / len(spans) if spans else 0.0
     return {"model_version": rules.model_version, "score": round(mean, 3), "result": result}
 

@@ -2,8 +2,8 @@
 
 A release `dataset/releases/vX.Y.Z/` is built in a temporary directory next to it and
 renamed into place, so it appears whole or not at all, and an existing version is never
-overwritten. Exports are streamed task by task (bounded memory), each task checked by
-`stancekit.validate` before it is used: the first error refuses the release. The same inputs give
+overwritten. Exports are streamed task by task (bounded memory) through the one reader,
+`stancekit.validate.Reader`: any validation error refuses the release. The same inputs give
 byte-identical files: no clock is read, Parquet writer options are fixed, JSON keys are
 sorted, and rows come in a fixed order: documents as in documents.parquet (gold rows with
 them), then each export (sorted by path) task by task, annotations by id and spans by
@@ -21,14 +21,14 @@ import errno
 import fcntl
 import hashlib
 import json
-import marshal
+import itertools
 import os
 import re
 import shutil
-import sqlite3
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,13 +38,13 @@ import pyarrow.parquet as pq
 import yaml
 
 from . import agreement, exports, ingest, validate
+from . import documents as documents_mod
+from . import gold as gold_mod
+from .records import Record
 from .taxonomy import TEXT_NAME, Taxonomy
 
 RELEASES_DIR = Path("dataset/releases")
 LAYERS = ("annotation", "gold", "prediction")
-# Status values fixed by the gold contract (written by `stancekit adjudicate`).
-GOLD_DOC_STATUSES = ("unanimous", "majority", "tie", "single", "adjudicated")
-GOLD_SPAN_STATUSES = ("unanimous", "merged", "disputed", "single", "adjudicated")
 # Deterministic split of the Hugging Face view: by the first 8 bytes of sha256(doc_id).
 SPLITS = (("train", 0.8), ("validation", 0.1), ("test", 0.1))
 SPLIT_RULE = "sha256(doc_id): first 8 bytes as a big-endian fraction of 2**64; < 0.8 train, < 0.9 validation, else test"
@@ -55,7 +55,6 @@ CHANGELOG = "CHANGELOG.md"
 # whichever comes first: this bounds memory whatever the size of the inputs.
 ROW_GROUP_ROWS = 10_000
 ROW_GROUP_CHARS = 250_000  # 1M held ~40 MB more at the peak (four document writers buffer at once)
-DOCUMENT_BATCH_ROWS = 100
 # Fixed writer options: together with a fixed pyarrow version (its `created_by` string is
 # "parquet-cpp-arrow version X"), the same rows give the same bytes.
 PARQUET_OPTIONS = dict(
@@ -65,18 +64,7 @@ PARQUET_OPTIONS = dict(
 _VERSION_DIR = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 _BUILD_DIR = re.compile(r"^\.build-(\d+)-")
 
-DOCUMENT_COLUMNS = {  # the documents.parquet contract (written by `stancekit ingest`), passed through
-    "doc_id": "stable id: `doc_` + sha256(clean text)[:16]",
-    "title": "article title",
-    "text": "clean text (NFC, `\\n` line endings); every offset in the release points into it",
-    "source_file": "the raw file it was cleaned from",
-    "source_format": "txt, html or jsonl",
-    "url": "where the article was found (nullable)",
-    "published": "publication date as given by the source (nullable)",
-    "raw_sha256": "sha256 of the raw file",
-    "text_sha256": "sha256 of `text` (UTF-8)",
-    "offset_map": "maps clean offsets back to raw-file bytes (`stancekit.ingest.to_raw_offsets`)",
-}
+DOCUMENT_COLUMNS = documents_mod.COLUMNS
 
 
 class ReleaseError(Exception):
@@ -103,8 +91,8 @@ def dictionaries(taxonomy: Taxonomy) -> dict[str, list[str]]:
     for q in taxonomy.questions:
         out[q.name] = q.value_names
     for q in taxonomy.document_choices:
-        out[f"{q.name}_status"] = list(GOLD_DOC_STATUSES)
-    out["status"] = list(GOLD_SPAN_STATUSES)
+        out[f"{q.name}_status"] = list(gold_mod.DOC_STATUSES)
+    out["status"] = list(gold_mod.SPAN_STATUSES)
     return out
 
 
@@ -169,6 +157,26 @@ def spans_schema(taxonomy: Taxonomy) -> pa.Schema:
     fields += [(q.name, _dict_type()) for q in taxonomy.region_attributes]
     fields += [("status", _dict_type()), ("annotators", pa.list_(pa.string()))]
     return pa.schema(fields)
+
+
+RELATION_DOCS = {
+    "layer": "annotation or prediction: relations are released as drawn in Label Studio (gold has none)",
+    "doc_id": "the document (documents.doc_id)",
+    "task_id": "Label Studio task id",
+    "annotation_id": "Label Studio annotation id, or prediction id",
+    "annotator": "who drew it (annotation layer)",
+    "from_id": "region id of the source span (spans.region_id of the same doc_id and annotation_id)",
+    "to_id": "region id of the target span",
+    "direction": "left, right or bi, as in Label Studio (null when not given)",
+    "labels": "relation labels, as in Label Studio (often empty)",
+}
+
+
+def relations_schema() -> pa.Schema:
+    """relations.parquet, written only when some annotation or prediction has relations."""
+    return pa.schema([("layer", _dict_type()), ("doc_id", pa.string()), ("task_id", pa.int64()),
+                      ("annotation_id", pa.int64()), ("annotator", pa.string()), ("from_id", pa.string()),
+                      ("to_id", pa.string()), ("direction", pa.string()), ("labels", pa.list_(pa.string()))])
 
 
 def hf_schema(taxonomy: Taxonomy) -> pa.Schema:
@@ -300,58 +308,8 @@ class Inputs:
                 for role, p in items]
 
 
-def annotator_of(annotation: dict) -> str | None:
-    """The contract's identity: the user's email when the export has it, else `user:<id>`."""
-    who = annotation.get("completed_by")
-    if isinstance(who, dict):
-        return who.get("email") or (f"user:{who['id']}" if who.get("id") is not None else None)
-    return None if who is None else f"user:{who}"
-
-
-def _int(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _str(value) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _bool(value) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
 def _strings(value) -> list[str] | None:
     return [str(v) for v in value] if isinstance(value, list) else None
-
-
-def _number(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _load_gold(path: Path, taxonomy: Taxonomy) -> dict[str, dict]:
-    try:
-        gold = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise ReleaseError(f"{path}: cannot read ({exc.strerror})") from exc
-    except ValueError as exc:
-        raise ReleaseError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(gold, dict) or not isinstance(gold.get("documents"), list):
-        raise ReleaseError(f"{path}: expected a gold object with a 'documents' list")
-    if gold.get("taxonomy_version") != taxonomy.version:
-        raise ReleaseError(f"{path}: built with taxonomy {gold.get('taxonomy_version')!r}, "
-                           f"but the taxonomy is {taxonomy.version!r}: rerun `stancekit adjudicate`", 1)
-    documents = {}
-    for i, doc in enumerate(gold["documents"]):
-        if not (isinstance(doc, dict) and isinstance(doc.get("doc_id"), str)):
-            raise ReleaseError(f"{path}: documents[{i}] has no doc_id")
-        documents[doc["doc_id"]] = doc
-    return documents
-
-
-def _by_id(items) -> list[dict]:
-    """The dict items of a task's annotations or predictions, by id (rows do not depend on export order)."""
-    found = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
-    return sorted(found, key=lambda item: (_int(item.get("id")) is None, _int(item.get("id")) or 0))
 
 
 def _slice(text: str, start, end, where: str) -> str:
@@ -363,7 +321,13 @@ def _slice(text: str, start, end, where: str) -> str:
 # ---------------------------------------------------------------- building
 
 class _Build:
-    """Writes the data files of one release into `root`, streaming its inputs once."""
+    """Writes the data files of one release into `root`, streaming its inputs once.
+
+    Documents go into a `DocumentStore` (texts and offset maps on disk) as they are written through;
+    exports and predictions are read by the one reader, `validate.Reader`, which checks every task
+    against its document. Any validation error refuses the release after the full pass, naming how
+    many and the first (`validate.InputRejected` -> ReleaseError).
+    """
 
     def __init__(self, root: Path, inputs: Inputs, taxonomy: Taxonomy, sha256: dict[str, str]):
         self.root, self.inputs, self.taxonomy, self.sha256 = root, inputs, taxonomy, sha256
@@ -372,76 +336,63 @@ class _Build:
         self.documents: _TableWriter | None = None
         self.annotations = _TableWriter(root / "annotations.parquet", annotations_schema(taxonomy), dicts)
         self.spans = _TableWriter(root / "spans.parquet", spans_schema(taxonomy), dicts)
+        self.relations = _TableWriter(root / "relations.parquet", relations_schema(), dicts)
         self.hf = {name: _TableWriter(root / hf_data_file(name), hf_schema(taxonomy), {}) for name, _ in SPLITS}
-        # doc_id -> (length, sha256 digest) of its text: memory grows with the documents only.
-        self.text_sha: dict[str, tuple[int, bytes]] = {}
-        # doc_id -> ingest's offset_map, in a private on-disk SQLite database (deleted when closed), so
-        # that memory does not grow with the documents; read back once per task.
-        self.offset_maps = sqlite3.connect("")
-        self.offset_maps.execute("CREATE TABLE offset_map (doc_id TEXT PRIMARY KEY, map BLOB)")
-        self._omap: tuple[str, dict | None] = ("", None)  # the last document's offset_map as a dict
+        self.store = documents_mod.DocumentStore()
         self.doc_questions = [q.name for q in taxonomy.document_choices]
         self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
         self.annotators: set[str] = set()
+        self.doc_ids: set[str] = set()
         self.counts: Counter = Counter()
-        self.validator = validate.Validator(taxonomy)
 
     def run(self) -> None:
-        gold = _load_gold(self.inputs.gold, self.taxonomy) if self.inputs.gold else {}
+        try:
+            gold = {d["doc_id"]: d for d in gold_mod.read_gold(self.inputs.gold, self.taxonomy)["documents"]} \
+                if self.inputs.gold else {}
+        except gold_mod.GoldError as exc:
+            raise ReleaseError(str(exc), 1) from exc
         self._documents(gold)
         for writer in [self.documents, *self.hf.values()]:
             writer.close()  # done with the document texts: free their buffers before the exports
-        missing = sorted(set(gold) - set(self.text_sha))
+        missing = sorted(set(gold) - self.doc_ids)
         if missing:
             raise ReleaseError(f"{self.inputs.gold}: gold document {missing[0]} is not in {self.inputs.documents}", 1)
-        for path in sorted(self.inputs.exports):
-            self._export(path)
-        if self.inputs.tasks:
-            self._predictions(self.inputs.tasks)
-        for writer in [self.annotations, self.spans]:
+        try:
+            reader = validate.Reader(self.taxonomy, documents=self.store)
+            self._records(reader.read(sorted(self.inputs.exports)))
+            reader.refuse_errors()
+            if self.inputs.tasks:
+                reader = validate.Reader(self.taxonomy, documents=self.store)
+                self._records(reader.read_predictions([self.inputs.tasks]))
+                reader.refuse_errors()
+        except validate.InputRejected as exc:
+            raise ReleaseError(str(exc), 1) from exc
+        for writer in [self.annotations, self.spans, self.relations]:
             writer.close()
-        for writer in self.hf.values():
+        for writer in [self.relations, *self.hf.values()]:
             if not writer.rows:
                 writer.path.unlink()
-        self.offset_maps.close()
+        self.store.close()
 
     def _documents(self, gold: dict[str, dict]) -> None:
         path = self.inputs.documents
         try:
-            source = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps what it read: memory grows with the file
-        except (OSError, pa.ArrowInvalid) as exc:
-            raise ReleaseError(f"{path}: not a readable Parquet file ({exc})") from exc
-        schema = source.schema_arrow
-        for column in ("doc_id", TEXT_NAME):
-            if column not in schema.names:
-                raise ReleaseError(f"{path}: missing column {column!r}")
-        # An all-null column of the contract (url, published) may come typed null: keep it a string.
-        schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) and f.name in DOCUMENT_COLUMNS
-                            else f for f in schema])
-        self.documents = _TableWriter(self.root / "documents.parquet", schema, {})
-        try:
-            # Small batches, one thread; only the columns used here become Python objects (not the offset maps).
-            for batch in source.iter_batches(batch_size=DOCUMENT_BATCH_ROWS, use_threads=False):
+            batches = self.store.load(path)
+            first = next(batches, None)
+            if first is None:
+                raise ReleaseError(f"{path}: no documents")
+            # An all-null column of the contract (url, published) may come typed null: keep it a string.
+            schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) and f.name in DOCUMENT_COLUMNS
+                                else f for f in first.schema])
+            self.documents = _TableWriter(self.root / "documents.parquet", schema, {})
+            for batch in itertools.chain([first], batches):
                 used = [name for name in ("doc_id", "title", "url", "published", TEXT_NAME) if name in batch.schema.names]
-                if "offset_map" in batch.schema.names:
-                    self.offset_maps.executemany("INSERT OR REPLACE INTO offset_map VALUES (?, ?)", (
-                        (doc_id, marshal.dumps(omap)) for doc_id, omap in
-                        zip(batch.column("doc_id").to_pylist(), batch.column("offset_map").to_pylist())))
                 for doc in batch.select(used).to_pylist():
-                    self._document(doc, gold)
+                    self.doc_ids.add(doc["doc_id"])
+                    self._gold_document(doc, gold.get(doc["doc_id"]))
                 self.documents.add_batch(batch)
-        except pa.ArrowException as exc:
-            raise ReleaseError(f"{path}: cannot read the documents ({exc})") from exc
-
-    def _document(self, doc: dict, gold: dict[str, dict]) -> None:
-        path = self.inputs.documents
-        doc_id, text = doc["doc_id"], doc[TEXT_NAME]
-        if not (isinstance(doc_id, str) and isinstance(text, str)):
-            raise ReleaseError(f"{path}: a document without doc_id or {TEXT_NAME} (doc_id {doc_id!r})")
-        if doc_id in self.text_sha:
-            raise ReleaseError(f"{path}: duplicate doc_id {doc_id}", 1)
-        self.text_sha[doc_id] = (len(text), hashlib.sha256(text.encode()).digest())
-        self._gold_document(doc, gold.get(doc_id))
+        except documents_mod.DocumentsError as exc:
+            raise ReleaseError(str(exc)) from exc
 
     def _gold_document(self, doc: dict, gold_doc: dict | None) -> None:
         doc_id, text = doc["doc_id"], doc[TEXT_NAME]
@@ -455,13 +406,13 @@ class _Build:
                 row[name] = hf_row[name] = gold_doc.get(name)
                 row[f"{name}_status"] = hf_row[f"{name}_status"] = gold_doc.get(f"{name}_status")
             self.annotations.add(row, where)
-            for span in gold_doc.get("spans") or []:
+            for span in gold_doc["spans"]:
                 span_row = {
-                    "layer": "gold", "doc_id": doc_id, "label": span.get("label"),
-                    "start": span.get("start"), "end": span.get("end"),
-                    "text": _slice(text, span.get("start"), span.get("end"), where),
-                    **self._raw(doc_id, span.get("start"), span.get("end")),
-                    "status": span.get("status"), "annotators": _strings(span.get("annotators")),
+                    "layer": "gold", "doc_id": doc_id, "label": span["label"],
+                    "start": span["start"], "end": span["end"],
+                    "text": _slice(text, span["start"], span["end"], where),
+                    **self._raw(doc_id, span["start"], span["end"]),
+                    "status": span["status"], "annotators": _strings(span["annotators"]),
                     **{q.name: span.get(q.name) for q in self.taxonomy.region_attributes},
                 }
                 self.spans.add(span_row, where)
@@ -469,83 +420,38 @@ class _Build:
             self.counts["gold_documents"] += 1
         self.hf[split_of(doc_id)].add(hf_row, where)
 
-    def _task_text(self, task: dict, where: str) -> tuple[str, str, int]:
-        data = task.get("data") if isinstance(task.get("data"), dict) else {}
-        doc_id, text = data.get("doc_id"), data.get(TEXT_NAME)
-        if doc_id not in self.text_sha:
-            raise ReleaseError(f"{where}: doc_id {doc_id!r} is not in {self.inputs.documents}", 1)
-        if not isinstance(text, str):
-            raise ReleaseError(f"{where}: data.{TEXT_NAME} is missing", 1)
-        offset = exports.chunk_offset(task)
-        length, digest = self.text_sha[doc_id]
-        whole = offset == 0 and len(text) == length
-        if offset + len(text) > length or (whole and hashlib.sha256(text.encode()).digest() != digest):
-            raise ReleaseError(f"{where}: the task text differs from {doc_id} in {self.inputs.documents}", 1)
-        return doc_id, text, offset
-
-    def _spans(self, result, text: str, offset: int, base: dict, where: str) -> dict[str, list[str]]:
-        choices, spans = exports.annotation_regions(result, self.taxonomy, offset)
-        for span in spans:
-            region = f"{where}, region {span['region_id']}"
-            self.spans.add({
-                **base, "region_id": span["region_id"], "label": span["label"], "start": span["start"],
-                "end": span["end"], "text": _slice(text, span["start"] - offset, span["end"] - offset, region),
-                **self._raw(base["doc_id"], span["start"], span["end"]),
-                **{q.name: span[q.name] for q in self.taxonomy.region_attributes},
-            }, region)
-        return choices
-
     def _raw(self, doc_id: str, start: int, end: int) -> dict:
         """raw_start and raw_end of a span already checked to lie in its document (None without an offset_map)."""
-        if self._omap[0] != doc_id:
-            row = self.offset_maps.execute("SELECT map FROM offset_map WHERE doc_id = ?", (doc_id,)).fetchone()
-            self._omap = (doc_id, marshal.loads(row[0]) if row else None)
-        omap = self._omap[1]
+        omap = self.store.offset_map(doc_id)
         raw_start, raw_end = ingest.to_raw_offsets(omap, start, end) if omap else (None, None)
         return {"raw_start": raw_start, "raw_end": raw_end}
 
-    def _refuse_errors(self, path: Path, index: int, task: dict) -> None:
-        """Refuse the release at a task's first error-level validate problem (one parse of the export serves both)."""
-        for problem in self.validator.check_task(str(path), index, task):
-            if problem.level == validate.ERROR:
-                raise ReleaseError(f"{path}#{problem.pointer}: {problem.code}: {problem.message.split('. Fix: ')[0]} "
-                                   f"(run `stancekit validate {path}` for every problem)", 1)
+    def _records(self, records: Iterable[Record]) -> None:
+        """Write the rows of the reader's records, each task's annotations (or predictions) in id order."""
+        for _, task_records in itertools.groupby(records, key=lambda r: (r.file, r.task_index)):
+            for record in sorted(task_records, key=lambda r: (r.annotation_id is None, r.annotation_id or 0)):
+                self._record(record)
 
-    def _export(self, path: Path) -> None:
-        """Write the rows of one export, refusing it at its first validate error."""
-        for index, task in exports.iter_tasks(path):
-            self._refuse_errors(path, index, task)
-            where = f"{path}: task {index} (id {task.get('id')})"
-            doc_id, text, offset = self._task_text(task, where)
-            for annotation in _by_id(task.get("annotations")):
-                if annotation.get("was_cancelled"):
-                    continue
-                annotator = annotator_of(annotation)
-                if annotator:
-                    self.annotators.add(annotator)
-                a_where = f"{where}, annotation {annotation.get('id')}"
-                base = {"layer": "annotation", "doc_id": doc_id, "annotation_id": _int(annotation.get("id")),
-                        "annotator": annotator}
-                choices = self._spans(annotation.get("result"), text, offset, base, a_where)
-                row = {**base, "task_id": _int(task.get("id")), "chunk": _int(task["data"].get("chunk", 0)),
-                       "ground_truth": _bool(annotation.get("ground_truth")), "lead_time": _number(annotation.get("lead_time")),
-                       "created_at": _str(annotation.get("created_at")), "updated_at": _str(annotation.get("updated_at")),
-                       "source": str(path), **{name: (choices.get(name) or [None])[0] for name in self.doc_questions}}
-                self.annotations.add(row, a_where)
-
-    def _predictions(self, path: Path) -> None:
-        for index, task in exports.iter_tasks(path):
-            where = f"{path}: task {index}"
-            doc_id, text, offset = self._task_text(task, where)
-            for prediction in _by_id(task.get("predictions")):
-                base = {"layer": "prediction", "doc_id": doc_id, "annotation_id": _int(prediction.get("id")),
-                        "model_version": _str(prediction.get("model_version"))}
-                choices = self._spans(prediction.get("result"), text, offset, base, f"{where}, prediction")
-                self.annotations.add({
-                    **base, "task_id": _int(task.get("id")), "chunk": _int(task["data"].get("chunk", 0)),
-                    "score": _number(prediction.get("score")), "source": str(path),
-                    **{name: (choices.get(name) or [None])[0] for name in self.doc_questions},
-                }, f"{where}, prediction")
+    def _record(self, record: Record) -> None:
+        where = record.where
+        base = {"layer": record.layer, "doc_id": record.doc_id, "annotation_id": record.annotation_id}
+        if record.layer == "prediction":
+            base["model_version"] = record.model_version
+            row = {"score": record.score}
+        else:
+            base["annotator"] = record.annotator
+            self.annotators.add(record.annotator)
+            row = {"ground_truth": record.ground_truth, "lead_time": record.lead_time,
+                   "created_at": record.created_at, "updated_at": record.updated_at}
+        for span in record.spans:
+            self.spans.add({**base, "region_id": span.region_id, "label": span.label, "start": span.start,
+                            "end": span.end, "text": span.text, **self._raw(record.doc_id, span.start, span.end),
+                            **span.attributes}, f"{where}, region {span.region_id}")
+        for relation in record.relations:
+            self.relations.add({**base, "task_id": record.task_id, "from_id": relation.from_id, "to_id": relation.to_id,
+                                "direction": relation.direction, "labels": list(relation.labels)}, where)
+        self.annotations.add({**base, "task_id": record.task_id, "chunk": record.chunk, **row,
+                              "source": record.file, **record.choices}, where)
 
 
 def agreement_summary(path: Path | None) -> dict:
@@ -797,14 +703,16 @@ def render_card(manifest: dict, taxonomy: Taxonomy) -> str:
         "import datasets; ds = datasets.load_dataset(\"parquet\", data_files={\"train\": \"data/train-00000-of-00001.parquet\"})",
         "```", "",
         "## Columns", "",
-        columns_table(taxonomy), "",
+        columns_table(taxonomy, relations="relations" in manifest["counts"]), "",
         "Limitations, provenance and licensing: see DATASHEET.md in the stancekit repository.", "",
     ]
     return "\n".join(lines)
 
 
-def columns_table(taxonomy: Taxonomy) -> str:
-    """Markdown table of every release column: file, name, Arrow type, pandas dtype from `load`, meaning."""
+def columns_table(taxonomy: Taxonomy, relations: bool = True) -> str:
+    """Markdown table of every release column: file, name, Arrow type, pandas dtype from `load`, meaning.
+
+    `relations`: include relations.parquet (a release has it only when some annotation has relations)."""
     from .load import pandas_dtype  # noqa: PLC0415 (load imports this module)
 
     rows = ["| file | column | Arrow type | pandas dtype | meaning |", "|---|---|---|---|---|"]
@@ -813,9 +721,10 @@ def columns_table(taxonomy: Taxonomy) -> str:
         dtype = "object" if name == "offset_map" else pandas_dtype(pa.string())
         rows.append(f"| documents | `{name}` | {typ} | {dtype} | {doc} |")
     attr_doc = {q.name: f"one of: {', '.join(q.value_names)}" for q in taxonomy.questions}
-    status_doc = {f"{q.name}_status": f"gold: {', '.join(GOLD_DOC_STATUSES)}" for q in taxonomy.document_choices}
-    for file, schema, docs in (("annotations", annotations_schema(taxonomy), ANNOTATION_DOCS),
-                               ("spans", spans_schema(taxonomy), SPAN_DOCS)):
+    status_doc = {f"{q.name}_status": f"gold: {', '.join(gold_mod.DOC_STATUSES)}" for q in taxonomy.document_choices}
+    tables = [("annotations", annotations_schema(taxonomy), ANNOTATION_DOCS), ("spans", spans_schema(taxonomy), SPAN_DOCS)]
+    tables += [("relations", relations_schema(), RELATION_DOCS)] if relations else []
+    for file, schema, docs in tables:
         for field in schema:
             typ = "dictionary<string>" if pa.types.is_dictionary(field.type) else str(field.type)
             doc = docs.get(field.name) or attr_doc.get(field.name) or status_doc.get(field.name)
@@ -921,6 +830,7 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
             "inputs": input_listing,
             "counts": {
                 "documents": files["documents.parquet"]["rows"],
+                **({"relations": files["relations.parquet"]["rows"]} if "relations.parquet" in files else {}),
                 "gold_documents": job.counts["gold_documents"],
                 "annotations": job.annotations.layers["annotation"],
                 "annotators": len(job.annotators),

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
+from . import graphemes
 from .taxonomy import TEXT_NAME
 
 DEFAULT_PATH = Path("annotation/tasks/tasks.json")
-COLUMNS = ("doc_id", "title", "text", "source_file")
 
 _PARAGRAPH_END = re.compile(r"\n[ \t]*\n+")
 _LINE_END = re.compile(r"\n+")
@@ -29,52 +26,7 @@ _SPACE_END = re.compile(r"\s+")
 
 
 class TasksError(ValueError):
-    """The documents table cannot be read or lacks a contract column."""
-
-
-def read_documents(path: str | Path) -> list[dict]:
-    """The contract columns of documents.parquet as a list of dicts, in file order."""
-    try:
-        table = pq.read_table(path)
-    except FileNotFoundError:
-        raise TasksError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:
-        raise TasksError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
-    missing = [c for c in COLUMNS if c not in table.column_names]
-    if missing:
-        raise TasksError(f"{path}: missing column(s) {', '.join(missing)} (expected documents.parquet from `stancekit ingest`)")
-    rows = table.select(list(COLUMNS)).to_pylist()
-    seen = set()
-    for i, row in enumerate(rows):
-        if not isinstance(row["doc_id"], str) or not isinstance(row["text"], str):
-            raise TasksError(f"{path}: row {i}: doc_id and text must be non-null strings")
-        if row["doc_id"] in seen:
-            raise TasksError(f"{path}: row {i}: doc_id {row['doc_id']} appears twice")
-        seen.add(row["doc_id"])
-    return rows
-
-
-def _safe_cut(text: str, cut: int) -> int:
-    """Move a cut left until it does not split a grapheme (combining mark, joiner, flag pair)."""
-    while 0 < cut < len(text):
-        ch, prev = text[cut], text[cut - 1]
-        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Mc", "Me", "Cf") or prev == "\u200d" \
-                or "\ufe00" <= ch <= "\ufe0f" or "\U0001f3fb" <= ch <= "\U0001f3ff" or "\U000e0020" <= ch <= "\U000e007f":
-            cut -= 1
-        elif _is_regional(ch) and _is_regional(prev):
-            run = 0  # regional indicators pair up from the start of their run
-            while cut - run - 1 >= 0 and _is_regional(text[cut - run - 1]):
-                run += 1
-            if run % 2 == 0:
-                break
-            cut -= 1
-        else:
-            break
-    return cut
-
-
-def _is_regional(ch: str) -> bool:
-    return "\U0001f1e6" <= ch <= "\U0001f1ff"
+    """A task file cannot be read or lacks a key that `stancekit ls push` relies on."""
 
 
 def chunk_bounds(text: str, max_chars: int | None) -> list[tuple[int, int]]:
@@ -98,7 +50,7 @@ def chunk_bounds(text: str, max_chars: int | None) -> list[tuple[int, int]]:
                 cut = ends[-1]
                 break
         if cut == 0:
-            cut = _safe_cut(text, start + max_chars) - start
+            cut = graphemes.cluster_start(text, start + max_chars) - start
             if cut <= 0:  # a single grapheme longer than the limit: cut it rather than loop
                 cut = max_chars
         bounds.append((start, start + cut))

@@ -15,17 +15,20 @@ Library use (e.g. a release refusing invalid input):
 
 from __future__ import annotations
 
+import hashlib
 import json
-import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonschema_rs
 
+from . import graphemes
 from . import schema as schema_mod
+from .documents import DocumentStore
 from .exports import iter_tasks
+from .records import Record, annotation_record
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
 ERROR, WARNING = "error", "warning"
@@ -101,6 +104,27 @@ CODES: dict[str, Code] = {c.name: c for c in [
     Code("SPAN_CONTRADICTS_DOC_CHOICE", WARNING, "semantics",
          "An annotation's document-level answer excludes span labels it also marks (e.g. conditions under an unconditional stance).",
          "Check the document answer (e.g. conditional rather than plain support) or the spans' labels."),
+    Code("UNKNOWN_DOCUMENT", ERROR, "identity",
+         "A task has no data.doc_id, or names a document that is not in the documents table.",
+         "Import tasks made by `stancekit tasks` from the same documents.parquet, or pass the documents table they were made from."),
+    Code("TASK_TEXT_MISMATCH", ERROR, "identity",
+         "A task's text is not the stretch of its document it claims to be: documents.text[offset:offset + len(text)].",
+         "The task or the document changed after import: re-run `stancekit tasks` and `ls push`, and re-label the changed tasks."),
+    Code("CONFLICTING_TASK", ERROR, "identity",
+         "Two tasks with the same id, document and chunk (in one export or across the exports given together) hold different data.",
+         "The exports come from different projects or servers: pass the exports of one project only."),
+    Code("DUPLICATE_ANNOTATION", WARNING, "identity",
+         "An annotation (task id, annotation id) appears again with identical content, e.g. in two `ls pull` snapshots: counted once.",
+         "Nothing to do; to silence it, pass only the latest snapshot of each project."),
+    Code("CONFLICTING_ANNOTATION", ERROR, "identity",
+         "An annotation (task id, annotation id) appears again with different content, e.g. edited between two `ls pull` snapshots.",
+         "Pass only the latest snapshot (`ls pull` writes a full one each time), or the exports of one project."),
+    Code("ANNOTATOR_MISSING", ERROR, "identity",
+         "A submitted annotation names no annotator (no completed_by), so it cannot count as anyone's vote.",
+         "Export from Label Studio (it always writes completed_by); if a script wrote the annotation, make it set completed_by."),
+    Code("REPEATED_ANNOTATOR", ERROR, "identity",
+         "One annotator has two submitted annotations of the same document chunk (of the same kind: ordinary or ground truth).",
+         "One person, one vote: in Label Studio delete or cancel all but one of them."),
     Code("CANCELLED_ANNOTATION", WARNING, "semantics",
          "A cancelled (skipped) annotation: reported and excluded, never used as gold.",
          "Nothing to do if the skip was intended; otherwise have the task labelled again."),
@@ -181,14 +205,10 @@ def _ls_text(piece: str) -> str:
     return piece.replace("\r", "\\n").replace("\n", "\\n")
 
 
-def _joins(a: str, b: str) -> bool:
-    """True when a boundary between characters a and b cuts a word or a multi-code-point character."""
-    if (a.isalnum() or a == "_") and (b.isalnum() or b == "_"):
-        return True
-    if a.isascii() and b.isascii():
-        return False
-    return (unicodedata.category(b)[0] == "M" or "\u200d" in (a, b)
-            or ("\U0001F1E6" <= a <= "\U0001F1FF" and "\U0001F1E6" <= b <= "\U0001F1FF"))
+def _cuts(text: str, i: int) -> bool:
+    """True when a span boundary at code point i (0 < i < len(text)) cuts a word or a grapheme cluster."""
+    a, b = text[i - 1], text[i]
+    return ((a.isalnum() or a == "_") and (b.isalnum() or b == "_")) or not graphemes.is_boundary(text, i)
 
 
 def check_config(config_xml: str, taxonomy: Taxonomy, where: str = "config") -> None:
@@ -224,6 +244,9 @@ class Validator:
         self.taxonomy = taxonomy
         self.schema = schema_mod.build(taxonomy)
         self._schema = jsonschema_rs.validator_for(schema_mod.task_schema(self.schema))
+        self._result_root = ({k: v for k, v in self.schema.items() if k not in ("type", "items")}
+                             | {"type": "array", "items": {"$ref": "#/$defs/result_item"}})
+        self._result_schema = jsonschema_rs.validator_for(self._result_root)
         self._doc_questions = taxonomy.document_choices
         self._doc_names = {q.name for q in taxonomy.document_choices}
         self._labels = set(taxonomy.label_names)
@@ -243,9 +266,11 @@ class Validator:
         return Problem(code, CODES[code].level, file, index, task_id, annotation_id, region_id,
                        f"/{index}{pointer}", f"{message}. Fix: {CODES[code].fix}")
 
-    def _schema_problem(self, ctx: tuple, task: dict, error) -> Problem:
+    def _schema_problem(self, ctx: tuple, task: dict, error, prefix: str = "") -> Problem:
         path = list(error.instance_path)
-        node, code = self.schema, "SCHEMA_VIOLATION"
+        if prefix:  # a prediction's result list: report the item's region id, no annotation
+            path = ["result", *path]
+        node, code = self._result_root if prefix else self.schema, "SCHEMA_VIOLATION"
         for step in error.schema_path[:-1]:
             node = node[step]
             if isinstance(node, dict) and schema_mod.CODE_KEY in node:
@@ -268,6 +293,10 @@ class Validator:
             if len(path) >= 4 and path[2] == "result" and isinstance(path[3], int):
                 item = annotation["result"][path[3]]
                 region_id = item.get("id") if isinstance(item, dict) else None
+        if prefix:
+            item = task["result"][path[1]] if len(path) > 1 and isinstance(path[1], int) else None
+            return self._problem(ctx, code, prefix + "".join("/" + _escape(p) for p in path[1:]), message,
+                                 None, _key(item.get("id")) if isinstance(item, dict) else None)
         return self._problem(ctx, code, "".join("/" + _escape(p) for p in path), message,
                              _key(annotation_id), _key(region_id))
 
@@ -310,6 +339,20 @@ class Validator:
                                           f"task has no submitted annotation ({cancelled} cancelled, {len(drafts)} drafts)"))
         return problems
 
+    def check_result(self, ctx: tuple, at: str, result: object, text: str | None) -> list[Problem]:
+        """All problems of a prediction's result list, at pointer `at`. A pre-annotation may leave
+        questions for the annotator: REQUIRED_CHOICE_MISSING does not apply."""
+        if not isinstance(result, list):
+            return [self._problem(ctx, "SCHEMA_VIOLATION", at, f"result is {_show(result)}, expected a list of result items")]
+        problems = []
+        if not self._result_schema.is_valid(result):
+            for error in self._result_schema.iter_errors(result):
+                problem = self._schema_problem(ctx, {"result": result}, error, prefix=at)
+                if problem not in problems:
+                    problems.append(problem)
+        self._check_annotation(ctx, problems, at, None, result, text, complete=False)
+        return problems
+
     def _check_offsets(self, ctx, problems, at, annotation_id, rid, value, text) -> tuple[int, int] | None:
         """Check one span's offsets and text; return (start, end) when they are usable."""
         start, end = value.get("start"), value.get("end")
@@ -342,15 +385,16 @@ class Validator:
                                           f"span [{start}, {end}) is {_show(piece)}, expected some non-whitespace text",
                                           annotation_id, rid))
         else:
-            cuts = [f"start {start} splits {_show(text[start - 1:start + 1])}"] if start > 0 and _joins(text[start - 1], text[start]) else []
-            if end < len(text) and _joins(text[end - 1], text[end]):
+            cuts = [f"start {start} splits {_show(text[start - 1:start + 1])}"] if start > 0 and _cuts(text, start) else []
+            if end < len(text) and _cuts(text, end):
                 cuts.append(f"end {end} splits {_show(text[end - 1:end + 1])}")
             if cuts:
                 problems.append(self._problem(ctx, "SPAN_BOUNDARY_IN_WORD", f"{at}/value",
                                               f"span {_show(piece)}: {'; '.join(cuts)}, expected whole words", annotation_id, rid))
         return start, end
 
-    def _check_annotation(self, ctx, problems, at, annotation_id, result, text) -> None:
+    def _check_annotation(self, ctx, problems, at, annotation_id, result, text, complete: bool = True) -> None:
+        """Problems of one result list; `complete=False` (a prediction) does not require answers."""
         spans: dict = {}  # region id -> (item index, label)
         by_offsets: dict = {}  # (label, start, end) -> region id
         doc_answers: dict[str, list[tuple[int, list]]] = {}
@@ -415,13 +459,13 @@ class Validator:
                                               annotation_id, rid))
         for rid, (j, label) in spans.items():
             missing = [name for name in self._required_attributes.get(label, ()) if (rid, name) not in answered]
-            if missing:
+            if missing and complete:
                 problems.append(self._problem(ctx, "REQUIRED_CHOICE_MISSING", f"{at}/{j}",
                                               f"{label} span {_show(rid)} has no {', '.join(missing)}, expected one answer each",
                                               annotation_id, rid))
         for q in self._doc_questions:
             items = doc_answers.get(q.name, [])
-            if not items and q.required:
+            if not items and q.required and complete:
                 problems.append(self._problem(ctx, "REQUIRED_CHOICE_MISSING", at,
                                               f"no {q.name} answer, expected exactly one", annotation_id))
             for j, _ in items[1:]:
@@ -443,40 +487,240 @@ class Validator:
                                                   annotation_id, rid))
 
 
-def validate_exports(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml: str | None = None,
-                     summary: Summary | None = None, config_where: str = "config") -> Iterator[Problem]:
-    """Yield every problem of the given export files, streaming; update `summary` if given.
+class InputRejected(ValueError):
+    """A stage refuses its input: the exports have validation errors. The message is one line: how
+    many errors, the first location, and the `stancekit validate` command that lists them all."""
 
-    Raises ConfigError for a config that does not match the taxonomy, and
-    stancekit.exports.ExportReadError for a file that cannot be read as an export.
+
+class Reader:
+    """The one reader of Label Studio exports: validates every task and yields the records of the clean ones.
+
+    One pass does both: `validate` is this reader's report, and every other stage consumes its
+    records. Across all files read by one Reader, an annotation is identified by (task id,
+    annotation id), scoped by the task's doc_id and chunk (`_task_key`): a repeat with identical
+    content is DUPLICATE_ANNOTATION (counted once), with other content CONFLICTING_ANNOTATION;
+    a task id with other data is CONFLICTING_TASK. With a
+    `documents` store, each task's text must be documents.text[offset:offset + len(text)].
+
+        reader = Reader(taxonomy, documents=store)
+        records = list(reader.read(paths))
+        reader.refuse_errors()   # raises InputRejected if any error was found
+
+    Records of a task with an error-level problem are not yielded (a stage refuses such input
+    anyway). Memory holds one task plus a 16-byte digest per task and per annotation.
+    Raises ConfigError (config does not match the taxonomy) and
+    stancekit.exports.ExportReadError (a file that cannot be read as an export).
     """
-    validator = Validator(taxonomy, config_xml, config_where)
-    for path in paths:
-        if summary is not None:
-            summary.files += 1
-        for index, task in iter_tasks(path):
-            problems = validator.check_task(str(path), index, task)
-            if summary is not None:
-                summary.tasks += 1
-                annotations = task.get("annotations")
-                for annotation in annotations if isinstance(annotations, list) else ():
-                    if isinstance(annotation, dict) and annotation.get("was_cancelled") is True:
-                        summary.excluded += 1
-                    elif isinstance(annotation, dict):
-                        summary.annotations += 1
-                drafts = task.get("drafts")
-                summary.excluded += len(drafts) if isinstance(drafts, list) else 0
-                for problem in problems:
-                    summary.add(problem)
-            yield from problems
+
+    def __init__(self, taxonomy: Taxonomy, config_xml: str | None = None, documents: DocumentStore | None = None,
+                 config_where: str = "config", on_problem: Callable[[Problem], None] | None = None):
+        self.validator = Validator(taxonomy, config_xml, config_where)
+        self.taxonomy = taxonomy
+        self.documents = documents
+        self.summary = Summary()
+        self.on_problem = on_problem
+        self.paths: list[str] = []
+        self.prediction_paths: list[str] = []
+        self.predictions_ids_only = 0  # predictions given as ids only (a plain export), skipped
+        self._tasks: dict[tuple, tuple[bytes, str]] = {}  # task key -> (digest of data, where first seen)
+        self._annotations: dict[tuple, tuple[bytes, str]] = {}  # (*task key, annotation id) -> (digest, where)
+        self._votes: dict[tuple, str] = {}  # (doc_id, chunk, annotator, ground truth) -> where first seen
+
+    def _report(self, problems: list[Problem]) -> None:
+        for problem in problems:
+            self.summary.add(problem)
+            if self.on_problem is not None:
+                self.on_problem(problem)
+
+    def read(self, paths: Iterable[str | Path]) -> Iterator[Record]:
+        """Validate each Label Studio export and yield the records of its submitted annotations, in file order."""
+        for path in paths:
+            self.paths.append(str(path))
+            self.summary.files += 1
+            for index, task in iter_tasks(path):
+                yield from self._task(str(path), index, task)
+
+    def read_predictions(self, paths: Iterable[str | Path]) -> Iterator[Record]:
+        """Validate the `predictions` of task files (`stancekit tasks`) or export snapshots and yield their
+        records. Tasks need no id or annotations here; predictions given as ids only are skipped."""
+        for path in paths:
+            self.prediction_paths.append(str(path))
+            self.summary.files += 1
+            for index, task in iter_tasks(path):
+                self.summary.tasks += 1
+                ctx = (str(path), index, _key(task.get("id")))
+                problems = self._task_identity(ctx, task, check_id=False)
+                predictions = task.get("predictions")
+                clean = []
+                for k, prediction in enumerate(predictions if isinstance(predictions, list) else ()):
+                    if not isinstance(prediction, dict):
+                        self.predictions_ids_only += 1
+                        continue
+                    found = self.validator.check_result(ctx, f"/predictions/{k}/result", prediction.get("result"),
+                                                        _text_of(task))
+                    problems += found
+                    clean.append((k, prediction, not any(p.level == ERROR for p in found)))
+                self._report(problems)
+                if any(p.level == ERROR for p in problems):
+                    continue
+                for k, prediction, ok in clean:
+                    if ok:
+                        yield annotation_record(str(path), index, f"/{index}/predictions/{k}", task, prediction, self.taxonomy)
+
+    def _task(self, path: str, index: int, task: dict) -> Iterator[Record]:
+        self.summary.tasks += 1
+        ctx = (path, index, _key(task.get("id")))
+        problems = self.validator.check_task(path, index, task)
+        problems += self._task_identity(ctx, task, check_id=True)
+        annotations = task.get("annotations")
+        fresh = []
+        for i, annotation in enumerate(annotations if isinstance(annotations, list) else ()):
+            if not isinstance(annotation, dict):
+                continue
+            if annotation.get("was_cancelled") is True:
+                self.summary.excluded += 1
+                continue
+            self.summary.annotations += 1
+            if self._annotation_identity(ctx, problems, task, i, annotation):
+                fresh.append((i, annotation))
+        drafts = task.get("drafts")
+        self.summary.excluded += len(drafts) if isinstance(drafts, list) else 0
+        if not any(p.level == ERROR for p in problems):
+            records = [annotation_record(path, index, f"/{index}/annotations/{i}", task, annotation, self.taxonomy)
+                       for i, annotation in fresh]
+            for record in records:
+                self._vote(ctx, problems, record)
+        self._report(problems)
+        if not any(p.level == ERROR for p in problems):
+            yield from records
+
+    def _task_identity(self, ctx: tuple, task: dict, check_id: bool) -> list[Problem]:
+        """UNKNOWN_DOCUMENT, TASK_TEXT_MISMATCH and (for exports) CONFLICTING_TASK of one task."""
+        problems = []
+        data = task.get("data") if isinstance(task.get("data"), dict) else {}
+        text, doc_id = _text_of(task), data.get("doc_id")
+        problem = self.validator._problem
+        if not isinstance(doc_id, str) or not doc_id:
+            problems.append(problem(ctx, "UNKNOWN_DOCUMENT", "/data", f"data.doc_id is {_show(doc_id)}, expected "
+                                    f"the id of a document (tasks made by `stancekit tasks` carry it)"))
+        elif self.documents is not None and text is not None:
+            document = self.documents.text(doc_id)
+            offset = data.get("offset", 0)
+            offset = offset if type(offset) is int else 0
+            if document is None:
+                problems.append(problem(ctx, "UNKNOWN_DOCUMENT", "/data/doc_id", f"document {doc_id} is not in "
+                                        f"{self.documents.path}, expected one of its doc_ids"))
+            elif document[offset:offset + len(text)] != text:
+                piece = document[offset:offset + len(text)]
+                at = next((k for k, (x, y) in enumerate(zip(text, piece)) if x != y), min(len(text), len(piece)))
+                problems.append(problem(ctx, "TASK_TEXT_MISMATCH", f"/data/{TEXT_NAME}",
+                                        f"the task text differs from document {doc_id} at code point {offset + at} "
+                                        f"(task {_show(text[at:at + 20])}, document {_show(piece[at:at + 20])}), expected "
+                                        f"text == documents.text[{offset}:{offset + len(text)}]"))
+        if check_id and ctx[2] is not None and isinstance(doc_id, str):
+            digest = _digest(data)
+            first = self._tasks.setdefault(_task_key(ctx, data), (digest, f"{ctx[0]}#/{ctx[1]}"))
+            if first[0] != digest:
+                problems.append(problem(ctx, "CONFLICTING_TASK", "/data", f"task {ctx[2]} of document {doc_id} has other "
+                                        f"data at {first[1]}, expected one task per id"))
+        return problems
+
+    def _annotation_identity(self, ctx: tuple, problems: list[Problem], task: dict, i: int, annotation: dict) -> bool:
+        """False when this annotation was read before (reported as a duplicate or a conflict)."""
+        annotation_id = _key(annotation.get("id"))
+        data = task.get("data")
+        if ctx[2] is None or annotation_id is None or not isinstance(data, dict):
+            return True  # no usable identity: a schema violation, reported already
+        digest = _digest(annotation)
+        where = f"{ctx[0]}#/{ctx[1]}/annotations/{i}"
+        first = self._annotations.setdefault((*_task_key(ctx, data), annotation_id), (digest, where))
+        if first[1] == where:
+            return True
+        if first[0] == digest:
+            problems.append(self.validator._problem(ctx, "DUPLICATE_ANNOTATION", f"/annotations/{i}",
+                                                    f"annotation {annotation_id} of task {ctx[2]} is also at {first[1]}: "
+                                                    f"counted once", annotation_id))
+        else:
+            problems.append(self.validator._problem(ctx, "CONFLICTING_ANNOTATION", f"/annotations/{i}",
+                                                    f"annotation {annotation_id} of task {ctx[2]} differs from the one at "
+                                                    f"{first[1]}, expected one version per (task id, annotation id)",
+                                                    annotation_id))
+        return False
+
+    def _vote(self, ctx: tuple, problems: list[Problem], record: Record) -> None:
+        """ANNOTATOR_MISSING and REPEATED_ANNOTATOR of one annotation record."""
+        pointer = record.pointer[len(f"/{ctx[1]}"):]
+        if record.annotator is None:
+            problems.append(self.validator._problem(ctx, "ANNOTATOR_MISSING", pointer, f"annotation {record.annotation_id} "
+                                                    f"has no completed_by, expected the annotator's user id or object",
+                                                    record.annotation_id))
+            return
+        key = (record.doc_id, record.chunk, record.annotator, record.ground_truth)
+        first = self._votes.setdefault(key, record.where)
+        if first != record.where:
+            role = "ground-truth annotation" if record.ground_truth else "annotation"
+            problems.append(self.validator._problem(ctx, "REPEATED_ANNOTATOR", pointer,
+                                                    f"{record.annotator} has another {role} of document {record.doc_id} "
+                                                    f"chunk {record.chunk} at {first}, expected one per person",
+                                                    record.annotation_id))
+
+    def refuse_errors(self) -> None:
+        """Raise InputRejected when the pass found any error-level problem."""
+        if self.summary.errors:
+            first = next(p for code in self.summary.examples for p in self.summary.examples[code] if p.level == ERROR)
+            documents = f"--documents {self.documents.path} " if self.documents is not None and self.documents.path else ""
+            commands = [f"stancekit validate {documents}{' '.join(self.paths)}"] if self.paths else []
+            if self.prediction_paths:
+                commands.append(f"stancekit validate --predictions {documents}{' '.join(self.prediction_paths)}")
+            raise InputRejected(
+                f"{self.summary.errors} validation error(s) in the input, first {first.file}#{first.pointer}: {first.code}: "
+                f"{first.message.split('. Fix: ')[0]}; run `{'` and `'.join(commands)}` for every problem")
 
 
-def check(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml: str | None = None) -> Summary:
+def _task_key(ctx: tuple, data: dict) -> tuple:
+    """A task's identity: its id, scoped by its document and chunk. Label Studio numbers tasks and
+    annotations per server, so two servers (say, a labeling and an adjudication project) reuse ids."""
+    return ctx[2], data.get("doc_id"), data.get("chunk", 0)
+
+
+def _text_of(task: dict) -> str | None:
+    data = task.get("data")
+    text = data.get(TEXT_NAME) if isinstance(data, dict) else None
+    return text if isinstance(text, str) else None
+
+
+def _digest(value: object) -> bytes:
+    return hashlib.blake2b(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass"),
+                           digest_size=16).digest()
+
+
+def validate_exports(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml: str | None = None,
+                     summary: Summary | None = None, config_where: str = "config",
+                     documents: DocumentStore | None = None, predictions: bool = False) -> Iterator[Problem]:
+    """Yield every problem of the given export files (the Reader's report), streaming.
+
+    With `predictions`, the files are task files (or export snapshots) whose predictions are checked
+    (`Reader.read_predictions`).
+
+    `summary`, when given, is filled with the counts. Raises ConfigError and ExportReadError as Reader does.
+    """
+    found: list[Problem] = []
+    reader = Reader(taxonomy, config_xml, documents, config_where, on_problem=found.append)
+    if summary is not None:
+        reader.summary = summary
+    for _ in (reader.read_predictions(paths) if predictions else reader.read(paths)):
+        yield from found
+        found.clear()
+    yield from found
+
+
+def check(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml: str | None = None,
+          documents: DocumentStore | None = None) -> Summary:
     """Validate the exports and return the summary (counts per code, first records of each)."""
-    summary = Summary()
-    for _ in validate_exports(paths, taxonomy, config_xml, summary):
+    reader = Reader(taxonomy, config_xml, documents)
+    for _ in reader.read(paths):
         pass
-    return summary
+    return reader.summary
 
 
 def format_summary(summary: Summary) -> str:

@@ -1,0 +1,143 @@
+"""The documents table, `documents.parquet` (written by `stancekit ingest`): its columns and its readers.
+
+Every stage that needs documents reads them here: `tasks` (a small table, as rows), the export
+reader (each task's text checked against its document) and `release` (streamed in batches).
+`DocumentStore` keeps texts and offset maps in a private on-disk SQLite database, so memory does
+not grow with the corpus.
+"""
+
+from __future__ import annotations
+
+import marshal
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .taxonomy import TEXT_NAME
+
+DEFAULT_PATH = Path("build/documents.parquet")
+COLUMNS = {  # the documents.parquet contract; a release passes these columns through
+    "doc_id": "stable id: `doc_` + sha256(clean text)[:16]",
+    "title": "article title",
+    "text": "clean text (NFC, `\\n` line endings); every offset in the release points into it",
+    "source_file": "the raw file it was cleaned from",
+    "source_format": "txt, html or jsonl",
+    "url": "where the article was found (nullable)",
+    "published": "publication date as given by the source (nullable)",
+    "raw_sha256": "sha256 of the raw file",
+    "text_sha256": "sha256 of `text` (UTF-8)",
+    "offset_map": "maps clean offsets back to raw-file bytes (`stancekit.ingest.to_raw_offsets`)",
+}
+REQUIRED = ("doc_id", "title", TEXT_NAME, "source_file")
+BATCH_ROWS = 100
+
+
+class DocumentsError(ValueError):
+    """documents.parquet cannot be read, lacks a contract column, or has a null or repeated doc_id."""
+
+
+def _open(path: str | Path) -> pq.ParquetFile:
+    try:
+        source = pq.ParquetFile(path, pre_buffer=False)  # pre-buffering keeps what it read: memory grows with the file
+    except FileNotFoundError:
+        raise DocumentsError(f"{path}: no such file") from None
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise DocumentsError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+    missing = [c for c in REQUIRED if c not in source.schema_arrow.names]
+    if missing:
+        raise DocumentsError(f"{path}: missing column(s) {', '.join(missing)} "
+                             f"(expected documents.parquet from `stancekit ingest`)")
+    return source
+
+
+def read_documents(path: str | Path) -> list[dict]:
+    """The required columns (doc_id, title, text, source_file) of every document, as dicts in file order.
+
+    Raises DocumentsError (naming the file and row) for an unreadable file, a missing column,
+    a null doc_id or text, or a doc_id that appears twice.
+    """
+    rows = []
+    seen: set[str] = set()
+    for batch in iter_batches(path, seen):
+        rows += batch.select(list(REQUIRED)).to_pylist()
+    return rows
+
+
+def iter_batches(path: str | Path, seen: set[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """The table in record batches of BATCH_ROWS rows, every row checked as in `read_documents`."""
+    source = _open(path)
+    seen = set() if seen is None else seen
+    row = 0
+    try:
+        for batch in source.iter_batches(batch_size=BATCH_ROWS, use_threads=False):
+            for doc_id, has_text in zip(batch.column("doc_id").to_pylist(), batch.column(TEXT_NAME).is_valid().to_pylist()):
+                if not isinstance(doc_id, str) or not has_text:
+                    raise DocumentsError(f"{path}: row {row}: doc_id and text must be non-null strings")
+                if doc_id in seen:
+                    raise DocumentsError(f"{path}: row {row}: doc_id {doc_id} appears twice")
+                seen.add(doc_id)
+                row += 1
+            yield batch
+    except pa.ArrowException as exc:
+        raise DocumentsError(f"{path}: cannot read the documents ({exc})") from exc
+
+
+class DocumentStore:
+    """doc_id -> text and offset map of a documents table, on disk (a private SQLite file, deleted on close).
+
+    Fill it with `load`, which yields the table's batches as it stores them (the release writes
+    them through); then `text(doc_id)` and `offset_map(doc_id)` read one document back, the
+    last one cached.
+    """
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self._db = sqlite3.connect("")
+        self._db.execute("CREATE TABLE doc (doc_id TEXT PRIMARY KEY, text TEXT, map BLOB)")
+        self._last: tuple[str | None, tuple | None] = (None, None)
+
+    @classmethod
+    def open(cls, path: str | Path) -> DocumentStore:
+        """A store filled from documents.parquet at `path`; raises DocumentsError as `read_documents` does."""
+        store = cls()
+        for _ in store.load(path):
+            pass
+        return store
+
+    def load(self, path: str | Path) -> Iterator[pa.RecordBatch]:
+        """Store every document of `path`, yielding each batch once stored."""
+        self.path = Path(path)
+        for batch in iter_batches(path):
+            maps = (batch.column("offset_map").to_pylist() if "offset_map" in batch.schema.names
+                    else [None] * batch.num_rows)
+            self._db.executemany("INSERT INTO doc VALUES (?, ?, ?)", (
+                (doc_id, text, None if omap is None else marshal.dumps(omap))
+                for doc_id, text, omap in zip(batch.column("doc_id").to_pylist(), batch.column(TEXT_NAME).to_pylist(), maps)))
+            yield batch
+
+    def _row(self, doc_id: str) -> tuple | None:
+        if self._last[0] != doc_id:
+            self._last = (doc_id, self._db.execute("SELECT text, map FROM doc WHERE doc_id = ?", (doc_id,)).fetchone())
+        return self._last[1]
+
+    def __contains__(self, doc_id: object) -> bool:
+        return isinstance(doc_id, str) and self._row(doc_id) is not None
+
+    def text(self, doc_id: str) -> str | None:
+        """The document's clean text, or None when the table has no such document."""
+        row = self._row(doc_id)
+        return row[0] if row else None
+
+    def offset_map(self, doc_id: str) -> dict | None:
+        """The document's offset map (see `stancekit.ingest.to_raw_offsets`), or None."""
+        row = self._row(doc_id)
+        return marshal.loads(row[1]) if row and row[1] is not None else None
+
+    def doc_ids(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT doc_id FROM doc ORDER BY doc_id")]
+
+    def close(self) -> None:
+        self._db.close()
