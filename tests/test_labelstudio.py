@@ -68,6 +68,23 @@ def test_port_taken_is_refused_before_starting(tmp_path):
                                      labelstudio.new_credentials(), tmp_path / "log")
 
 
+def test_a_port_whose_server_just_stopped_is_free():
+    """`ls down` then `ls up` on the same port at once: the stopped server's connections wait in
+    TIME_WAIT on its port, which must not count as taken (a listener still does)."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Label Studio's server does
+    server.bind((labelstudio.HOST, 0))
+    server.listen()
+    port = server.getsockname()[1]
+    visitor = socket.create_connection((labelstudio.HOST, port))
+    accepted, _ = server.accept()
+    assert not labelstudio.port_is_free(port)  # listening
+    accepted.close()  # the server side closes first: its end of the connection goes to TIME_WAIT
+    server.close()
+    visitor.close()
+    assert labelstudio.port_is_free(port)
+
+
 def test_connection_refused_is_one_line(tmp_path):
     labelstudio.ensure_credentials(tmp_path)
     url = f"http://127.0.0.1:{labelstudio.free_port()}"  # nothing listens there
@@ -403,7 +420,8 @@ def test_ls_up_on_postgresql_applies_the_settings_and_remembers_the_database(lab
         outputs.append(run("ls", "down", "--state-dir", state).output)
         again = run("ls", "up", "--state-dir", state, "--port", port, "--project", title)
         outputs.append(again.output)
-        assert again.exit_code == 0 and " on PostgreSQL " in again.output and "unchanged" in again.output
+        assert again.exit_code == 0, again.output  # the same port at once: its old connections do not hold it
+        assert " on PostgreSQL " in again.output and "unchanged" in again.output
     finally:
         outputs.append(run("ls", "down", "--state-dir", state).output)
     for secret in (db_password, label_studio_pg.token, label_studio_pg.password):

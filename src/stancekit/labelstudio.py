@@ -126,7 +126,10 @@ def ls_executable(ls_venv: str | Path | None = None) -> Path:
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:
+    """Whether nothing listens on host:port. SO_REUSEADDR as the server itself sets it: connections
+    of a server stopped a moment ago (TIME_WAIT) do not make the port taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
