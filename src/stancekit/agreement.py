@@ -25,6 +25,7 @@ import numpy as np
 
 from .documents import DocumentStore
 from .gold import read_gold
+from .preannotate import ACTOR_SENTENCE_BASELINE, Rules, actor_sentence_spans
 from .records import Record
 from .validate import Reader
 from .taxonomy import TEXT_NAME, Taxonomy
@@ -513,8 +514,14 @@ def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str
 # --- the prediction layer against gold -------------------------------------------------------
 
 def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy: Taxonomy,
-             resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED, documents: DocumentStore | None = None) -> dict:
+             resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED, documents: DocumentStore | None = None,
+             baselines: Rules | None = None) -> dict:
     """P/R/F1 of each prediction model (task `predictions`, by model_version) against gold.
+
+    With `baselines` (the pre-annotator's rules, for its actor cues), two baseline models are scored
+    beside them on the same tasks: `baseline-majority` answers every document question with its most
+    frequent gold value (ties: the taxonomy's order) and marks no span; `baseline-actor-sentence`
+    marks one stance span per sentence that mentions the actor (`preannotate.actor_sentence_spans`).
 
     Gold is the first side and the predictions the second: precision is the share of predicted
     spans found in gold, recall the share of gold spans predicted. Only the parts of documents
@@ -528,8 +535,10 @@ def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy
     covered: dict[str, set[tuple[int, int]]] = defaultdict(set)
     predicted: dict[str, dict[str, dict]] = defaultdict(dict)  # model -> doc_id -> {"spans", "choices"}
     reader = Reader(taxonomy, documents=documents)
+    texts: dict[tuple[str, int], str] = {}  # (doc_id, offset) -> task text
     for record in reader.read_predictions(prediction_paths):
         covered[record.doc_id].add((record.offset, record.offset + len(record.data[TEXT_NAME])))
+        texts[(record.doc_id, record.offset)] = record.data[TEXT_NAME]
         entry = predicted[record.model_version or "unnamed"].setdefault(record.doc_id, {"spans": [], "choices": defaultdict(list)})
         entry["spans"] += record.span_dicts()
         for name, value in record.choices.items():
@@ -542,6 +551,8 @@ def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy
         problems.append(f"{ids_only} predictions are ids only (a plain Label Studio export): pass the task file, "
                         f"or an export snapshot with full predictions")
     docs = sorted(set(gold_docs) & set(covered))
+    if baselines is not None:
+        _add_baselines(predicted, texts, [gold_docs[d] for d in docs], taxonomy, baselines)
     missing, extra = len(set(gold_docs) - set(covered)), len(set(covered) - set(gold_docs))
     if missing:
         problems.append(f"{missing} gold documents have no task in the prediction files: not evaluated")
@@ -572,6 +583,21 @@ def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy
     return {"taxonomy_version": taxonomy.version, "gold": {"path": str(gold_path), "sha256": file_sha256(gold_path)},
             "inputs": inputs, "bootstrap": {"resamples": resamples, "seed": seed}, "problems": problems,
             "models": models}
+
+
+def _add_baselines(predicted: dict, texts: dict[tuple[str, int], str], gold_docs: list[dict], taxonomy: Taxonomy,
+                   rules: Rules) -> None:
+    """Add the two baseline models of `evaluate` to `predicted` (model -> doc_id -> spans and choices)."""
+    for q in taxonomy.document_choices:
+        counts = {v: sum(d.get(q.name) == v for d in gold_docs) for v in q.value_names}
+        majority = max(q.value_names, key=lambda v: counts[v])  # max keeps the first of equal counts
+        for d in gold_docs:
+            entry = predicted["baseline-majority"].setdefault(d["doc_id"], {"spans": [], "choices": defaultdict(list)})
+            entry["choices"][q.name].append(majority)
+    for (doc_id, offset), text in sorted(texts.items()):
+        entry = predicted[ACTOR_SENTENCE_BASELINE].setdefault(doc_id, {"spans": [], "choices": defaultdict(list)})
+        entry["spans"] += [{**s, "start": s["start"] + offset, "end": s["end"] + offset}
+                           for s in actor_sentence_spans(text, rules)]
 
 
 # --- text rendering -----------------------------------------------------------------------------

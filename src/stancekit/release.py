@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
-from . import agreement, exports, ingest, validate
+from . import agreement, exports, ingest, preannotate, validate
 from . import documents as documents_mod
 from . import gold as gold_mod
 from .records import Record
@@ -298,12 +298,13 @@ class Inputs:
     gold: Path | None = None
     tasks: Path | None = None
     agreement: Path | None = None  # `stancekit agreement --format json` over the exports
+    rules: Path | None = None  # the pre-annotator's cue file: its actor cues make the actor-sentence baseline
 
     def listing(self) -> list[dict]:
         """Every input file with its role and sha256, in a fixed order."""
         items = [("documents", self.documents)] + [("export", p) for p in sorted(self.exports)]
-        items += [(role, p) for role, p in (("gold", self.gold), ("tasks", self.tasks), ("agreement", self.agreement))
-                  if p is not None]
+        items += [(role, p) for role, p in (("gold", self.gold), ("tasks", self.tasks), ("agreement", self.agreement),
+                                            ("rules", self.rules)) if p is not None]
         return [{"role": role, "path": str(p), "sha256": sha256_file(Path(p)), "bytes": Path(p).stat().st_size}
                 for role, p in items]
 
@@ -486,13 +487,17 @@ def agreement_summary(path: Path | None) -> dict:
 def prediction_summary(inputs: Inputs, taxonomy: Taxonomy) -> dict:
     """The manifest's scores of the prediction layer (the task file's predictions) against gold,
     from `agreement.evaluate` (fixed seed): per model, each document question's accuracy and kappa,
-    and span precision, recall and F1 per match mode, for all spans and per label and category."""
+    and span precision, recall and F1 per match mode, for all spans and per label and category.
+    With the pre-annotator's rules among the inputs, the two baselines of `evaluate` are scored too."""
     if inputs.gold is None or inputs.tasks is None:
         return {"models": [], "undefined": "no gold" if inputs.gold is None else "no task file with predictions"}
     try:
-        report = agreement.evaluate(inputs.gold, [inputs.tasks], taxonomy)
-    except agreement.GoldReadError as exc:
+        baselines = preannotate.load(taxonomy, inputs.rules) if inputs.rules else None
+        report = agreement.evaluate(inputs.gold, [inputs.tasks], taxonomy, baselines=baselines)
+    except (gold_mod.GoldError, preannotate.PreannotatorError) as exc:
         raise ReleaseError(str(exc)) from exc
+    except validate.InputRejected as exc:
+        raise ReleaseError(str(exc), 1) from exc
     models = []
     for model in report["models"]:
         spans = {}
