@@ -479,6 +479,45 @@ def measure(collection: Collection, taxonomy: Taxonomy, resamples: int = DEFAULT
     return report
 
 
+GOLD = "(gold)"  # the gold coder's name; "(" sorts before any email, so gold is the first of each pair
+
+
+def against_gold(collection: Collection) -> dict[str, Collection]:
+    """For each annotator, a two-coder collection: that annotator and the adjudicated gold (coder "gold",
+    `GOLD`, the ground-truth annotation of each document), over the documents that have both.
+
+    `measure` of one of them is that annotator's agreement with gold: Krippendorff's alpha and
+    kappa of the document answers, span P/R/F1 per label and category (gold first), and agreement
+    on the attributes of matched spans. An annotator who is also the adjudicator is left out.
+    """
+    out = {}
+    for annotator in collection.annotators:
+        docs = []
+        for doc in collection.documents:
+            mine, truth = doc.annotations.get(annotator), doc.adjudication
+            if mine is not None and truth is not None and truth.annotator != annotator:
+                docs.append(Document(doc.doc_id, doc.tasks, {annotator: mine, GOLD: truth}))
+        if docs:
+            out[annotator] = Collection(docs, collection.inputs, [])
+    return out
+
+
+def report(collection: Collection, taxonomy: Taxonomy, resamples: int = DEFAULT_RESAMPLES,
+           seed: int = DEFAULT_SEED) -> dict:
+    """`measure` of the collection, plus `against_gold`: each annotator's agreement with the adjudicated
+    gold, {annotator: {document_choices, spans}} (the pair's numbers from `measure`), where there is gold."""
+    out = measure(collection, taxonomy, resamples, seed)
+    out["against_gold"] = {}
+    for annotator, pair in against_gold(collection).items():
+        measured = measure(pair, taxonomy, resamples, seed)
+        out["against_gold"][annotator] = {
+            "documents": measured["documents"],
+            "document_choices": measured["document_choices"],
+            "spans": {mode: block["pairs"][0] for mode, block in measured["spans"].items()},
+        }
+    return out
+
+
 def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str]], boot: Bootstrap) -> dict:
     index = {v: k for k, v in enumerate(question.value_names)}
     k = len(index)
@@ -657,6 +696,13 @@ def render_agreement(report: dict) -> str:
         lines += _span_lines(block["all_pairs"], "    ")
         for pair in block["pairs"]:
             lines.append(f"  {pair['annotators'][0]} (first) vs {pair['annotators'][1]} (second)")
+            lines += _span_lines(pair, "    ")
+    for annotator, block in report.get("against_gold", {}).items():
+        lines.append(f"\n{annotator} against the adjudicated gold ({block['documents']} documents; gold first)")
+        for name, choice in block["document_choices"].items():
+            lines.append(f"  {name}: Krippendorff's alpha {format_metric(choice['alpha'])}")
+        for mode, pair in block["spans"].items():
+            lines.append(f"  spans, {mode} match")
             lines += _span_lines(pair, "    ")
     return "\n".join(lines) + "\n"
 

@@ -456,12 +456,13 @@ def agreement_cmd(exports, fmt, resamples, seed, documents_path, taxonomy_path):
 
     Document-level choices: Krippendorff's alpha, pairwise Cohen's kappa, observed agreement.
     Spans: pairwise precision, recall and F1 (exact and overlap match) per label and category,
-    and agreement on the attributes of matched spans. Exit 1 when there are problems; exit 1 and
-    measure nothing when `stancekit validate` finds errors in the exports.
+    and agreement on the attributes of matched spans. Where documents have an adjudication (a
+    ground-truth annotation), each annotator's agreement with that gold too. Exit 1 when there
+    are problems; exit 1 and measure nothing when `stancekit validate` finds errors in the exports.
     """
     taxonomy = load_taxonomy(taxonomy_path)
     collection = _load_exports(exports, taxonomy, _documents(documents_path), keep_text=False)
-    report = agreement_mod.measure(collection, taxonomy, resamples, seed)
+    report = agreement_mod.report(collection, taxonomy, resamples, seed)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
     else:

@@ -133,7 +133,27 @@ def _agreement_lines(summary: dict) -> list[str]:
                        f"{format_counts(pair['n'])} |")
     for mode, metric in summary["span_f1"].items():
         out.append(f"| spans: F1, {mode} match, all pairs | {format_value(metric)} | {format_counts(metric['n'])} |")
-    return out + _problem_lines(summary["problems"])
+    return out + _gold_lines(summary.get("against_gold") or {}) + _problem_lines(summary["problems"])
+
+
+def _gold_lines(against_gold: dict) -> list[str]:
+    """Each annotator against the adjudicated gold (release.agreement_summary's `against_gold`) as markdown."""
+    if not against_gold:
+        return []
+    out = ["", "Each annotator against the adjudicated gold (gold is the first coder; which passes were blind is "
+               "said under Collection process):", "",
+           "| annotator | measure | value [95% interval] | n |", "|---|---|---|---|"]
+    for annotator, block in against_gold.items():
+        for name, alpha in block["document_choices"].items():
+            out.append(f"| {annotator} | `{name}`: Krippendorff's alpha | {format_value(alpha)} | {format_counts(alpha['n'])} |")
+        for mode, scopes in block["span_f1"].items():
+            for scope, f1 in scopes.items():
+                out.append(f"| {annotator} | span F1, {mode} match, {scope.replace('label:', '')} | {format_value(f1)} | "
+                           f"{format_counts(f1['n'])} |")
+        for mode, attributes in block["attributes"].items():
+            shown = "; ".join(f"{name} {format_value(m)}" for name, m in attributes.items())
+            out.append(f"| {annotator} | attribute agreement of matched spans, {mode} match | {shown} | |")
+    return out
 
 
 def _prediction_lines(summary: dict) -> list[str]:

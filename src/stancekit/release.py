@@ -458,7 +458,9 @@ class _Build:
 def agreement_summary(path: Path | None) -> dict:
     """The manifest's agreement between annotators, from the report of `stancekit agreement --format json`
     (a stage of its own, so that the release stays in bounded memory): per document question
-    Krippendorff's alpha and each pair's Cohen's kappa; span F1 over all pairs per match mode.
+    Krippendorff's alpha and each pair's Cohen's kappa; span F1 over all pairs per match mode; and
+    `against_gold`, each annotator against the adjudicated gold: alpha per document question, span
+    F1 per match mode (all spans and per label), agreement on the attributes of matched spans.
 
     Every number carries its n and 95% interval, or a null value and the reason it is undefined.
     """
@@ -476,6 +478,16 @@ def agreement_summary(path: Path | None) -> dict:
                        "kappa": [{"annotators": pair["annotators"], **pair["kappa"]} for pair in block["pairs"]]}
                 for name, block in report["document_choices"].items()},
             "span_f1": {mode: block["all_pairs"]["scopes"][agreement.ALL]["f1"] for mode, block in report["spans"].items()},
+            "against_gold": {
+                annotator: {
+                    "documents": block["documents"],
+                    "document_choices": {name: choice["alpha"] for name, choice in block["document_choices"].items()},
+                    "span_f1": {mode: {scope: stats["f1"] for scope, stats in pair["scopes"].items()
+                                       if scope == agreement.ALL or scope.startswith("label:")}
+                                for mode, pair in block["spans"].items()},
+                    "attributes": {mode: {name: stats["agreement"] for name, stats in pair["attributes"].items()}
+                                   for mode, pair in block["spans"].items()},
+                } for annotator, block in report.get("against_gold", {}).items()},
             "problems": report["problems"],
         }
     except OSError as exc:
