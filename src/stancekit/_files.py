@@ -55,8 +55,11 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]], alig
     """The lines of a Markdown table: the header, the rule, one line per row (cells as given, by str()).
 
     `align` has one letter per column, "l" (the default for missing letters) or "r" (right-aligned,
-    for numbers). Cells are not escaped: pass them through `table_cell` where they may hold a pipe."""
+    for numbers). An empty cell is written `| |`. Cells are not escaped: pass them through
+    `table_cell` where they may hold a pipe."""
     rule = "".join("---:|" if align[i:i + 1] == "r" else "---|" for i in range(len(header)))
-    lines = ["| " + " | ".join(header) + " |", "|" + rule]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return lines
+    return [_row(header), "|" + rule, *(_row(row) for row in rows)]
+
+
+def _row(cells: Sequence[object]) -> str:
+    return "|" + "|".join(f" {cell} " if str(cell) else " " for cell in cells) + "|"

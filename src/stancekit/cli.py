@@ -224,6 +224,15 @@ LS_URL_OPTION = click.option("--url", default=None, help="Talk to this Label Stu
                              "(token from LABEL_STUDIO_API_KEY).")
 LS_PROJECT_OPTION = click.option("--project", "title", default=None,
                                  help="Project title [default: 'stancekit <taxonomy name>'].")
+LS_SETTINGS_OPTION = click.option("--settings", "settings_path", type=click.Path(path_type=Path),
+                                  default=paths.LS_PROJECT_SETTINGS, show_default=True,
+                                  help="Annotators per task, predictions shown, skipping: applied to the project.")
+
+
+def _settings(path: Path):
+    from . import labelstudio as ls
+
+    return ls.load_settings(path)
 
 
 def _project_title(title: str | None, taxonomy_path: Path) -> str:
@@ -233,7 +242,8 @@ def _project_title(title: str | None, taxonomy_path: Path) -> str:
 # The ls verbs import stancekit.labelstudio inside the command: the SDK takes about 2 s to import.
 @main.group("ls")
 def ls_group() -> None:
-    """Run a local Label Studio and move tasks in and exports out (up | push | pull | down)."""
+    """Run Label Studio, move tasks in and exports out, manage annotators, follow the campaign
+    (up | push | pull | status | users | down)."""
 
 
 @ls_group.command("up")
@@ -244,11 +254,16 @@ def ls_group() -> None:
               help=f"Label Studio's virtual environment [default: $STANCEKIT_LS_VENV or {paths.LS_VENV}].")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=paths.LABELING_CONFIG,
               show_default=True, help="The labeling config to create or update the project with.")
+@click.option("--database", default=None, envvar="STANCEKIT_LS_DATABASE", metavar="URL",
+              help="Run on PostgreSQL: postgresql://USER:PASSWORD@HOST:PORT/DATABASE (a socket directory as "
+                   "?host=/dir; env STANCEKIT_LS_DATABASE). Remembered in --state-dir for later starts "
+                   "[default: SQLite in --state-dir].")
+@LS_SETTINGS_OPTION
 @LS_PROJECT_OPTION
 @TAXONOMY_OPTION
-def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, title: str | None,
-          taxonomy_path: Path) -> None:
-    """Start Label Studio on 127.0.0.1 (if not running) and create or update the project."""
+def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, database: str | None,
+          settings_path: Path, title: str | None, taxonomy_path: Path) -> None:
+    """Start Label Studio on 127.0.0.1 (if not running) and create or update the project and its settings."""
     from . import labelstudio as ls
 
     title = _project_title(title, taxonomy_path)
@@ -256,10 +271,13 @@ def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, t
         label_config = config_path.read_text(encoding="utf-8")
     except OSError as exc:
         fail(f"{config_path}: cannot read the labeling config ({exc.strerror})")
+    settings = _settings(settings_path)
     creds, _ = ls.ensure_credentials(state_dir)
-    server, _ = ls.ensure_server(state_dir, port, creds, ls_venv, say=click.echo)
-    project_id, what = ls.ensure_project(ls.connect(state_dir), title, label_config)
-    click.echo(f"project {title!r} {what}: {server.url}/projects/{project_id}/data")
+    database = ls.remember_database(state_dir, database)
+    server, _ = ls.ensure_server(state_dir, port, creds, ls_venv, say=click.echo, database=database)
+    project_id, what = ls.ensure_project(ls.connect(state_dir), title, label_config, settings)
+    click.echo(f"project {title!r} {what}: {server.url}/projects/{project_id}/data "
+               f"({settings.annotators_per_task} annotator(s) per task)")
     if ls.first_showing(state_dir):
         click.echo(f"log in as {creds.email} with password {creds.password}  (shown once; kept in "
                    f"{state_dir / 'credentials.json'}, with the API token)")
@@ -271,16 +289,25 @@ def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, t
 @click.argument("tasks_file", type=click.Path(path_type=Path), default=paths.TASKS)
 @LS_STATE_OPTION
 @LS_URL_OPTION
+@LS_SETTINGS_OPTION
 @LS_PROJECT_OPTION
 @TAXONOMY_OPTION
-def ls_push(tasks_file: Path, state_dir: Path, url: str | None, title: str | None, taxonomy_path: Path) -> None:
-    """Import TASKS_FILE into the project, skipping tasks already there (same doc_id and chunk)."""
+def ls_push(tasks_file: Path, state_dir: Path, url: str | None, settings_path: Path, title: str | None,
+            taxonomy_path: Path) -> None:
+    """Import TASKS_FILE into the project, skipping tasks already there (same doc_id and chunk);
+    bring the project's settings in line with --settings first."""
     from . import labelstudio as ls
 
     title = _project_title(title, taxonomy_path)
+    settings = _settings(settings_path)
     tasks = tasks_mod.read(tasks_file)
     client = ls.connect(state_dir, url)
-    result = ls.push(client, client.project_id(title), tasks, say=click.echo)
+    project_id = client.project_id(title)
+    changed = ls.apply_settings(client, client.call("reading the project", client.sdk.projects.get, id=project_id),
+                                settings)
+    if changed:
+        click.echo(f"project settings updated: {', '.join(changed)}")
+    result = ls.push(client, project_id, tasks, say=click.echo)
     click.echo(f"imported {result.imported} new tasks; {result.already_there} already in project {title!r}")
     if result.conflicts:
         doc_id, chunk = result.conflicts[0]
@@ -303,6 +330,64 @@ def ls_pull(out_dir: Path, state_dir: Path, url: str | None, title: str | None, 
     client = ls.connect(state_dir, url)
     path = ls.pull(client, client.project_id(title), out_dir)
     click.echo(f"wrote {path}")
+
+
+@ls_group.command("status")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="A report to read, or JSON for machines.")
+@LS_STATE_OPTION
+@LS_URL_OPTION
+@LS_PROJECT_OPTION
+@TAXONOMY_OPTION
+def ls_status(fmt: str, state_dir: Path, url: str | None, title: str | None, taxonomy_path: Path) -> None:
+    """How far labeling has got: tasks by submitted annotations, per annotator submitted, skipped
+    and drafts, documents short of the annotators-per-task target, a progress bar."""
+    from . import labelstudio as ls
+
+    title = _project_title(title, taxonomy_path)
+    client = ls.connect(state_dir, url)
+    status = ls.campaign_status(client, client.project_id(title))
+    click.echo(json.dumps(status, indent=2, ensure_ascii=False) if fmt == "json" else ls.format_status(status))
+
+
+@ls_group.group("users")
+def ls_users() -> None:
+    """Annotator accounts on the server (add | list)."""
+
+
+@ls_users.command("add")
+@click.argument("emails", nargs=-1, required=True)
+@LS_STATE_OPTION
+@LS_URL_OPTION
+def ls_users_add(emails: tuple[str, ...], state_dir: Path, url: str | None) -> None:
+    """Create an account for each EMAIL and print its password, once (it is stored nowhere).
+    An account that exists already is left unchanged."""
+    from . import labelstudio as ls
+
+    client = ls.connect(state_dir, url)
+    for email in emails:
+        password = ls.add_user(client, email)
+        if password is None:
+            click.echo(f"{email}: exists already, unchanged")
+        else:
+            click.echo(f"{email}: created; password {password}  (shown once, stored nowhere: hand it over now)")
+    click.echo(f"log in at {client.url}/user/login/")
+
+
+@ls_users.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@LS_STATE_OPTION
+@LS_URL_OPTION
+def ls_users_list(fmt: str, state_dir: Path, url: str | None) -> None:
+    """The accounts of the server's organization: id, email, last activity."""
+    from . import labelstudio as ls
+
+    users = ls.list_users(ls.connect(state_dir, url))
+    if fmt == "json":
+        click.echo(json.dumps(users, indent=2, ensure_ascii=False))
+        return
+    for u in users:
+        click.echo(f"{u['id']:>5}  {u['email']:<40} last active {u['last_activity'] or 'never'}")
 
 
 @ls_group.command("down")

@@ -12,6 +12,7 @@ TAXONOMY = Path("schema/taxonomy.yaml")
 LABELING_CONFIG = Path("schema/labeling-config.xml")
 EXPORT_SCHEMA = Path("schema/export.schema.json")
 PREANNOTATOR = Path("schema/preannotator.yaml")
+LS_PROJECT_SETTINGS = Path("schema/labelstudio-project.yaml")  # annotators per task, predictions shown, skipping
 
 # annotation/: guidelines, tasks, Label Studio exports, gold
 GUIDELINES = Path("annotation/GUIDELINES.md")

@@ -487,6 +487,20 @@ def fingerprints(release_dir: Path) -> dict[str, dict]:
     return out
 
 
+def gold_spans(release_dir: Path) -> dict[tuple, str]:
+    """The gold spans of a release: (doc_id, label, start, end) -> its attributes (as JSON), for the
+    CHANGELOG's per-document span diff; who adjudicated and the status are not compared."""
+    out = {}
+    table = pq.read_table(release_dir / "spans.parquet", filters=[("layer", "=", "gold")])
+    for row in table.to_pylist():
+        key = (row.pop("doc_id"), str(row.pop("label")), row.pop("start"), row.pop("end"))
+        for other in ("layer", "source", "region_id", "raw_start", "raw_end", "annotators", "status", "annotator",
+                      "annotation_id", "model_version", "text"):
+            row.pop(other, None)
+        out[key] = _dump_json(row)
+    return out
+
+
 def diff(old_dir: Path, new_dir: Path, old_manifest: dict, new_files: dict, new_dicts: dict) -> dict:
     """What changed between two releases: per kind of record, and per column and dictionary."""
     old, new = fingerprints(old_dir), fingerprints(new_dir)
@@ -512,7 +526,15 @@ def diff(old_dir: Path, new_dir: Path, old_manifest: dict, new_files: dict, new_
         values["removed"] += [f"{column}={v}" for v in old_dicts.get(column, []) if v not in vals]
     files = sorted(name for name, info in new_files.items()  # the card and croissant.json name the version
                    if name not in (CARD, croissant.FILE) and old_manifest["files"].get(name, {}).get("sha256") != info["sha256"])
-    return {"records": records, "columns": columns, "values": values, "files": files}
+    old_spans, new_spans = gold_spans(old_dir), gold_spans(new_dir)
+    spans: dict[str, dict[str, dict[str, int]]] = {}  # doc_id -> label -> added/removed/changed
+    for key in sorted(old_spans.keys() | new_spans.keys()):
+        what = ("added" if key not in old_spans else "removed" if key not in new_spans
+                else "changed" if old_spans[key] != new_spans[key] else None)
+        if what:
+            counts = spans.setdefault(key[0], {}).setdefault(key[1], {"added": 0, "removed": 0, "changed": 0})
+            counts[what] += 1
+    return {"records": records, "gold_spans": spans, "columns": columns, "values": values, "files": files}
 
 
 def bump_of(changes: dict) -> str | None:
@@ -544,6 +566,10 @@ def _changelog_lines(changes: dict | None, counts: dict) -> list[str]:
         parts = [f"{n} {what}" for what, n in r.items() if n]
         if parts:
             lines.append(f"{kind}: {', '.join(parts)}")
+    for doc_id, labels in changes.get("gold_spans", {}).items():
+        parts = [f"{label} " + ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+                 for label, counts in labels.items()]
+        lines.append(f"gold spans of {doc_id} (a moved boundary counts as removed and added): {'; '.join(parts)}")
     for what, cols in changes["columns"].items():
         if cols:
             lines.append(f"columns {what}: {', '.join(cols)}")
