@@ -39,6 +39,9 @@ class ExportReadError(ValueError):
         self.path = str(path)
         self.message = message
 
+    def __reduce__(self):  # raised in a reader's worker process, it travels back whole
+        return type(self), (self.path, self.message)
+
 
 def iter_json_array(stream: TextIO, path: str | Path = "<stream>", chunk_chars: int = CHUNK_CHARS) -> Iterator[tuple[int, dict]]:
     """Yield (index, object) for each element of a top-level JSON array, in bounded memory.
