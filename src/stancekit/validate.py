@@ -31,7 +31,7 @@ import orjson
 from . import graphemes
 from . import schema as schema_mod
 from .documents import DocumentStore
-from .exports import ExportReadError, iter_raw_tasks, iter_tasks, parse_task
+from .exports import ExportReadError, iter_raw_tasks, parse_task
 from .records import Record, annotation_record
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
@@ -581,7 +581,9 @@ class Reader:
         for path in paths:
             self.prediction_paths.append(str(path))
             self.summary.files += 1
-            for index, task in iter_tasks(path):
+            raws = iter_raw_tasks(path)
+            for index, raw in (raws if self.on_bytes is None else _counting(raws, self.on_bytes)):
+                task = parse_task(path, index, raw)
                 self.summary.tasks += 1
                 ctx = (str(path), index, _key(task.get("id")))
                 data = task.get("data") if isinstance(task.get("data"), dict) else {}
@@ -874,16 +876,18 @@ class _FirstSeen:
 
 def validate_exports(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml: str | None = None,
                      summary: Summary | None = None, config_where: str = "config",
-                     documents: DocumentStore | None = None, predictions: bool = False) -> Iterator[Problem]:
+                     documents: DocumentStore | None = None, predictions: bool = False,
+                     on_bytes: Callable[[int], None] | None = None) -> Iterator[Problem]:
     """Yield every problem of the given export files (the Reader's report), streaming.
 
     With `predictions`, the files are task files (or export snapshots) whose predictions are checked
     (`Reader.read_predictions`).
 
-    `summary`, when given, is filled with the counts. Raises ConfigError and ExportReadError as Reader does.
+    `summary`, when given, is filled with the counts; `on_bytes` is called with the bytes of each task read.
+    Raises ConfigError and ExportReadError as Reader does.
     """
     found: list[Problem] = []
-    reader = Reader(taxonomy, config_xml, documents, config_where, on_problem=found.append)
+    reader = Reader(taxonomy, config_xml, documents, config_where, on_problem=found.append, on_bytes=on_bytes)
     if summary is not None:
         reader.summary = summary
     for _ in (reader.read_predictions(paths) if predictions else reader.read(paths)):
