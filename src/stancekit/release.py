@@ -223,7 +223,7 @@ class _TableWriter:
                 raise ReleaseError(f"{where}: {name} {value!r} is not in the taxonomy (expected one of {', '.join(index)})", 1)
         self._buffer.append(row)
         self.layers[row.get("layer")] += 1
-        self._chars += sum(len(v) for v in row.values() if isinstance(v, str))
+        self._chars += sum([len(v) for v in row.values() if type(v) is str])
         if len(self._buffer) >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
             self._flush()
 
