@@ -321,12 +321,14 @@ def test_first_seen_keeps_the_first_value_and_place_across_merges(monkeypatch):
     from stancekit.validate import _FirstSeen
 
     monkeypatch.setattr(_FirstSeen, "MERGE", 7)
-    seen, plain = _FirstSeen(), {}
+    seen, places, plain = _FirstSeen(), _FirstSeen(values=False), {}
     rng = random.Random(0)
     for n in range(2000):
         key = rng.randrange(300) * 7919 + (2**62 if n % 3 else 0)
-        assert seen.setdefault(key, n, n * 2) == plain.setdefault(key, (n, n * 2))
-    assert len(seen) == len(plain)
+        value = (n * 2654435761) % 2**32
+        assert seen.setdefault(key, value, n * 2**40) == plain.setdefault(key, (value, n * 2**40))
+        assert places.setdefault(key, 0, n * 2**40) == (0, plain[key][1])
+    assert len(seen) == len(places) == len(plain)
 
 
 def test_workers_give_the_records_and_problems_of_one_process(tmp_path):

@@ -511,7 +511,7 @@ class Reader:
         reader.refuse_errors()   # raises InputRejected if any error was found
 
     Records of a task with an error-level problem are not yielded (a stage refuses such input
-    anyway). Memory holds a few batches of tasks plus 24 bytes per task, per annotation and per
+    anyway). Memory holds a few batches of tasks plus 20 bytes per task and per annotation and 16 per
     annotator vote (`_FirstSeen`).
     Raises ConfigError (config does not match the taxonomy) and
     stancekit.exports.ExportReadError (a file that cannot be read as an export).
@@ -532,9 +532,9 @@ class Reader:
         self.prediction_paths: list[str] = []
         self.predictions_ids_only = 0  # predictions given as ids only (a plain export), skipped
         self._files: list[str] = []  # every file read, so that a location packs into 64 bits (_where)
-        self._tasks = _FirstSeen()  # task key -> (digest of data, where first seen)
+        self._tasks = _FirstSeen()  # task key -> (32-bit digest of data, where first seen)
         self._annotations = _FirstSeen()  # (*task key, annotation id) -> (digest, where)
-        self._votes = _FirstSeen()  # (doc_id, chunk, annotator, ground truth) -> where first seen
+        self._votes = _FirstSeen(values=False)  # (doc_id, chunk, annotator, ground truth) -> where first seen
 
     def _report(self, problems: list[Problem]) -> None:
         for problem in problems:
@@ -725,7 +725,7 @@ def _text_of(task: dict) -> str | None:
 
 
 def _hash(value: object) -> int:
-    """63 bits of blake2b over the value's canonical JSON (sorted keys): identity keys and content digests.
+    """63 bits of blake2b over the value's canonical JSON (sorted keys): the identity keys of `_FirstSeen`.
 
     Two values hash alike when they are equal as JSON. With 63 bits, a false match among a million
     keys has a chance of about 1 in 10^7."""
@@ -734,6 +734,12 @@ def _hash(value: object) -> int:
     except (TypeError, orjson.JSONEncodeError):  # an integer past 64 bits, which orjson does not write
         text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
+
+
+def _digest(value: object) -> int:
+    """A 32-bit content digest (the low bits of `_hash`): whether a repeat of a key holds the same content.
+    Two different contents under one key look alike with a chance of 1 in 4 * 10^9."""
+    return _hash(value) & 0xFFFFFFFF
 
 
 # ---------------------------------------------------------------- workers
@@ -789,14 +795,14 @@ def _check(validator: Validator, path: str, index: int, raw: bytes | dict) -> _C
             annotations.append((i, None, _CANCELLED, None))
             continue
         annotation_id = _key(annotation.get("id"))
-        digest = _hash(annotation) if task_id is not None and annotation_id is not None and data is not None else None
+        digest = _digest(annotation) if task_id is not None and annotation_id is not None and data is not None else None
         record = annotation_record(path, index, f"/{index}/annotations/{i}", task, annotation,
                                    validator.taxonomy) if clean else None
         annotations.append((i, annotation_id, digest, record))
     drafts = task.get("drafts")
     identified = task_id is not None and isinstance(doc_id, str)
     return _Checked(task_id, problems, doc_id, (data or {}).get("chunk", 0), (data or {}).get("offset", 0),
-                    _text_of(task), _hash(data) if identified else None, annotations,
+                    _text_of(task), _digest(data) if identified else None, annotations,
                     len(drafts) if isinstance(drafts, list) else 0)
 
 
@@ -841,16 +847,17 @@ def _counting(raws: Iterator[tuple[int, bytes | dict]], on_bytes: Callable[[int]
 
 
 class _FirstSeen:
-    """key -> (value, where) of the first time each 63-bit key was seen, in 24 bytes a key.
+    """key -> (value, where) of the first time each 63-bit key was seen: 20 bytes a key (16 without values).
 
-    The keys of the last MERGE additions wait in a dict; then they move into sorted numpy arrays
-    (binary search), so memory grows by 24 bytes per key, not by a Python tuple and its objects."""
+    The keys of the last MERGE additions wait in a small dict; then they move into sorted numpy
+    arrays (binary search), so memory grows by a 64-bit key, a 32-bit value (a content digest)
+    and a 64-bit packed location per key, not by a Python tuple and its objects."""
 
-    MERGE = 1 << 14
+    MERGE = 1 << 12
 
-    def __init__(self) -> None:
+    def __init__(self, values: bool = True) -> None:
         self._keys = np.empty(0, np.int64)
-        self._values = np.empty(0, np.int64)
+        self._values = np.empty(0, np.uint32) if values else None
         self._where = np.empty(0, np.int64)
         self._recent: dict[int, tuple[int, int]] = {}
 
@@ -858,23 +865,25 @@ class _FirstSeen:
         return len(self._keys) + len(self._recent)
 
     def setdefault(self, key: int, value: int, where: int) -> tuple[int, int]:
-        """(value, where) stored for `key`, storing the given ones when the key is new."""
+        """(value, where) stored for `key`, storing the given ones when the key is new. `value` is
+        0 <= value < 2**32 (0 for a map without values)."""
         found = self._recent.get(key)
         if found is not None:
             return found
         i = int(np.searchsorted(self._keys, key))
         if i < len(self._keys) and self._keys[i] == key:
-            return int(self._values[i]), int(self._where[i])
+            return (0 if self._values is None else int(self._values[i])), int(self._where[i])
         self._recent[key] = (value, where)
         if len(self._recent) >= self.MERGE:
             keys = np.fromiter(self._recent, np.int64, len(self._recent))
             order = np.argsort(keys)
-            values = np.fromiter((v for v, _ in self._recent.values()), np.int64, len(keys))[order]
-            places = np.fromiter((w for _, w in self._recent.values()), np.int64, len(keys))[order]
             at = np.searchsorted(self._keys, keys[order])
-            self._keys = np.insert(self._keys, at, keys[order])
-            self._values = np.insert(self._values, at, values)
+            if self._values is not None:
+                values = np.fromiter((v for v, _ in self._recent.values()), np.uint32, len(keys))[order]
+                self._values = np.insert(self._values, at, values)
+            places = np.fromiter((w for _, w in self._recent.values()), np.int64, len(keys))[order]
             self._where = np.insert(self._where, at, places)
+            self._keys = np.insert(self._keys, at, keys[order])
             self._recent = {}
         return value, where
 
