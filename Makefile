@@ -29,10 +29,11 @@ config: schema/labeling-config.xml
 schema/labeling-config.xml: schema/taxonomy.yaml $(STAMP)
 	$(BIN)/stancekit config --taxonomy schema/taxonomy.yaml --out $@
 
-# Stage: raw articles -> clean documents with a map back to the raw bytes.
+# Stage: raw articles -> clean documents with a map back to the raw bytes, and the report of
+# every stretch cleaning removed (build/ingest-report.jsonl).
 ingest: build/documents.parquet
-build/documents.parquet: $(RAW) $(SRC) $(STAMP)
-	$(BIN)/stancekit ingest $(RAW) --out $@
+build/documents.parquet: $(RAW) $(SRC) src/stancekit/chrome.yaml $(STAMP)
+	$(BIN)/stancekit ingest $(RAW) --out $@ --report build/ingest-report.jsonl
 
 # Stage: taxonomy -> JSON Schema of a Label Studio export (enums from the taxonomy).
 schema: schema/export.schema.json
@@ -137,10 +138,10 @@ publish: release-build
 datasheet: $(STAMP)
 	$(BIN)/stancekit datasheet
 
-# README tables generated from the code by cog (tests/test_docs.py fails when they are stale).
+# README tables and docs/cli-reference.md generated from the code by cog (tests/test_docs.py fails when stale).
 .PHONY: docs
 docs: $(STAMP)
-	$(BIN)/cog -r README.md
+	$(BIN)/cog -r README.md docs/cli-reference.md
 
 # Benchmark validate and release against baselines on synthetic exports (TASKS="10000 100000"; README "Performance").
 .PHONY: bench

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
 import time
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from hypothesis import settings
 from label_studio_sdk import LabelStudio
@@ -29,30 +25,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 RAW = sorted((ROOT / "dataset/raw").glob("*.txt"))
 
 
-def raw_documents() -> list[dict]:
-    """The five raw articles as contract rows, minimally cleaned (NFC, \\n line endings).
-
-    Only a stand-in until `stancekit ingest` (another branch) builds build/documents.parquet:
-    it fills the columns the tasks stage reads, with the contract's doc_id rule.
-    """
-    rows = []
-    for path in RAW:
-        text = unicodedata.normalize("NFC", path.read_text(encoding="utf-8").replace("\r\n", "\n").replace("\r", "\n")).strip()
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        rows.append({"doc_id": "doc_" + digest[:16], "title": text.split("\n", 1)[0].strip(), "text": text,
-                     "source_file": str(path.relative_to(ROOT)), "source_format": "txt", "url": None, "published": None,
-                     "raw_sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "text_sha256": digest})
-    return rows
-
-
 @pytest.fixture(scope="session")
 def documents_parquet(tmp_path_factory) -> Path:
-    """build/documents.parquet if ingest has made it, else a table built from dataset/raw."""
-    built = ROOT / "build/documents.parquet"
-    if built.exists():
-        return built
+    """The bundled articles ingested afresh by `stancekit ingest` (never build/ from an earlier run)."""
+    from click.testing import CliRunner
+
+    from stancekit.cli import main
+
     path = tmp_path_factory.mktemp("documents") / "documents.parquet"
-    pq.write_table(pa.Table.from_pylist(raw_documents()), path)
+    result = CliRunner().invoke(main, ["ingest", *map(str, RAW), "--out", str(path)])
+    assert result.exit_code == 0, result.output
     return path
 
 

@@ -10,9 +10,9 @@ from click.testing import CliRunner
 import ls_export as lx
 from agreement_cases import (A, B, BASE_STANCES, C, EMAIL, ROOT, TASK_IDS, TAXONOMY, TEXTS, base_spans, condition_span,
                              export, plan_of, shifted_spans, stance_span)
-from stancekit import adjudicate, agreement, validate
+from stancekit import adjudicate, agreement, preannotate, validate
 from stancekit.cli import main
-from stancekit.exports import annotation_regions
+from stancekit.records import parse_result
 
 ADJUDICATOR = 9
 
@@ -68,8 +68,9 @@ def test_tie_is_flagged_and_sent_to_adjudication(tmp_path):
     assert (doc_c["doc_stance"], doc_c["doc_stance_status"]) == (None, "tie")
     [task] = tasks
     assert task["data"]["doc_id"] == "doc_c" and task["data"]["text"] == TEXTS["doc_c"]
-    versions = {p["model_version"]: annotation_regions(p["result"], TAXONOMY)[0] for p in task["predictions"]}
-    assert versions == {EMAIL[A]: {"doc_stance": ["undecided"]}, EMAIL[B]: {"doc_stance": ["oppose"]}}
+    versions = {p["model_version"]: parse_result(p["result"], TAXONOMY, task["data"]["text"], 0)[0]
+                for p in task["predictions"]}
+    assert versions == {EMAIL[A]: {"doc_stance": "undecided"}, EMAIL[B]: {"doc_stance": "oppose"}}
 
 
 def test_shifted_boundary_is_disputed_with_every_version_as_a_prediction(tmp_path):
@@ -88,7 +89,8 @@ def test_shifted_boundary_is_disputed_with_every_version_as_a_prediction(tmp_pat
         assert prediction["score"] is None
         who = prediction["model_version"]
         [original] = [a for a in export_tasks["doc_a"]["annotations"] if a["completed_by"]["email"] == who]
-        assert annotation_regions(prediction["result"], TAXONOMY) == annotation_regions(original["result"], TAXONOMY)
+        text = task["data"]["text"]
+        assert parse_result(prediction["result"], TAXONOMY, text, 0) == parse_result(original["result"], TAXONOMY, text, 0)
 
 
 def test_attribute_tie_is_disputed(tmp_path):
@@ -241,6 +243,27 @@ def test_evaluate_predictions_against_gold(tmp_path, gold_file):
     assert overlap["condition_type:no_rearmament_during_pause"]["f1"]["value"] == 1.0
     accuracy = model["document_choices"]["doc_stance"]["accuracy"]
     assert accuracy["value"] == 0.5 and accuracy["n"] == {"documents": 2}
+
+
+def test_baselines_are_scored_beside_the_predictions(tmp_path, gold_file):
+    tasks = [{"data": lx.task(TASK_IDS[d], d, TEXTS[d], [])["data"], "predictions": [
+        {"model_version": "rules-v1", "score": 0.5, "result": lx.doc_choice("oppose")}]} for d in sorted(TEXTS)]
+    tasks_file = lx.write(tmp_path / "tasks.json", tasks)
+    rules = preannotate.load(TAXONOMY)
+    report = agreement.evaluate(gold_file, [tasks_file], TAXONOMY, resamples=0, baselines=rules)
+    models = {m["model_version"]: m for m in report["models"]}
+    assert set(models) == {"rules-v1", "baseline-majority", "baseline-actor-sentence"}
+    # gold doc_stance: the majority value of BASE_STANCES, answered for every document
+    stances = [BASE_STANCES[d] for d in sorted(TEXTS)]
+    share = max(stances.count(v) for v in stances) / len(stances)
+    assert models["baseline-majority"]["document_choices"]["doc_stance"]["accuracy"]["value"] == pytest.approx(share)
+    # one stance span per sentence that mentions the actor, and nothing else
+    expected = sum(len(preannotate.actor_sentence_spans(TEXTS[d], rules)) for d in TEXTS)
+    assert expected > 0
+    assert models["baseline-actor-sentence"]["spans"]["exact"]["scopes"]["all"]["f1"]["n"]["second"] == expected
+    result = CliRunner().invoke(main, ["evaluate", "--gold", str(gold_file), "--predictions", str(tasks_file),
+                                       "--baselines", "--resamples", "0"])
+    assert result.exit_code == 0 and "model baseline-majority" in result.output
 
 
 def test_evaluate_reports_ids_only_predictions_and_bad_gold(tmp_path, gold_file):

@@ -287,3 +287,28 @@ def test_text_report_shows_values_counts_and_undefined_reasons(tmp_path):
     assert "condition_type:sanctions_relief_assets" in out
     assert "condition_type:no_nato_membership" not in out  # empty categories are left out of the text
     assert "nan" not in out.lower()
+
+
+def test_each_annotator_against_the_adjudicated_gold(tmp_path):
+    flipped = dict(BASE_STANCES, doc_c="oppose")
+    tasks = []
+    for doc in sorted(TEXTS):
+        anns = [lx.annotation(lx.user(A), lx.doc_choice(BASE_STANCES[doc]) + base_spans(doc), TASK_IDS[doc]),
+                lx.annotation(lx.user(B), lx.doc_choice(flipped[doc]), TASK_IDS[doc])]
+        tasks.append(lx.task(TASK_IDS[doc], doc, TEXTS[doc], anns))
+        # the adjudication: another task of the same document, C's ground truth, agreeing with A
+        truth = lx.annotation(lx.user(C), lx.doc_choice(BASE_STANCES[doc]) + base_spans(doc), 100 + TASK_IDS[doc],
+                              ground_truth=True)
+        tasks.append(lx.task(100 + TASK_IDS[doc], doc, TEXTS[doc], [truth]))
+    path = lx.write(tmp_path / "e.json", tasks)
+    report = agreement.report(agreement.load_exports([path], TAXONOMY), TAXONOMY, resamples=0)
+    gold = report["against_gold"]
+    assert set(gold) == {EMAIL[1], EMAIL[2]}  # C is the adjudicator, not measured against itself
+    assert gold[EMAIL[1]]["documents"] == len(TEXTS)
+    assert gold[EMAIL[1]]["document_choices"]["doc_stance"]["alpha"]["value"] == 1.0
+    assert gold[EMAIL[1]]["spans"]["exact"]["scopes"]["all"]["f1"]["value"] == 1.0
+    assert gold[EMAIL[1]]["spans"]["exact"]["annotators"] == [agreement.GOLD, EMAIL[1]]
+    assert gold[EMAIL[2]]["document_choices"]["doc_stance"]["alpha"]["value"] < 1.0
+    assert gold[EMAIL[2]]["spans"]["exact"]["scopes"]["all"]["f1"]["n"]["second"] == 0  # B marked no spans
+    text = agreement.render_agreement(report)
+    assert f"{EMAIL[1]} against the adjudicated gold (4 documents; gold first)" in text

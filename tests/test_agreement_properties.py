@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from agreement_cases import TAXONOMY
 from stancekit import agreement
 from stancekit.adjudicate import prediction_result
-from stancekit.exports import annotation_regions
+from stancekit.records import parse_result
 
 LABELS = TAXONOMY.label_names
 SPANS = st.lists(st.builds(lambda start, length, label: {"start": start, "end": start + length, "label": label},
@@ -47,8 +47,9 @@ def test_prediction_result_round_trips_document_offsets(text, offset, data):
             "polarity": None, "condition_type": "other", "attribution": "actor", "modality": None}
     annotation = agreement.Annotation("someone", {"doc_stance": "oppose"}, {3: [span]}, [])
     result = prediction_result(annotation, 3, {"text": text, "offset": offset}, TAXONOMY)
-    choices, [back] = annotation_regions(result, TAXONOMY, offset)
-    assert choices == {"doc_stance": ["oppose"]}
-    assert back["text"] == text[start:end]
-    assert {k: back[k] for k in ("start", "end", "label", "condition_type", "attribution", "modality")} == {
-        k: span[k] for k in ("start", "end", "label", "condition_type", "attribution", "modality")}
+    choices, [back], _ = parse_result(result, TAXONOMY, text, offset)
+    assert choices == {"doc_stance": "oppose"}
+    assert back.text == text[start:end] and [r["value"]["text"] for r in result if r["type"] == "labels"] == [back.text]
+    assert (back.start, back.end, back.label) == (span["start"], span["end"], span["label"])
+    assert {k: back.attributes[k] for k in ("condition_type", "attribution", "modality")} == {
+        k: span[k] for k in ("condition_type", "attribution", "modality")}

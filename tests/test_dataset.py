@@ -96,3 +96,16 @@ def test_make_dataset_rebuilds_and_checks_the_committed_release_and_publish_neve
     assert drifted.returncode != 0
     assert "annotations.parquet" in drifted.stdout
     assert "dataset/releases/v9.9.9 is NOT what the committed inputs give" in drifted.stderr
+
+
+def test_every_published_release_still_verifies_and_dataset_version_is_the_next_one():
+    """Published releases are never changed (checksums, sizes, rows, schemas), whatever the current taxonomy."""
+    published = sorted((ROOT / "dataset/releases").glob("v*"))
+    assert ROOT / "dataset/releases/v1.0.0" in published
+    for path in published:
+        assert release.verify(path) == [], path
+    # dataset/VERSION names the release `make dataset` builds; when it is not published yet it must be
+    # newer than every published one (a taxonomy change means the committed inputs no longer give v1.0.0).
+    version = tuple(int(p) for p in (ROOT / "dataset/VERSION").read_text().strip().split("."))
+    newest = max(tuple(int(p) for p in path.name[1:].split(".")) for path in published)
+    assert version >= newest

@@ -53,6 +53,16 @@ def test_committed_statistics_are_from_the_latest_release():
             assert (ROOT / datasheet.PLOTS_DIR / name).is_file(), name
 
 
+def test_committed_removal_counts_are_from_ingesting_the_latest_release():
+    latest = release.list_releases(ROOT / release.RELEASES_DIR)[-1]
+    text = (ROOT / "DATASHEET.md").read_text(encoding="utf-8")
+    committed = text.split(datasheet.REMOVALS_BEGIN, 1)[1].split(datasheet.REMOVALS_END, 1)[0]
+    counts = datasheet.removal_counts(latest, ROOT)
+    assert counts and committed.strip() == datasheet.render_removals(counts).strip(), \
+        "DATASHEET.md is stale: run `stancekit datasheet` and commit it"
+    assert "| `repeat` | a paragraph or heading repeating an earlier one (the first is kept) | 3 |" in committed
+
+
 def test_statistics_block_and_plots_from_a_release(tmp_path):
     built = build(tmp_path)
     sheet, readme = copies(tmp_path)

@@ -1,14 +1,43 @@
-"""Generated documentation is up to date: every cog block in README.md renders to what is committed."""
+"""Generated documentation is up to date, and every CLI verb and option is documented (as sqlite-utils does)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import click
+import pytest
 from cogapp import Cog
+
+from stancekit.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_cog_blocks_are_current(capsys):
-    status = Cog().main(["cog", "--check", str(ROOT / "README.md")])
-    assert status == 0, f"README.md is stale: run `make docs` ({capsys.readouterr().out.strip()})"
+def verbs(command: click.Command = main, path: tuple[str, ...] = ("stancekit",)):
+    """(path, command) of every command and subcommand of the CLI."""
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from verbs(sub, (*path, name))
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/cli-reference.md"])
+def test_cog_blocks_are_current(doc, capsys):
+    status = Cog().main(["cog", "--check", str(ROOT / doc)])
+    assert status == 0, f"{doc} is stale: run `make docs` ({capsys.readouterr().out.strip()})"
+
+
+@pytest.mark.parametrize("path, command", list(verbs()), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_every_verb_and_option_is_documented(path, command):
+    reference = (ROOT / "docs/cli-reference.md").read_text(encoding="utf-8")
+    section = reference.split(f"## {' '.join(path)}\n", 1)
+    assert len(section) == 2, f"{' '.join(path)} is missing from docs/cli-reference.md: run `make docs`"
+    body = section[1].split("\n## ", 1)[0]
+    for param in command.params:
+        for opt in getattr(param, "opts", []):
+            if opt.startswith("-"):
+                assert re.search(rf"(^|[\s,]){re.escape(opt)}\b", body), f"{opt} of {' '.join(path)} is not documented"
+    if len(path) > 1:
+        readme = (ROOT / "README.md").read_text(encoding="utf-8")
+        assert f"`{' '.join(path)}" in readme, f"README's CLI reference does not mention `{' '.join(path)}`"

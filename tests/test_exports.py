@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stancekit.exports import (ExportReadError, annotation_regions, iter_json_array, iter_raw_tasks, iter_tasks,
-                               parse_task)
+from stancekit.exports import ExportReadError, iter_json_array, iter_raw_tasks, iter_tasks, parse_task
+from stancekit.records import Relation, Span, parse_result
 from stancekit.taxonomy import load
 
 TEXT = st.text(alphabet=st.sampled_from(list('ab "\\{}[]:,\n\r\tЖé\u0301😀🇺🇦')), max_size=20)
@@ -105,18 +105,22 @@ def test_bom_is_accepted(tmp_path):
     assert list(iter_tasks(path)) == [(0, {"id": 7})]
 
 
-def test_regions_join_per_region_choices_and_add_chunk_offset():
+def test_records_join_per_region_choices_add_the_chunk_offset_and_keep_relations():
     result = [
         {"id": "r1", "from_name": "label", "to_name": "text", "type": "labels",
          "value": {"start": 3, "end": 8, "text": "hello", "labels": ["CONDITION"]}},
         {"id": "r1", "from_name": "condition_type", "to_name": "text", "type": "choices",
          "value": {"start": 3, "end": 8, "text": "hello", "choices": ["halt_arms_supplies"]}},
+        {"id": "r2", "from_name": "label", "to_name": "text", "type": "labels",
+         "value": {"start": 0, "end": 2, "text": "Oh", "labels": ["STANCE"]}},
         {"id": "d", "from_name": "doc_stance", "to_name": "text", "type": "choices",
          "value": {"choices": ["oppose"]}},
-        {"id": "bad", "from_name": "label", "type": "labels", "value": {"start": "3"}},
+        {"type": "relation", "from_id": "r2", "to_id": "r1", "direction": "right", "labels": []},
     ]
-    choices, spans = annotation_regions(result, load(), offset=100)
-    assert choices == {"doc_stance": ["oppose"]}
-    assert spans == [{"region_id": "r1", "label": "CONDITION", "start": 103, "end": 108, "text": "hello",
-                      "polarity": None, "condition_type": "halt_arms_supplies", "attribution": None,
-                      "modality": None}]
+    choices, spans, relations = parse_result(result, load(), "Oh hello there", offset=100)
+    assert choices == {"doc_stance": "oppose"}
+    assert spans == [
+        Span("r2", "STANCE", 100, 102, "Oh", {"polarity": None, "condition_type": None, "attribution": None, "modality": None}),
+        Span("r1", "CONDITION", 103, 108, "hello",
+             {"polarity": None, "condition_type": "halt_arms_supplies", "attribution": None, "modality": None})]
+    assert relations == [Relation("r2", "r1", "right", ())]

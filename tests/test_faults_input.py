@@ -61,7 +61,7 @@ INGEST_CASES = {
     "gzip.txt": (gzip.compress(ARTICLE), "contains NUL bytes: binary or UTF-16, not a text article"),
     "png.html": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
                  "contains NUL bytes: binary or UTF-16, not a text article"),
-    "random.txt": (bytes([0x81, 0x8d, 0x8f, 0x90, 0x9d]) * 1000, "neither UTF-8 (byte 0) nor cp1252: cannot decode"),
+    "random.txt": (bytes([0x81, 0x8d, 0x8f, 0x90, 0x9d]) * 1000, "not UTF-8 (byte 0), and no encoding fits it; refused"),
     "huge.txt": (huge_line(), f"{HUGE} bytes, more than the 8 MiB one article may have; skipped"),
     "huge.html": (huge_line(b"<html><body><article><p>", b"</p></article></body></html>"),
                   f"{HUGE} bytes, more than the 8 MiB one article may have; skipped"),

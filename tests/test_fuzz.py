@@ -31,7 +31,13 @@ INTERESTING = [b"\x00", b"\r", b"\n", b"\r\n", b"\xef\xbb\xbf", b"\xff", b"\xc3"
                b"e\xcc\x81", b"<", b">", b"&", b"&amp;", b"&#", b"<p>", b"</", b"<script>", b"\\", b'"', b"\\u", b"\\ud83d",
                b"{", b"}", b"[", b"]", b",", b":", b"\t", b" ", "Путин".encode(), "🇺🇦".encode(),
                b"&#0;", b"&#x110000;", b"&#xD800;", b"&#99999999999;", b"&nbsp", b"&bogus;", b"<br/>", b"<!--",
-               b"<![CDATA[", b"<article>", b"</article>", b"<h1>", b"<main>", b"<script>", b"</p>"]
+               b"<![CDATA[", b"<article>", b"</article>", b"<h1>", b"<main>", b"<script>", b"</p>",
+               # charset declarations (known, unknown, UTF-16, the WHATWG replacement), mojibake, invisible characters
+               b'<meta charset="windows-1251">', b"<meta charset=koi8-r>", b'<meta charset="bogus">',
+               b'<meta charset="utf-16">', b'<meta charset="iso-2022-kr">', b'<meta charset="x-user-defined">',
+               b'<meta http-equiv="Content-Type" content="text/html; charset=shift_jis">', "â€™".encode(),
+               "Ð¿Ðµ".encode(), "РїРµ".encode(), "Ã\x81".encode(), b"\xc2\xad", "\u202e".encode(), b"\xe2\x80\x8b",
+               "By A. Name • 3 March 2025 • 4 min read".encode(), b"Advertisement\n"]
 
 
 @st.composite

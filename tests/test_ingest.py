@@ -220,10 +220,10 @@ def test_crlf_bom_text():
     assert ingest.to_raw_offsets(doc["offset_map"], 0, 7) == (3, 10)  # after the BOM
 
 
-def test_cp1252_text_is_decoded_with_a_warning():
+def test_cp1252_text_is_detected_with_a_warning():
     result = ingest.ingest([FIXTURES / "cp1252.txt"])
     (doc,) = result.documents
-    assert result.warnings == [f"{FIXTURES / 'cp1252.txt'}: not UTF-8 (byte 5), decoded as cp1252"]
+    assert result.warnings == [f"{FIXTURES / 'cp1252.txt'}: not UTF-8 (byte 5); detected cp1252 (charset-normalizer)"]
     assert doc["text"] == "Putin’s aide: “no pause without terms”\n\nThe envoy met him at the café near the Kremlin, an aide said."
     assert doc["offset_map"]["encoding"] == "cp1252"
     start = doc["text"].index("café")
@@ -337,7 +337,7 @@ def test_cli_partial_input_exits_1_and_names_the_lines(tmp_path):
 
 @pytest.mark.parametrize("name, content, message", [
     ("missing.txt", None, "cannot read: No such file or directory"),
-    ("binary.txt", b"\x81\x8d\x8f not text", "neither UTF-8 (byte 0) nor cp1252: cannot decode"),
+    ("binary.txt", b"\x81\x8d\x8f not text", "not UTF-8 (byte 0), and no encoding fits it; refused"),
     ("utf16.txt", "Putin".encode("utf-16"), "contains NUL bytes: binary or UTF-16, not a text article"),
     ("boiler.txt", b"Share This Post\n\n0\n\nRelated Posts\n", "empty article: no text left after cleaning; skipped"),
     ("empty.html", b"<html><body><nav>Home</nav><script>x()</script></body></html>",
@@ -365,9 +365,10 @@ def test_cli_help_documents_the_verb():
 
 def test_readme_and_makefile_know_the_stage():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "| ingest | `stancekit ingest` |" in readme and "`stancekit ingest PATH... --out FILE`" in readme
+    assert "| ingest | `stancekit ingest` |" in readme
+    assert "`stancekit ingest PATH... --out FILE [--report FILE.jsonl]`" in readme and "## Ingest" in readme
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert "build/documents.parquet: $(RAW)" in makefile
+    assert "build/documents.parquet: $(RAW)" in makefile and "--report build/ingest-report.jsonl" in makefile
     assert re.search(r"^dataset:.*build/documents\.parquet", makefile, re.M)
 
 

@@ -15,6 +15,7 @@ from ls_proxy import ForwardingProxy, serve
 from click.testing import CliRunner
 
 from stancekit import exports, labelstudio, taxonomy
+from stancekit.records import parse_result
 from stancekit import tasks as tasks_mod
 from stancekit.cli import main
 
@@ -146,14 +147,15 @@ def check_export_shape(path: Path, sent: list[dict]) -> None:
         assert prediction["result"] == original["predictions"][0]["result"]
         emails = sorted(a["completed_by"]["email"] for a in task["annotations"])
         assert emails == sorted(fixture_script.ANNOTATORS)
-        text, offset = task["data"]["text"], exports.chunk_offset(task)
+        text = task["data"]["text"]
         for annotation in task["annotations"]:
-            choices, spans = exports.annotation_regions(annotation["result"], TAXONOMY, offset)
-            assert set(choices) == {q.name for q in TAXONOMY.document_choices}
+            choices, spans, _ = parse_result(annotation["result"], TAXONOMY, text, 0)
+            assert all(choices.values())
             assert spans
+            shown = {i["id"]: i["value"]["text"] for i in annotation["result"] if i["type"] == "labels"}
             for span in spans:
-                assert span["text"] == fixture_script.browser_text(text[span["start"] - offset:span["end"] - offset])
-                assert all(span[q.name] for q in TAXONOMY.attributes_for(span["label"]))
+                assert shown[span.region_id] == fixture_script.browser_text(span.text)
+                assert all(span.attributes[q.name] for q in TAXONOMY.attributes_for(span.label))
 
 
 def test_committed_fixture_has_the_promised_shape():
@@ -166,9 +168,8 @@ def test_committed_fixture_has_the_promised_shape():
         assert task["predictions"] and task["predictions"][0]["model_version"].startswith("rules-")
         assert sorted(a["completed_by"]["email"] for a in task["annotations"]) == sorted(fixture_script.ANNOTATORS)
         for annotation in task["annotations"]:
-            choices, spans = exports.annotation_regions(annotation["result"], TAXONOMY)
-            assert len(choices["doc_stance"]) == 1
-            crossing += sum("\\n" in s["text"] for s in spans)
+            assert len([i for i in annotation["result"] if i["from_name"] == "doc_stance"]) == 1
+            crossing += sum("\\n" in i["value"]["text"] for i in annotation["result"] if i["type"] == "labels")
     assert crossing > 0
 
 

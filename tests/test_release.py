@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 import stancekit
-from stancekit import release, taxonomy
+from stancekit import gold as gold_mod
+from stancekit import preannotate, release, taxonomy
 from stancekit.cli import main
 
 from release_fixtures import TEXTS, _attrs, _doc_choice, _region, doc_id, write_agreement, write_export, write_inputs
@@ -79,7 +80,7 @@ def test_release_contents(built):
     manifest = json.loads((built / "manifest.json").read_text())
     assert manifest["version"] == "1.0.0"
     assert manifest["taxonomy"] == {"name": TAXONOMY.name, "version": TAXONOMY.version, "sha256": TAXONOMY.sha256}
-    assert [i["role"] for i in manifest["inputs"]] == ["documents", "export", "gold", "tasks", "agreement"]
+    assert [i["role"] for i in manifest["inputs"]] == ["documents", "export", "gold", "tasks", "agreement", "rules"]
     assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
     assert manifest["counts"]["documents"] == len(TEXTS)
     assert manifest["counts"]["annotations"] == 2 * len(TEXTS)  # the cancelled ones are left out
@@ -188,12 +189,13 @@ def test_agreement_and_prediction_scores_in_the_manifest(built, inputs):
         assert f1 == report["spans"][mode]["all_pairs"]["scopes"][agreement.ALL]["f1"]
         assert f1["value"] is not None and f1["n"]["comparisons"] == len(TEXTS) and len(f1["ci95"]) == 2
     scores = manifest["predictions_against_gold"]
-    evaluation = agreement.evaluate(inputs["gold"], [inputs["tasks"]], TAXONOMY)
-    assert [m["model_version"] for m in scores["models"]] == ["rules-0.1"]
-    exact = scores["models"][0]["spans"]["exact"]
-    assert exact[agreement.ALL] == evaluation["models"][0]["spans"]["exact"]["scopes"][agreement.ALL]
-    assert {f"label:{label}" for label in TAXONOMY.label_names} <= exact.keys()
-    assert scores["models"][0]["document_choices"] == evaluation["models"][0]["document_choices"]
+    evaluation = agreement.evaluate(inputs["gold"], [inputs["tasks"]], TAXONOMY, baselines=preannotate.load(TAXONOMY))
+    assert [m["model_version"] for m in scores["models"]] == ["baseline-actor-sentence", "baseline-majority", "rules-0.1"]
+    for scored, evaluated in zip(scores["models"], evaluation["models"], strict=True):
+        exact = scored["spans"]["exact"]
+        assert exact[agreement.ALL] == evaluated["spans"]["exact"]["scopes"][agreement.ALL]
+        assert scored["document_choices"] == evaluated["document_choices"]
+    assert {f"label:{label}" for label in TAXONOMY.label_names} <= scores["models"][2]["spans"]["exact"].keys()
 
 
 def test_one_annotator_and_no_gold_give_reasons_not_numbers(inputs, tmp_path):
@@ -409,6 +411,22 @@ def test_a_label_outside_the_taxonomy_is_refused(inputs, tmp_path):
     inputs["gold"].write_text(json.dumps(gold))
     result = run(release_args(inputs, tmp_path / "releases", "--version", "1.0.0"))
     assert result.exit_code == 1 and "documents[0].spans[0].label: 'NOT_A_LABEL' is not one of STANCE" in result.output
+
+
+def test_a_gold_span_without_a_label_is_refused(inputs, tmp_path):
+    gold = json.loads(inputs["gold"].read_text())
+    gold["documents"][0]["spans"][0]["label"] = None
+    inputs["gold"].write_text(json.dumps(gold))
+    out = tmp_path / "releases"
+    result = run(release_args(inputs, out, "--version", "1.0.0"))
+    assert result.exit_code == 1 and "documents[0].spans[0].label: None is not one of STANCE" in result.output
+    assert not (out / "v1.0.0").exists()
+
+
+def test_the_committed_gold_passes_the_gold_reader():
+    """annotation/gold/gold.json is what `stancekit adjudicate` wrote (make dataset rewrites it)."""
+    gold = gold_mod.read_gold(ROOT / "annotation/gold/gold.json", TAXONOMY)
+    assert gold["documents"] and all(d["spans"] for d in gold["documents"])
 
 
 def test_split_depends_on_the_doc_id_only():

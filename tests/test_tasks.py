@@ -85,7 +85,10 @@ def test_cli_without_predictions(tmp_path, documents_parquet):
     out = tmp_path / "t.json"
     result = CliRunner().invoke(main, ["tasks", str(documents_parquet), "--out", str(out), "--no-predictions"])
     assert result.exit_code == 0
-    assert all("predictions" not in t for t in json.loads(out.read_text()))
+    tasks = json.loads(out.read_text())
+    docs = pq.read_table(documents_parquet).to_pylist()
+    assert [t["data"]["doc_id"] for t in tasks] == [d["doc_id"] for d in docs] and len(tasks) == 5
+    assert all("predictions" not in t for t in tasks)
 
 
 @pytest.mark.parametrize("make, message", [

@@ -213,10 +213,13 @@ def test_boundary_inside_a_flag_or_combining_sequence_warns(tmp_path):
 
 def test_chunk_offsets_are_checked_against_the_chunk_text(tmp_path):
     tasks = base_export()
-    chunked = [t for t in tasks if t["data"].get("offset")]
-    if not chunked:  # make one: the same task, as the second chunk of a longer document
-        tasks[0]["data"].update(chunk=1, offset=5000)
+    chunked = [i for i, t in enumerate(tasks) if t["data"].get("offset")]
+    assert chunked, "the real export fixture has chunk tasks (scripts/make_real_export_fixture.py --max-chars)"
     assert not [p for p in problems_of(tasks, tmp_path) if p.level == "error"]
+    # the same chunk claiming to start one code point later is not its document's text there
+    tasks[chunked[0]]["data"]["offset"] += 1
+    errors = [(p.code, p.pointer) for p in problems_of(tasks, tmp_path) if p.level == "error"]
+    assert errors == [("TASK_TEXT_MISMATCH", f"/{chunked[0]}/data/text")]
 
 
 # -- never an exception ---------------------------------------------------------------------------

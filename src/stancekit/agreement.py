@@ -25,6 +25,7 @@ import numpy as np
 
 from .documents import DocumentStore
 from .gold import read_gold
+from .preannotate import ACTOR_SENTENCE_BASELINE, Rules, actor_sentence_spans
 from .records import Record
 from .validate import Reader
 from .taxonomy import TEXT_NAME, Taxonomy
@@ -478,6 +479,45 @@ def measure(collection: Collection, taxonomy: Taxonomy, resamples: int = DEFAULT
     return report
 
 
+GOLD = "(gold)"  # the gold coder's name; "(" sorts before any email, so gold is the first of each pair
+
+
+def against_gold(collection: Collection) -> dict[str, Collection]:
+    """For each annotator, a two-coder collection: that annotator and the adjudicated gold (coder "gold",
+    `GOLD`, the ground-truth annotation of each document), over the documents that have both.
+
+    `measure` of one of them is that annotator's agreement with gold: Krippendorff's alpha and
+    kappa of the document answers, span P/R/F1 per label and category (gold first), and agreement
+    on the attributes of matched spans. An annotator who is also the adjudicator is left out.
+    """
+    out = {}
+    for annotator in collection.annotators:
+        docs = []
+        for doc in collection.documents:
+            mine, truth = doc.annotations.get(annotator), doc.adjudication
+            if mine is not None and truth is not None and truth.annotator != annotator:
+                docs.append(Document(doc.doc_id, doc.tasks, {annotator: mine, GOLD: truth}))
+        if docs:
+            out[annotator] = Collection(docs, collection.inputs, [])
+    return out
+
+
+def report(collection: Collection, taxonomy: Taxonomy, resamples: int = DEFAULT_RESAMPLES,
+           seed: int = DEFAULT_SEED) -> dict:
+    """`measure` of the collection, plus `against_gold`: each annotator's agreement with the adjudicated
+    gold, {annotator: {document_choices, spans}} (the pair's numbers from `measure`), where there is gold."""
+    out = measure(collection, taxonomy, resamples, seed)
+    out["against_gold"] = {}
+    for annotator, pair in against_gold(collection).items():
+        measured = measure(pair, taxonomy, resamples, seed)
+        out["against_gold"][annotator] = {
+            "documents": measured["documents"],
+            "document_choices": measured["document_choices"],
+            "spans": {mode: block["pairs"][0] for mode, block in measured["spans"].items()},
+        }
+    return out
+
+
 def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str]], boot: Bootstrap) -> dict:
     index = {v: k for k, v in enumerate(question.value_names)}
     k = len(index)
@@ -513,8 +553,14 @@ def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str
 # --- the prediction layer against gold -------------------------------------------------------
 
 def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy: Taxonomy,
-             resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED, documents: DocumentStore | None = None) -> dict:
+             resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED, documents: DocumentStore | None = None,
+             baselines: Rules | None = None) -> dict:
     """P/R/F1 of each prediction model (task `predictions`, by model_version) against gold.
+
+    With `baselines` (the pre-annotator's rules, for its actor cues), two baseline models are scored
+    beside them on the same tasks: `baseline-majority` answers every document question with its most
+    frequent gold value (ties: the taxonomy's order) and marks no span; `baseline-actor-sentence`
+    marks one stance span per sentence that mentions the actor (`preannotate.actor_sentence_spans`).
 
     Gold is the first side and the predictions the second: precision is the share of predicted
     spans found in gold, recall the share of gold spans predicted. Only the parts of documents
@@ -528,8 +574,10 @@ def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy
     covered: dict[str, set[tuple[int, int]]] = defaultdict(set)
     predicted: dict[str, dict[str, dict]] = defaultdict(dict)  # model -> doc_id -> {"spans", "choices"}
     reader = Reader(taxonomy, documents=documents)
+    texts: dict[tuple[str, int], str] = {}  # (doc_id, offset) -> task text
     for record in reader.read_predictions(prediction_paths):
         covered[record.doc_id].add((record.offset, record.offset + len(record.data[TEXT_NAME])))
+        texts[(record.doc_id, record.offset)] = record.data[TEXT_NAME]
         entry = predicted[record.model_version or "unnamed"].setdefault(record.doc_id, {"spans": [], "choices": defaultdict(list)})
         entry["spans"] += record.span_dicts()
         for name, value in record.choices.items():
@@ -542,6 +590,8 @@ def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy
         problems.append(f"{ids_only} predictions are ids only (a plain Label Studio export): pass the task file, "
                         f"or an export snapshot with full predictions")
     docs = sorted(set(gold_docs) & set(covered))
+    if baselines is not None:
+        _add_baselines(predicted, texts, [gold_docs[d] for d in docs], taxonomy, baselines)
     missing, extra = len(set(gold_docs) - set(covered)), len(set(covered) - set(gold_docs))
     if missing:
         problems.append(f"{missing} gold documents have no task in the prediction files: not evaluated")
@@ -572,6 +622,21 @@ def evaluate(gold_path: str | Path, prediction_paths: list[str | Path], taxonomy
     return {"taxonomy_version": taxonomy.version, "gold": {"path": str(gold_path), "sha256": file_sha256(gold_path)},
             "inputs": inputs, "bootstrap": {"resamples": resamples, "seed": seed}, "problems": problems,
             "models": models}
+
+
+def _add_baselines(predicted: dict, texts: dict[tuple[str, int], str], gold_docs: list[dict], taxonomy: Taxonomy,
+                   rules: Rules) -> None:
+    """Add the two baseline models of `evaluate` to `predicted` (model -> doc_id -> spans and choices)."""
+    for q in taxonomy.document_choices:
+        counts = {v: sum(d.get(q.name) == v for d in gold_docs) for v in q.value_names}
+        majority = max(q.value_names, key=lambda v: counts[v])  # max keeps the first of equal counts
+        for d in gold_docs:
+            entry = predicted["baseline-majority"].setdefault(d["doc_id"], {"spans": [], "choices": defaultdict(list)})
+            entry["choices"][q.name].append(majority)
+    for (doc_id, offset), text in sorted(texts.items()):
+        entry = predicted[ACTOR_SENTENCE_BASELINE].setdefault(doc_id, {"spans": [], "choices": defaultdict(list)})
+        entry["spans"] += [{**s, "start": s["start"] + offset, "end": s["end"] + offset}
+                           for s in actor_sentence_spans(text, rules)]
 
 
 # --- text rendering -----------------------------------------------------------------------------
@@ -631,6 +696,13 @@ def render_agreement(report: dict) -> str:
         lines += _span_lines(block["all_pairs"], "    ")
         for pair in block["pairs"]:
             lines.append(f"  {pair['annotators'][0]} (first) vs {pair['annotators'][1]} (second)")
+            lines += _span_lines(pair, "    ")
+    for annotator, block in report.get("against_gold", {}).items():
+        lines.append(f"\n{annotator} against the adjudicated gold ({block['documents']} documents; gold first)")
+        for name, choice in block["document_choices"].items():
+            lines.append(f"  {name}: Krippendorff's alpha {format_metric(choice['alpha'])}")
+        for mode, pair in block["spans"].items():
+            lines.append(f"  spans, {mode} match")
             lines += _span_lines(pair, "    ")
     return "\n".join(lines) + "\n"
 

@@ -138,8 +138,11 @@ def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> N
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Where to write documents.parquet (atomically).")
+@click.option("--report", type=click.Path(path_type=Path),
+              help="Also write the removal report: one JSON line per removed stretch (doc_id, source_file, "
+                   "rule, raw_start, raw_end: bytes into source_file, text).")
 @QUIET_OPTION
-def ingest_cmd(paths: tuple[Path, ...], out: Path, quiet: bool) -> None:
+def ingest_cmd(paths: tuple[Path, ...], out: Path, report: Path | None, quiet: bool) -> None:
     """Clean raw articles (.txt, .html, .jsonl files or directories of them) into documents.parquet.
 
     Exit 0 when every input was ingested, 1 when some were skipped (named on stderr), 2 when
@@ -153,11 +156,16 @@ def ingest_cmd(paths: tuple[Path, ...], out: Path, quiet: bool) -> None:
         click.echo(f"stancekit: error: {error}", err=True)
     if not result.documents:
         fail("nothing could be ingested; no output written", code=2)
-    try:
-        ingest_mod.write_documents(result.documents, out)
-    except OSError as exc:
-        fail(f"{out}: cannot write: {exc.strerror or exc}", code=2)
+    for path, write in ((out, lambda: ingest_mod.write_documents(result.documents, out)),
+                        (report, lambda: ingest_mod.write_report(result.report, report))):
+        try:
+            if path:
+                write()
+        except OSError as exc:
+            fail(f"{path}: cannot write: {exc.strerror or exc}", code=2)
     click.echo(f"wrote {len(result.documents)} documents to {out}")
+    if report:
+        click.echo(f"wrote {len(result.report)} removed stretches to {report}")
     if result.errors:
         sys.exit(1)
 
@@ -387,12 +395,13 @@ def agreement_cmd(exports, fmt, resamples, seed, documents_path, taxonomy_path):
 
     Document-level choices: Krippendorff's alpha, pairwise Cohen's kappa, observed agreement.
     Spans: pairwise precision, recall and F1 (exact and overlap match) per label and category,
-    and agreement on the attributes of matched spans. Exit 1 when there are problems; exit 1 and
-    measure nothing when `stancekit validate` finds errors in the exports.
+    and agreement on the attributes of matched spans. Where documents have an adjudication (a
+    ground-truth annotation), each annotator's agreement with that gold too. Exit 1 when there
+    are problems; exit 1 and measure nothing when `stancekit validate` finds errors in the exports.
     """
     taxonomy = load_taxonomy(taxonomy_path)
     collection = _load_exports(exports, taxonomy, _documents(documents_path), keep_text=False)
-    report = agreement_mod.measure(collection, taxonomy, resamples, seed)
+    report = agreement_mod.report(collection, taxonomy, resamples, seed)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False))
     else:
@@ -438,17 +447,22 @@ def adjudicate_cmd(exports, out, tasks_out, review_all, documents_path, taxonomy
 @RESAMPLES_OPTION
 @SEED_OPTION
 @DOCUMENTS_OPTION
+@click.option("--baselines", "rules_path", type=click.Path(path_type=Path), is_flag=False,
+              flag_value="schema/preannotator.yaml", default=None,
+              help="Also score two baselines: the majority document answer, and one stance span per sentence that "
+                   "mentions the actor (cues from this pre-annotator file; bare --baselines: schema/preannotator.yaml).")
 @TAXONOMY_OPTION
-def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_path, taxonomy_path):
+def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_path, rules_path, taxonomy_path):
     """Precision, recall and F1 of the pre-annotations (per model_version) against gold.
 
     Exit 1 and score nothing when the predictions have validation errors.
     """
     taxonomy = load_taxonomy(taxonomy_path)
     try:
+        baselines = preannotate.load(taxonomy, rules_path) if rules_path else None
         report = agreement_mod.evaluate(gold_path, list(prediction_paths), taxonomy, resamples, seed,
-                                        _documents(documents_path))
-    except (exports_mod.ExportReadError, gold_mod.GoldError) as exc:
+                                        _documents(documents_path), baselines)
+    except (exports_mod.ExportReadError, gold_mod.GoldError, preannotate.PreannotatorError) as exc:
         fail(str(exc))
     except validate_mod.InputRejected as exc:
         fail(str(exc), 1)
@@ -473,6 +487,9 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
               help="Gold (adjudicate output); skipped when the default path does not exist.")
 @click.option("--tasks", type=click.Path(path_type=Path), default="annotation/tasks/tasks.json", show_default=True,
               help="Tasks with predictions; skipped when the default path does not exist.")
+@click.option("--rules", type=click.Path(path_type=Path), default="schema/preannotator.yaml", show_default=True,
+              help="The pre-annotator's cue file, for the baselines scored beside the predictions; skipped when the "
+                   "default path does not exist.")
 @click.option("--agreement", type=click.Path(path_type=Path), default="build/agreement.json", show_default=True,
               help="The report of `stancekit agreement --format json` over the exports, for the manifest; "
                    "skipped when the default path does not exist.")
@@ -480,7 +497,7 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
               help="Where release directories vX.Y.Z are created.")
 @QUIET_OPTION
 @click.pass_context
-def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, agreement,
+def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, rules, agreement,
                 out_dir, quiet) -> None:
     """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions."""
     import glob
@@ -491,7 +508,7 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
         fail("give exactly one of --version X.Y.Z and --bump")
     exports = sorted({Path(p) for pattern in export_globs for p in (glob.glob(pattern) or [pattern])} | set(more_exports))
     optional = {}
-    for name, path in (("gold", gold), ("tasks", tasks), ("agreement", agreement)):
+    for name, path in (("gold", gold), ("tasks", tasks), ("rules", rules), ("agreement", agreement)):
         explicit = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
         if path.exists():
             optional[name] = path
@@ -563,3 +580,20 @@ def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, readme, 
         click.echo("DATASHEET.md and README.md are up to date")
         return
     click.echo(f"updated {datasheet_path}, {readme}" + (f" and {plots}/" if release_dir else ""))
+
+
+def cli_reference() -> str:
+    """Markdown: every verb's `--help` text, in the order of the CLI (for docs/cli-reference.md)."""
+    def walk(command: click.Command, path: list[str]):
+        yield path, command
+        if isinstance(command, click.Group):
+            for name in command.list_commands(click.Context(command)):
+                yield from walk(command.get_command(click.Context(command), name), [*path, name])
+
+    out = []
+    for path, command in walk(main, ["stancekit"]):
+        with click.Context(command, info_name=" ".join(path), terminal_width=80, max_content_width=80,
+                           help_option_names=["-h", "--help"]) as ctx:
+            out += [f"## {' '.join(path)}", "", "```", command.get_help(ctx), "```", ""]
+    return "\n".join(out)
+

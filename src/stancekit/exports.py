@@ -1,9 +1,12 @@
-"""Read Label Studio JSON exports task by task, and turn annotations into plain spans.
+"""Parse Label Studio JSON exports task by task, in bounded memory.
 
 An export is one JSON array of tasks that can reach gigabytes, so it is never loaded
-whole: `iter_tasks` parses one task at a time from a bounded buffer.
-`annotation_regions` joins a span with its per-region choices (same region id) and
-maps chunk offsets back to document offsets.
+whole: `iter_raw_tasks` finds each task's extent in a bounded window (msgspec, in C, building
+nothing) and `parse_task` parses it (in the reader's worker processes when there are some);
+`iter_tasks` does both. `iter_json_array`, the stdlib's decoder over a text stream, is the
+exact reader that takes over whatever the scan refuses and words every error. This is the parsing
+layer only: stages read exports through `stancekit.validate.Reader`, which validates each
+task and turns its annotations into `stancekit.records.Record`s.
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ from pathlib import Path
 from typing import TextIO
 
 import msgspec
-
-from .taxonomy import LABELS_NAME, Taxonomy
 
 CHUNK_CHARS = 1 << 20
 MAX_TASK_CHARS = 1 << 26  # a task larger than this is reported, not buffered without end
@@ -241,53 +242,3 @@ def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict]]:
     """Yield (index, task) for each task of an export file, streaming (`iter_raw_tasks` + `parse_task`)."""
     for index, raw in iter_raw_tasks(path):
         yield index, parse_task(path, index, raw)
-
-
-def chunk_offset(task: dict) -> int:
-    """Where the task's text starts in its document (0 unless the task is a chunk)."""
-    offset = (task.get("data") or {}).get("offset", 0)
-    return offset if isinstance(offset, int) and not isinstance(offset, bool) else 0
-
-
-def annotation_regions(result: list, taxonomy: Taxonomy, offset: int = 0) -> tuple[dict[str, list[str]], list[dict]]:
-    """Split a result list into document-level choices and spans joined with their attributes.
-
-    Returns ({question: [choices]}, [span]) where each span is a plain dict with
-    region_id, label, start, end (document offsets: chunk offset added), text (value.text as
-    exported) and one key per region attribute (None when not set). Items that are
-    malformed are skipped here; `validate` is where they are reported.
-    """
-    doc_names = {q.name for q in taxonomy.document_choices}
-    attr_names = [q.name for q in taxonomy.region_attributes]
-    choices: dict[str, list[str]] = {}
-    spans: dict[str, dict] = {}
-    attributes: dict[str, dict[str, str]] = {}
-    for item in result if isinstance(result, list) else ():
-        if not isinstance(item, dict):
-            continue
-        value = item.get("value") if isinstance(item.get("value"), dict) else {}
-        name = item.get("from_name")
-        if item.get("type") == "choices" and name in doc_names and "start" not in value:
-            choices.setdefault(name, []).extend(v for v in value.get("choices") or [] if isinstance(v, str))
-        elif item.get("type") == "labels" and name == LABELS_NAME:
-            labels = value.get("labels") or []
-            start, end = value.get("start"), value.get("end")
-            if not (labels and isinstance(start, int) and isinstance(end, int)):
-                continue
-            spans[str(item.get("id"))] = {
-                "region_id": str(item.get("id")),
-                "label": labels[0],
-                "start": start + offset,
-                "end": end + offset,
-                "text": value.get("text"),
-            }
-        elif item.get("type") == "choices" and name in attr_names:
-            picked = value.get("choices") or []
-            if picked:
-                attributes.setdefault(str(item.get("id")), {})[name] = picked[0]
-    out = []
-    for region_id, span in spans.items():
-        attrs = attributes.get(region_id, {})
-        out.append({**span, **{name: attrs.get(name) for name in attr_names}})
-    out.sort(key=lambda s: (s["start"], s["end"], s["label"], s["region_id"]))
-    return choices, out

@@ -1,9 +1,11 @@
 """Ingest raw articles (.txt, .html, .jsonl) into clean documents that keep a map to the raw bytes.
 
-Per article: decode the bytes into characters that each remember the raw byte range they came
-from -> line endings to ``\\n`` -> Unicode NFC -> line-level cleaning rules that only ever
-delete (scraped boilerplate, repeated paragraphs, indentation, extra blank lines) -> text,
-title, and an offset map. Exact and near-duplicate documents are kept once.
+Per article: decode the bytes (BOM, declared charset, UTF-8, detection) into characters that
+each remember the raw byte range they came from -> line endings to ``\\n`` -> mojibake repaired
+-> invisible format characters deleted -> Unicode NFC -> line-level cleaning rules that only ever
+delete (page chrome by kind from chrome.yaml, repeated paragraphs, indentation, extra blank
+lines) -> text, title, an offset map, and the list of removed stretches. Exact and
+near-duplicate documents are kept once.
 
 A character of the pipeline is a *unit* ``(text, raw_start, raw_end)``: ``text`` is one clean
 code point, or several when NFC composes or expands (they stay together), and the raw byte
@@ -14,6 +16,7 @@ empty raw range.
 from __future__ import annotations
 
 import bisect
+import codecs
 import hashlib
 import html
 import itertools
@@ -27,9 +30,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import NamedTuple
 
+import charset_normalizer
+import ftfy
+import ftfy.bad_codecs  # noqa: F401  (registers the sloppy-windows-* codecs ftfy names)
+import ftfy.badness
 import pyarrow as pa
 import pyarrow.parquet as pq
+import webencodings
+import yaml
 
 FORMATS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 NEAR_DUPLICATE_JACCARD = 0.9
@@ -48,49 +58,152 @@ class IngestError(ValueError):
 @dataclass
 class IngestResult:
     """Documents (dicts with the documents.parquet columns, plus ``where``: the file, or file:line
-    of a JSONL feed, for messages), warnings, and errors for the inputs that were skipped."""
+    of a JSONL feed, for messages, and ``removals``), warnings, errors for the inputs that were
+    skipped, and the removal report: one dict per removed stretch (REPORT_FIELDS)."""
 
     documents: list[dict]
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    report: list[dict] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
 # Decoding: bytes -> units
 
 
-def _decode(data: bytes, where: str, warnings: list[str]) -> tuple[str, str, int]:
-    """Return (text, encoding, byte offset of the text): UTF-8 (BOM skipped), else cp1252 with a warning.
+# Encodings a web page without a usable declaration may be in: the legacy encodings of the WHATWG
+# Encoding Standard (as Python codecs). Detection chooses among these only.
+WEB_ENCODINGS = (
+    "cp1252", "cp1251", "cp1250", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp1258", "cp874",
+    "iso8859_2", "iso8859_3", "iso8859_4", "iso8859_5", "iso8859_6", "iso8859_7", "iso8859_8", "iso8859_10",
+    "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16", "koi8_r", "koi8_u", "mac_cyrillic", "cp866",
+    "gb18030", "big5", "euc_jp", "shift_jis", "euc_kr", "iso2022_jp",
+)
+DETECT_MAX_CHAOS = 0.1  # charset-normalizer's mess ratio above which a detected encoding is not believed
+_META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([^\s"'>;/]+)""", re.I)
+_UTF8_BOM = b"\xef\xbb\xbf"
 
-    UTF-8 text cut inside its last character (a truncated download) stays UTF-8, with a warning."""
+
+def _declared_codec(data: bytes, where: str, warnings: list[str]) -> str | None:
+    """The Python codec of the charset an HTML page declares (``<meta charset>`` or ``http-equiv``
+    Content-Type) in its first 1024 bytes, its label mapped as the WHATWG Encoding Standard does
+    (``latin1``/``ascii`` -> windows-1252, ``utf-16*`` -> UTF-8); None when none is declared."""
+    match = _META_CHARSET.search(data[:1024])
+    if not match:
+        return None
+    label = match.group(1).decode("ascii", "replace")
+    encoding = webencodings.lookup(label)
+    if encoding is None:
+        warnings.append(f"{where}: declares an unknown charset {label!r}; ignored")
+        return None
+    if encoding.name == "replacement":  # ISO-2022-KR, HZ and the like: the standard decodes them to nothing
+        raise IngestError(f"{where}: declares the charset {label!r}, which the WHATWG Encoding Standard "
+                          "does not decode; refused")
+    if encoding.name in ("utf-16be", "utf-16le"):  # a page that decodes its own meta tag is not UTF-16
+        return "utf-8"
+    if encoding.name == "x-user-defined":
+        return "cp1252"
+    return encoding.codec_info.name
+
+
+def _bad_stretch(text: str) -> str | None:
+    """The first stretch of `text` that ftfy's heuristic takes for mojibake, with some context; else None."""
+    match = ftfy.badness.BADNESS_RE.search(text)
+    if not match or not ftfy.badness.is_bad(text):
+        return None
+    start, end = max(0, match.start() - 10), match.end() + 10
+    return " ".join(text[start:end].split())
+
+
+def _detect(data: bytes) -> str | None:
+    """The encoding charset-normalizer finds most plausible among WEB_ENCODINGS, None when none is
+    convincing: the best decodes with more than DETECT_MAX_CHAOS chaos, or several tie and none
+    shows a language.
+
+    Encodings that decode the bytes to the same text, or tie on chaos and coherence, are told
+    apart by the order of WEB_ENCODINGS (windows-1252 and windows-1251 first, as browsers fall back)."""
+    matches = list(charset_normalizer.from_bytes(data, cp_isolation=list(WEB_ENCODINGS)))
+    if not matches or matches[0].chaos > DETECT_MAX_CHAOS:
+        return None
+    best = matches[0]
+    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    if best.coherence == 0 and len(tied) > 1:
+        return None
+    names = {name for m in tied for name in m.could_be_from_charset}
+    return next((e for e in WEB_ENCODINGS if e in names), best.encoding)
+
+
+def _decode(data: bytes, where: str, warnings: list[str], html_page: bool = False) -> tuple[str, str, int]:
+    """Return (text, Python codec, byte offset of the text in `data`).
+
+    Order: a UTF-8 BOM; for HTML, the declared charset; UTF-8; else charset-normalizer's choice
+    among WEB_ENCODINGS, with a warning naming it. UTF-8 text cut inside its last character (a
+    truncated download) stays UTF-8, with a warning. Raises IngestError (one line) for binary
+    input, when no encoding fits, and when the decoded text looks like mojibake (ftfy's heuristic).
+    """
     if b"\x00" in data:
         raise IngestError(f"{where}: contains NUL bytes: binary or UTF-16, not a text article")
-    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    start = 3 if data.startswith(_UTF8_BOM) else 0
+    declared = _declared_codec(data, where, warnings) if html_page and not start else None
+    if declared and declared != "utf-8":
+        try:
+            text = data.decode(declared)
+        except UnicodeDecodeError as exc:
+            warnings.append(f"{where}: not in the charset it declares ({declared}, byte {exc.start}); declaration ignored")
+        else:
+            bad = _bad_stretch(text)
+            if bad and not data.isascii() and _is_utf8(data):
+                warnings.append(f"{where}: declares {declared} but is UTF-8 ({declared} gives {bad!r}); decoded as UTF-8")
+                return data.decode("utf-8"), "utf-8", 0
+            if bad:
+                raise IngestError(f"{where}: decoded as the declared {declared} it looks like mojibake ({bad!r}); refused")
+            return text, declared, 0
     try:
         return data[start:].decode("utf-8"), "utf-8", start
     except UnicodeDecodeError as exc:
         utf8_error = exc
     if utf8_error.reason == "unexpected end of data":  # valid UTF-8 up to a last character cut short
         cut = data[start:start + utf8_error.start].decode("utf-8")
-        if not cut.isascii():  # an ASCII prefix proves nothing: cp1252 text may end in such a byte
+        if not cut.isascii():  # an ASCII prefix proves nothing: legacy text may end in such a byte
             warnings.append(f"{where}: ends inside a UTF-8 character (truncated?); its last "
                             f"{len(data) - start - utf8_error.start} byte(s) dropped")
             return cut, "utf-8", start
+    not_utf8 = f"not UTF-8 (byte {start + utf8_error.start})"
+    if start:
+        raise IngestError(f"{where}: starts with a UTF-8 byte order mark but is {not_utf8}; refused")
+    encoding = _detect(data)
+    if encoding is None:
+        raise IngestError(f"{where}: {not_utf8}, and no encoding fits it; refused")
+    text = data.decode(encoding)
+    bad = _bad_stretch(text)
+    if bad:
+        raise IngestError(f"{where}: {not_utf8}; decoded as {encoding} (the likeliest) it looks like mojibake "
+                          f"({bad!r}); refused")
+    warnings.append(f"{where}: {not_utf8}; detected {encoding} (charset-normalizer)")
+    return text, encoding, 0
+
+
+def _is_utf8(data: bytes) -> bool:
     try:
-        text = data.decode("cp1252")
+        data.decode("utf-8")
     except UnicodeDecodeError:
-        raise IngestError(
-            f"{where}: neither UTF-8 (byte {utf8_error.start}) nor cp1252: cannot decode") from None
-    warnings.append(f"{where}: not UTF-8 (byte {utf8_error.start}), decoded as cp1252")
-    return text, "cp1252", 0
+        return False
+    return True
 
 
-def _byte_offsets(text: str, encoding: str, base: int) -> list[int]:
-    """Raw byte offset of each character of `text`, plus one past the end."""
-    if encoding == "cp1252" or text.isascii():
+def _byte_offsets(text: str, encoding: str, base: int, data: bytes = b"") -> list[int]:
+    """Raw byte offset of each character of `text` (decoded from data[base:] with `encoding`),
+    plus one past the end."""
+    if text.isascii() or (encoding != "utf-8" and len(text) == len(data) - base):  # one byte per character
         return list(range(base, base + len(text) + 1))
-    widths = (1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4 for o in map(ord, text))
-    return list(itertools.accumulate(widths, initial=base))
+    if encoding == "utf-8":
+        widths = (1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4 for o in map(ord, text))
+        return list(itertools.accumulate(widths, initial=base))
+    decoder = codecs.getincrementaldecoder(encoding)()  # a multi-byte legacy encoding: byte by byte
+    offsets = [base]
+    for i in range(base, len(data)):
+        offsets.extend([i + 1] * len(decoder.decode(data[i:i + 1])))
+    return offsets
 
 
 def _units_of(text: str, offsets: list[int], start: int = 0, end: int | None = None) -> list[Unit]:
@@ -143,6 +256,108 @@ def _nfc(units: list[Unit]) -> list[Unit]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Characters: mojibake repair and invisible format characters (before NFC)
+
+# Deleted wherever they are: soft hyphen, zero-width space, word joiner, a BOM in mid-text, and the
+# bidi controls (marks, embeddings, overrides, isolates). ZWJ, ZWNJ and variation selectors stay:
+# emoji sequences and some scripts need them.
+INVISIBLE = frozenset("\u00ad\u200b\u2060\ufeff\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _runs(units: list[Unit], inside) -> list[tuple[int, int]]:
+    """[start, end) index ranges of the maximal runs of single-character units for which `inside` holds."""
+    runs, start = [], None
+    for i, unit in enumerate(units + [("", 0, 0)]):
+        if len(unit[0]) == 1 and inside(unit[0]):
+            start = i if start is None else start
+        elif start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
+
+
+def _undo_mojibake(units: list[Unit], steps: list[tuple[str, str]]) -> list[Unit] | None:
+    """Apply ftfy's steps (pairs of encode with a single-byte codec, decode UTF-8) to the units: each
+    repaired character covers the raw bytes of the characters it replaces. None when a step is of
+    another kind (ftfy's lossy heuristics): such a repair is not certain."""
+    if not steps or len(steps) % 2:
+        return None
+    for (op, codec), (op2, codec2) in zip(steps[::2], steps[1::2]):
+        if (op, op2, codec2) != ("encode", "decode", "utf-8"):
+            return None
+        try:
+            encoded = [u[0].encode(codec) for u in units]
+            if any(len(b) != 1 for b in encoded):
+                return None
+            decoded = b"".join(encoded).decode("utf-8")
+        except UnicodeError:
+            return None
+        repaired, k = [], 0
+        for ch in decoded:
+            width = len(ch.encode("utf-8"))
+            repaired.append((ch, units[k][1], units[k + width - 1][2]))
+            k += width
+        units = repaired
+    return units
+
+
+def _repair_mojibake(units: list[Unit], removed: list["Removal"], notes: list[str]) -> list[Unit]:
+    """UTF-8 text that was once decoded with a legacy encoding ("â€™" for "’", "Ð¿" for "п"). Each
+    run of non-ASCII characters that ftfy takes for mojibake is repaired when ftfy undoes it by
+    re-encoding with one single-byte codec (or a chain of them) and decoding UTF-8; runs may come
+    from different codecs. Repairs go to `removed` (rule "mojibake"); a run ftfy cannot undo that
+    way is left and named in `notes`."""
+    text = "".join(u[0] for u in units)
+    if text.isascii() or not ftfy.badness.is_bad(text):
+        return units
+    out, done, repaired, unsure = [], 0, [], None
+    for start, end in _runs(units, lambda ch: not ch.isascii()):
+        run = units[start:end]
+        run_text = "".join(u[0] for u in run)
+        if not ftfy.badness.is_bad(run_text):
+            continue
+        fixed, steps = ftfy.fix_encoding_and_explain(run_text)
+        new = _undo_mojibake(run, [tuple(s) for s in steps]) if fixed != run_text else None
+        if new is None or "".join(u[0] for u in new) != fixed or ftfy.badness.is_bad(fixed):
+            unsure = unsure or (len("".join(u[0] for u in out + units[done:start])), run_text)
+            continue
+        out += units[done:start] + new
+        done = end
+        repaired.append((run_text, fixed, steps[0][1]))
+        removed.append(Removal("mojibake", run[0][1], run[-1][2], run_text))
+    out += units[done:]
+    if repaired:
+        codecs_used = sorted({codec for _, _, codec in repaired})
+        first = repaired[0]
+        notes.append(f"repaired {len(repaired)} mojibake stretch(es) (UTF-8 read as {', '.join(codecs_used)}), "
+                     f"first {first[0]!r} -> {first[1]!r}")
+    if unsure:
+        notes.append(f"looks like mojibake at character {unsure[0]} ({unsure[1]!r}); not repaired")
+    return out
+
+
+def _drop_invisible(units: list[Unit], removed: list["Removal"]) -> list[Unit]:
+    """Delete the INVISIBLE characters; each run of them goes to `removed` (rule "invisible")."""
+    runs = _runs(units, INVISIBLE.__contains__)
+    if not runs:
+        return units
+    out, done = [], 0
+    for start, end in runs:
+        out += units[done:start]
+        done = end
+        removed.append(Removal("invisible", units[start][1], units[end - 1][2],
+                               "".join(u[0] for u in units[start:end])))
+    return out + units[done:]
+
+
+def clean_title(title: str) -> str:
+    """A title given by the source (HTML <h1>, JSONL field): mojibake repaired, invisible characters
+    deleted, NFC, whitespace collapsed."""
+    units = _drop_invisible(_repair_mojibake([(c, 0, 0) for c in title], [], []), [])
+    return " ".join(unicodedata.normalize("NFC", "".join(u[0] for u in units)).split())
+
+
+# ---------------------------------------------------------------------------------------------
 # Lines and cleaning rules (deletions only)
 
 
@@ -150,6 +365,7 @@ def _nfc(units: list[Unit]) -> list[Unit]:
 class Line:
     units: list[Unit]
     newline: Unit | None  # the unit that ends the line; None for the last line
+    index: int = 0  # position among the lines of the document before cleaning
 
     @cached_property
     def text(self) -> str:
@@ -160,19 +376,29 @@ class Line:
         return len(self.text.split())
 
 
+class Removal(NamedTuple):
+    """A stretch cleaning removed (or, for rule "mojibake", replaced): raw bytes [raw_start, raw_end)
+    of the input file, and the text that was there (clean characters; lines joined by ``\\n``)."""
+
+    rule: str
+    raw_start: int
+    raw_end: int
+    text: str
+
+
 def _split_lines(units: list[Unit]) -> list[Line]:
     lines, current = [], []
     for unit in units:
         if unit[0] == "\n":
-            lines.append(Line(current, unit))
+            lines.append(Line(current, unit, len(lines)))
             current = []
         else:
             current.append(unit)
-    lines.append(Line(current, None))
+    lines.append(Line(current, None, len(lines)))
     return lines
 
 
-def _strip(lines: list[Line]) -> list[Line]:
+def _strip(lines: list[Line], removed: list[tuple[str, Line]]) -> list[Line]:
     """Leading indentation and trailing whitespace: scraping noise in a plain-text article."""
     out = []
     for line in lines:
@@ -182,14 +408,14 @@ def _strip(lines: list[Line]) -> list[Line]:
             lo += 1
         while hi > lo and units[hi - 1][0].isspace():
             hi -= 1
-        out.append(line if (lo, hi) == (0, len(units)) else Line(units[lo:hi], line.newline))
+        out.append(line if (lo, hi) == (0, len(units)) else Line(units[lo:hi], line.newline, line.index))
     return out
 
 
 _MARKDOWN_WRAP = re.compile(r"^(\*\*|__)(?!\1)(.+?)\1$")
 
 
-def _unwrap_markdown(lines: list[Line]) -> list[Line]:
+def _unwrap_markdown(lines: list[Line], removed: list[tuple[str, Line]]) -> list[Line]:
     """A whole line in **bold** (a scraped heading) loses its markers."""
     out = []
     for line in lines:
@@ -197,79 +423,136 @@ def _unwrap_markdown(lines: list[Line]) -> list[Line]:
         width = len(m.group(1)) if m and "**" not in m.group(2) else 0
         marks = line.units[:width] + line.units[-width:] if width else []
         if width and all(len(u[0]) == 1 for u in marks):  # each marker is a unit of its own
-            line = Line(line.units[width:-width], line.newline)
+            line = Line(line.units[width:-width], line.newline, line.index)
         out.append(line)
     return out
 
 
-_CONSENT_HEADING = re.compile(
-    r"^(customi[sz]e|manage)( your)? (consent|cookie|privacy) (preferences|settings)$"
-    r"|^(cookie|privacy|consent) (settings|preferences|notice|consent)$"
-    r"|^(we|this (web)?site) uses? cookies\b", re.I)
-_CONSENT_LINE = re.compile(r"cookie|consent", re.I)
-_CONSENT_CONTROL = re.compile(
-    r"^(always active|(accept|reject|allow|deny)( all)?( cookies)?|save( my)? preferences|"
-    r"necessary|functional|analytics|performance|advertisement|uncategori[sz]ed|"
-    r"show (more|less|details)|powered by .{1,40})\.?$", re.I)
+@dataclass(frozen=True)
+class ChromeRules:
+    """The chrome patterns of chrome.yaml, compiled (case-insensitive)."""
+
+    consent_heading: re.Pattern
+    consent_continues: re.Pattern
+    consent_controls: re.Pattern
+    teaser_headings: list[re.Pattern]
+    teaser_max_words: int
+    lines: dict[str, list[re.Pattern]]  # kind -> patterns, in the order they are tried
+    separators: re.Pattern
+    fields: dict[str, list[re.Pattern]]
 
 
-def _drop_consent_banners(lines: list[Line]) -> list[Line]:
+CHROME_PATH = Path(__file__).with_name("chrome.yaml")
+
+
+def load_chrome(path: str | Path = CHROME_PATH) -> ChromeRules:
+    """Compile a chrome rules file (see chrome.yaml). Raises OSError, yaml.YAMLError, KeyError, re.error."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    meta = data["metadata"]
+    shared = {"{date}": meta["date"].replace("{month}", meta["month"]), "{time}": meta["time"]}
+
+    def compile_(pattern: str) -> re.Pattern:
+        for name, value in shared.items():
+            pattern = pattern.replace(name, value)
+        return re.compile(pattern, re.I)
+
+    consent, related = data["blocks"]["consent-banner"], data["blocks"]["related-list"]
+    return ChromeRules(
+        consent_heading=compile_(consent["heading"]), consent_continues=compile_(consent["continues"]),
+        consent_controls=compile_(consent["controls"]),
+        teaser_headings=[compile_(p) for p in related["headings"]], teaser_max_words=related["teaser_max_words"],
+        lines={kind: [compile_(p) for p in patterns] for kind, patterns in data["lines"].items()},
+        separators=compile_(meta["separators"]),
+        fields={kind: [compile_(p) for p in patterns] for kind, patterns in meta["fields"].items()},
+    )
+
+
+CHROME = load_chrome()
+
+
+def _drop_consent_banners(lines: list[Line], removed: list[tuple[str, Line]]) -> list[Line]:
     """A cookie/consent banner: its heading and the lines after it that speak of cookies or
     consent, or are banner controls ("Always Active", "Accept all")."""
     out: list[Line] = []
     in_banner = False
     for line in lines:
         text = line.text
-        if _CONSENT_HEADING.search(text):
+        if CHROME.consent_heading.search(text):
             in_banner = True
-        elif in_banner and text and not (_CONSENT_LINE.search(text) or _CONSENT_CONTROL.match(text)):
+        elif in_banner and text and not (CHROME.consent_continues.search(text) or CHROME.consent_controls.match(text)):
             in_banner = False
-        if not in_banner:
+        if in_banner:
+            removed.append(("consent-banner", line))
+        else:
             out.append(line)
     return out
 
 
-_RELATED_HEADING = re.compile(
-    r"^((related|recent|popular|latest|more|recommended|trending|top)"
-    r" (posts?|articles?|stories|news|reads?)|you (may|might) also like|read next|most (read|popular)):?$",
-    re.I)
-TEASER_MAX_WORDS = 25
-
-
-def _drop_related_lists(lines: list[Line]) -> list[Line]:
-    """A "Related Posts"/"Recent Posts" list: its heading and the short lines that follow it
-    (teaser headlines, blurbs, "14 minutes ago"), up to the next body-length paragraph."""
+def _drop_related_lists(lines: list[Line], removed: list[tuple[str, Line]]) -> list[Line]:
+    """A "Related Posts"/"More from this author" list: its heading and the short lines that follow
+    it (teaser headlines, blurbs, "14 minutes ago"), up to the next body-length paragraph."""
     out: list[Line] = []
     in_list = False
     for line in lines:
-        if _RELATED_HEADING.match(line.text):
+        if any(p.fullmatch(line.text) for p in CHROME.teaser_headings):
             in_list = True
-        elif in_list and line.words >= TEASER_MAX_WORDS:
+        elif in_list and line.words >= CHROME.teaser_max_words:
             in_list = False
-        if not in_list:
+        if in_list:
+            removed.append(("related-list", line))
+        else:
             out.append(line)
     return out
 
 
-_COUNTER = re.compile(r"^\d[\d.,]*[km]?$", re.I)
-_COUNTED = re.compile(r"^(by\s+.{1,80}?\s+)?\d[\d.,]*[km]?\s+(views?|likes?|shares?|comments?|reads?)$", re.I)
-_SHARE = re.compile(
-    r"^(share|tweet|email|print|pin|like)( (this|the) (post|article|story|page))?( on [\w ]{1,20})?:?$", re.I)
-_TAXONOMY_LINE = re.compile(r"^(categor(y|ies)|tags?|filed under|posted in)\s*:.{0,100}$", re.I)
-_SEE_MORE = re.compile(r"^(see|read|view) more\b[^.!?]{0,60}$", re.I)
+def metadata_fields(text: str) -> list[tuple[str, re.Match]] | None:
+    """The fields of a metadata line ("By X • 3 March • 4 min read") as (field kind, match), or None
+    when `text` is not one: every field between separators must match a field pattern of
+    chrome.yaml in full (a byline's author words start with a capital letter), and a line of
+    one field must not be a bare time."""
+    fields = []
+    for part in CHROME.separators.split(text.strip()):
+        for kind, patterns in CHROME.fields.items():
+            match = next((m for p in patterns if (m := p.fullmatch(part))), None)
+            if match and kind == "byline" and not all(
+                    w[0].isupper() for w in match.group("author").split() if w.isalpha() and len(w) > 3):
+                match = None
+            if match:
+                fields.append((kind, match))
+                break
+        else:
+            return None
+    if len(fields) == 1 and fields[0][0] == "time":
+        return None
+    return fields or None
 
 
-def _drop_chrome(lines: list[Line]) -> list[Line]:
-    """Single lines of page chrome: lone counters ("0"), "36 views" (with its "by NAME" byline),
-    share buttons ("Share This Post"), "Categories: ...", "See more ... News"."""
-    patterns = (_COUNTER, _COUNTED, _SHARE, _TAXONOMY_LINE, _SEE_MORE)
-    return [line for line in lines if not any(p.match(line.text) for p in patterns)]
+def chrome_kind(text: str) -> str | None:
+    """The kind of page chrome a whole line is (a kind of chrome.yaml's `lines`, or "metadata"), or None."""
+    for kind, patterns in CHROME.lines.items():
+        if any(p.fullmatch(text) for p in patterns):
+            return kind
+    return "metadata" if metadata_fields(text) else None
+
+
+def _drop_chrome(lines: list[Line], removed: list[tuple[str, Line]]) -> list[Line]:
+    """Single lines of page chrome, by kind (chrome.yaml): comment and view counters, sponsor
+    markers, photo captions and credits, calls to action, share buttons, "Categories: ...",
+    "See more ...", metadata lines of bylines, dates, reading times and counters."""
+    out = []
+    for line in lines:
+        kind = chrome_kind(line.text) if line.units else None
+        if kind:
+            removed.append((kind, line))
+        else:
+            out.append(line)
+    return out
 
 
 REPEAT_MIN_WORDS = 4
 
 
-def _drop_repeats(lines: list[Line]) -> list[Line]:
+def _drop_repeats(lines: list[Line], removed: list[tuple[str, Line]]) -> list[Line]:
     """A paragraph or heading of at least REPEAT_MIN_WORDS words that repeats an earlier line
     (a heading scraped twice, a body pasted twice): the first occurrence is kept."""
     seen: set[str] = set()
@@ -278,6 +561,7 @@ def _drop_repeats(lines: list[Line]) -> list[Line]:
         if line.words >= REPEAT_MIN_WORDS:
             key = " ".join(line.text.split())
             if key in seen:
+                removed.append(("repeat", line))
                 continue
             seen.add(key)
         out.append(line)
@@ -305,13 +589,38 @@ def _assemble(lines: list[Line]) -> list[Unit]:
     return units
 
 
-def clean_units(units: list[Unit]) -> tuple[list[Unit], list[Line]]:
-    """Line endings, NFC and every cleaning rule; returns the clean units and the clean lines."""
-    lines = _split_lines(_nfc(_unify_line_endings(units)))
+def _line_stretches(removed: list[tuple[str, Line]], kept: list[Line]) -> list[Removal]:
+    """Removed lines as stretches: neighbouring lines removed by the same rule (blank lines between
+    them allowed, no kept text) make one stretch."""
+    kept_at = sorted(line.index for line in kept if line.units)
+    stretches: list[list] = []  # [rule, first index, last index, raw start, raw end, texts]
+    for rule, line in sorted(((r, l) for r, l in removed if l.units), key=lambda item: item[1].index):
+        last = stretches[-1] if stretches else None
+        if (last and last[0] == rule
+                and bisect.bisect_right(kept_at, last[2]) == bisect.bisect_left(kept_at, line.index)):
+            last[2], last[4] = line.index, line.units[-1][2]
+            last[5].append(line.text)
+        else:
+            stretches.append([rule, line.index, line.index, line.units[0][1], line.units[-1][2], [line.text]])
+    return [Removal(rule, start, end, "\n".join(texts)) for rule, _, _, start, end, texts in stretches]
+
+
+def clean_units(units: list[Unit]) -> tuple[list[Unit], list[Line], list[Removal], list[str]]:
+    """Line endings, mojibake repair, invisible characters, NFC and every cleaning rule.
+
+    Returns the clean units, the clean lines, what was removed (sorted by raw offset; whitespace,
+    blank lines and markup are not listed) and notes for warnings."""
+    removals: list[Removal] = []
+    notes: list[str] = []
+    units = _unify_line_endings(units)
+    units = _drop_invisible(_repair_mojibake(units, removals, notes), removals)
+    lines = _split_lines(_nfc(units))
+    removed: list[tuple[str, Line]] = []
     for rule in CLEANING_RULES:
-        lines = rule(lines)
+        lines = rule(lines, removed)
+    removals += _line_stretches(removed, lines)
     out = _assemble(lines)
-    return out, [line for line in _split_lines(out) if line.units]
+    return out, [line for line in _split_lines(out) if line.units], sorted(removals, key=lambda r: r[1:3]), notes
 
 
 TITLE_MAX_WORDS = 20
@@ -371,8 +680,11 @@ def to_raw_offsets(omap: dict, start: int, end: int) -> tuple[int, int]:
     ``text[s:e] == "".join(normalise(raw[a:b]) for s, e, a, b in raw_pieces(...))`` where
     [s, e) is the span widened to whole units (it differs from [start, end) only when the span
     cuts a unit that NFC composed or expanded) and normalise = decode with ``omap["encoding"]``,
-    CR LF / CR -> LF, NFC (for HTML also entity unescape and whitespace collapse, for JSONL the
-    JSON string unescape); pieces with an empty raw range are inserted block separators.
+    delete the INVISIBLE characters, CR LF / CR -> LF, NFC (for HTML also entity unescape and
+    whitespace collapse, for JSONL the JSON string unescape); pieces with an empty raw range are
+    inserted block separators. A character repaired from mojibake is one unit whose raw bytes
+    are the mojibake it replaced (they give it once re-encoded with the codec ftfy named and
+    decoded as UTF-8).
     When cleaning dropped nothing inside the span there is one piece, so
     ``normalise(raw[raw_start:raw_end]) == text[start:end]``. An empty span maps to an empty range.
     """
@@ -421,28 +733,33 @@ def _read(path: str, one_article: bool = True) -> bytes:
 
 
 def _document(units: list[Unit], encoding: str, source: str, source_format: str, raw_sha256: str,
-              *, title: str | None = None, url: str | None = None, published: str | None = None,
-              source_id: str | None = None) -> dict:
-    units, lines = clean_units(units)
+              warnings: list[str], *, title: str | None = None, url: str | None = None,
+              published: str | None = None, source_id: str | None = None,
+              removed: list[Removal] = ()) -> dict:
+    """Clean the units into a document dict (the documents.parquet columns, plus ``where`` and
+    ``removals``: what the extractor (`removed`) and cleaning removed, sorted by raw offset)."""
+    units, lines, removals, notes = clean_units(units)
+    warnings.extend(f"{source}: {note}" for note in notes)
     text = "".join(u[0] for u in units)
     if not text:
         raise IngestError(f"{source}: empty article: no text left after cleaning; skipped")
     text_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    title = " ".join(unicodedata.normalize("NFC", title).split()) if title else ""
+    title = clean_title(title) if title else ""
     return {
         "doc_id": "doc_" + text_sha[:16], "title": title or _title(lines), "text": text,
         "where": source,  # file, or file:line for JSONL; for messages, not a column
         "source_file": None, "source_format": source_format, "source_id": source_id,
         "url": url, "published": published, "raw_sha256": raw_sha256, "text_sha256": text_sha,
         "offset_map": offset_map(units, encoding),
+        "removals": sorted([*removed, *removals], key=lambda r: r[1:3]),  # not a column
     }
 
 
 def _ingest_txt(path: str, warnings: list[str]) -> list[dict]:
     data = _read(path)
     text, encoding, base = _decode(data, path, warnings)
-    units = _units_of(text, _byte_offsets(text, encoding, base))
-    return [_document(units, encoding, path, "txt", hashlib.sha256(data).hexdigest())]
+    units = _units_of(text, _byte_offsets(text, encoding, base, data))
+    return [_document(units, encoding, path, "txt", hashlib.sha256(data).hexdigest(), warnings)]
 
 
 _JSON_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
@@ -535,7 +852,7 @@ def _ingest_jsonl(path: str, warnings: list[str], errors: list[str]) -> list[dic
             units = _json_string_units(line, start, end, _byte_offsets(line, "utf-8", line_start))
             source_id = record.get("id")
             documents.append(_document(
-                units, "utf-8", where, "jsonl", raw_sha,
+                units, "utf-8", where, "jsonl", raw_sha, warnings,
                 title=_optional_string(record, "title", where), url=_optional_string(record, "url", where),
                 published=_optional_string(record, "published", where),
                 source_id=None if source_id is None else str(source_id)))
@@ -562,6 +879,7 @@ class _ArticleExtractor(HTMLParser):
                   "th", "figure", "figcaption", "hr", "address", "details", "summary", "body"}
     VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
                  "source", "track", "wbr", "param"}
+    NOT_TEXT = {"head", "script", "style", "noscript", "template", "svg", "object", "canvas", "iframe"}
     WHITESPACE = " \t\n\r\f"
 
     def __init__(self, text: str, offsets: list[int]):
@@ -577,6 +895,8 @@ class _ArticleExtractor(HTMLParser):
         self.h1_parts: list[str] | None = None  # raw pieces of the open <h1>
         self.h1s: list[tuple[str, str]] = []  # (scope, text) of each <h1>
         self.url = self.published = None
+        self.removed: list[Removal] = []  # text of skipped elements and of blocks outside the article
+        self.skipped_text: list | None = None  # [rule, raw start, raw end, parts] of the open skipped element
 
     def _index(self) -> int:
         line, col = self.getpos()
@@ -594,15 +914,26 @@ class _ArticleExtractor(HTMLParser):
             self.blocks.append((self._scope(), self.current))
         self.current = []
 
-    def _skip(self, tag: str, attrs: dict) -> bool:
-        if tag in self.SKIP_TAGS or "hidden" in attrs or attrs.get("aria-hidden") == "true":
-            return True
+    def _skip(self, tag: str, attrs: dict) -> str | None:
+        """Why the element is chrome (its tag, "hidden", its role or class word), or None."""
+        if tag in self.SKIP_TAGS:
+            return tag
+        if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+            return "hidden"
         if tag == "header" and "article" not in {t for t, _ in self.stack}:
-            return True
+            return "header"
         if attrs.get("role") in self.SKIP_ROLES:
-            return True
-        marks = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-        return tag not in self.STRUCTURAL and bool(self.SKIP_CLASS.search(marks))
+            return f"role-{attrs['role']}"
+        match = self.SKIP_CLASS.search(f"{attrs.get('class') or ''} {attrs.get('id') or ''}")
+        return match.group(2).lower() if match and tag not in self.STRUCTURAL else None
+
+    def _close_skipped(self) -> None:
+        if self.skipped_text:
+            rule, start, end, parts = self.skipped_text
+            text = " ".join("".join(parts).split())
+            if text:
+                self.removed.append(Removal(f"html-{rule}", start, end, text))
+        self.skipped_text = None
 
     def handle_starttag(self, tag, attrs):
         attrs = {k: v for k, v in attrs}
@@ -621,9 +952,14 @@ class _ArticleExtractor(HTMLParser):
             self.current.append(("\n", pos, pos))
         if tag in self.BLOCK_TAGS and not self.skipping:
             self._end_block()
+        elif (tag in self.BLOCK_TAGS or tag == "br") and self.skipped_text:
+            self.skipped_text[3].append(" ")  # "Most Read" + "Ten things" -> two words in the report
         if tag in self.VOID_TAGS:
             return
-        skipped = self._skip(tag, attrs)
+        reason = self._skip(tag, attrs)
+        skipped = reason is not None
+        if skipped and not self.skipping:
+            self.skipped_text = [reason, None, None, []]
         self.stack.append((tag, skipped))
         self.skipping += skipped
         if tag == "article":
@@ -640,6 +976,8 @@ class _ArticleExtractor(HTMLParser):
         while self.stack:
             name, skipped = self.stack.pop()
             self.skipping -= skipped
+            if skipped and not self.skipping:
+                self._close_skipped()
             if name == "article":
                 self.open_articles.pop()
             if name == "h1" and self.h1_parts is not None:
@@ -650,6 +988,12 @@ class _ArticleExtractor(HTMLParser):
 
     def _text(self, raw: str, decoded: str) -> None:
         if self.skipping:
+            if self.skipped_text and not self.NOT_TEXT & {t for t, _ in self.stack}:
+                start = self._index()
+                record = self.skipped_text
+                record[1] = self.offsets[start] if record[1] is None else record[1]
+                record[2] = self.offsets[start + len(raw)]
+                record[3].append(decoded)
             return
         if self.h1_parts is not None:
             self.h1_parts.append(raw)
@@ -681,8 +1025,10 @@ class _ArticleExtractor(HTMLParser):
 
     def article(self) -> tuple[list[Unit], str | None]:
         """The blocks of the longest <article> (teaser cards are articles too), else of <main>,
-        else all blocks, separated by a blank line; and the text of its first <h1>."""
+        else all blocks, separated by a blank line; and the text of its first <h1>. The blocks
+        left out go to `removed` (rule "html-outside-article")."""
         self._end_block()
+        self._close_skipped()
         sizes: dict[str, int] = {}
         for scope, block in self.blocks:
             sizes[scope] = sizes.get(scope, 0) + len(block)
@@ -691,6 +1037,8 @@ class _ArticleExtractor(HTMLParser):
         units: list[Unit] = []
         for block_scope, block in self.blocks:
             if block_scope != scope:
+                self.removed.append(Removal("html-outside-article", block[0][1], block[-1][2],
+                                            " ".join("".join(u[0] for u in block).split())))
                 continue
             if units:
                 pos = units[-1][2]
@@ -702,13 +1050,13 @@ class _ArticleExtractor(HTMLParser):
 
 def _ingest_html(path: str, warnings: list[str]) -> list[dict]:
     data = _read(path)
-    text, encoding, base = _decode(data, path, warnings)
-    parser = _ArticleExtractor(text, _byte_offsets(text, encoding, base))
+    text, encoding, base = _decode(data, path, warnings, html_page=True)
+    parser = _ArticleExtractor(text, _byte_offsets(text, encoding, base, data))
     parser.feed(text)
     parser.close()
     units, title = parser.article()
-    return [_document(units, encoding, path, "html", hashlib.sha256(data).hexdigest(),
-                      title=title, url=parser.url, published=parser.published)]
+    return [_document(units, encoding, path, "html", hashlib.sha256(data).hexdigest(), warnings,
+                      title=title, url=parser.url, published=parser.published, removed=parser.removed)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -798,8 +1146,59 @@ def ingest(paths: list[str | Path], progress: Callable[[int, int], None] | None 
         documents.extend(docs)
     if progress is not None:
         progress(len(files), len(files))
-    documents, notes = drop_duplicates(documents)
-    return IngestResult(documents, warnings + notes, errors)
+    kept, notes = drop_duplicates(documents)
+    return IngestResult(kept, warnings + notes, errors, removal_report(documents, kept))
+
+
+REPORT_FIELDS = ("doc_id", "source_file", "rule", "raw_start", "raw_end", "text")
+# Every rule of the removal report and what it removes. An HTML element skipped as chrome is
+# reported as "html-<why>": its tag (nav, aside, footer, form, ...), "hidden", "role-<role>" or the
+# class/id word that marked it (share, related, comments, ...).
+RULES = {
+    "invisible": "soft hyphens, zero-width spaces, word joiners, a BOM in mid-text, bidi controls",
+    "mojibake": "a stretch of mojibake, replaced by its repair (the text is what was there)",
+    "consent-banner": "a cookie/consent banner: its heading and the lines about cookies or its buttons",
+    "related-list": "a related-posts or \"More from this author\" heading and the teaser lines after it",
+    **{kind: f"single lines of page chrome: {kind.replace('-', ' ')} (src/stancekit/chrome.yaml)"
+       for kind in CHROME.lines},
+    "metadata": "metadata lines: bylines, dates, reading times, counters joined by separators",
+    "repeat": "a paragraph or heading repeating an earlier one (the first is kept)",
+    "html-*": "an HTML element skipped as chrome (navigation, aside, footer, forms, share/related/comment blocks)",
+    "html-outside-article": "an HTML block outside the article that was kept (or outside <main>)",
+    "duplicate-document": "a whole document: an exact or near duplicate of an earlier one",
+}
+
+
+def removal_report(documents: list[dict], kept: list[dict]) -> list[dict]:
+    """One record per removed stretch (REPORT_FIELDS; raw_start/raw_end are byte offsets into
+    source_file), in input order. A document dropped as a duplicate is one stretch of rule
+    "duplicate-document" (its doc_id is in no output)."""
+    kept_ids = {id(doc) for doc in kept}
+    report = []
+    for doc in documents:
+        base = {"doc_id": doc["doc_id"], "source_file": doc["source_file"]}
+        if id(doc) in kept_ids:
+            report += [{**base, **r._asdict()} for r in doc["removals"]]
+        else:
+            start, end = to_raw_offsets(doc["offset_map"], 0, len(doc["text"]))
+            report.append({**base, "rule": "duplicate-document", "raw_start": start, "raw_end": end,
+                           "text": doc["text"]})
+    return report
+
+
+def write_report(report: list[dict], out: str | Path) -> None:
+    """Write the removal report as JSON Lines (UTF-8), atomically (temp file + rename)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            for record in report:
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 _INT_LIST = pa.list_(pa.int64())

@@ -67,10 +67,17 @@ class Rules:
     voice: str  # the attribute whose cues name who voices a span
     saying: re.Pattern
     document: dict[str, dict]  # question -> {default, with_conditions, from_spans}
+    actor: re.Pattern  # mentions of the actor, for the baseline
 
     @property
     def model_version(self) -> str:
         return f"{self.name}-{self.version}"
+
+    @property
+    def stance_label(self) -> str:
+        """The label of stance spans: the one the document rule's `from_spans` question applies to."""
+        from_spans = next(iter(self.document.values()))["from_spans"]
+        return next(r.label for r in self.spans if r.question == from_spans)
 
 
 def _check_values(taxonomy: Taxonomy, question: str, values, where: str) -> None:
@@ -119,7 +126,8 @@ def load(taxonomy: Taxonomy, path: str | Path = DEFAULT_PATH) -> Rules:
         if raw["voice"] not in {a.question for a in attributes}:
             raise PreannotatorError(f"{path}: voice must name a question under `attributes`")
         rules = Rules(str(raw["name"]), str(raw["version"]), _cue_pattern(raw["target_cues"]), tuple(spans),
-                      tuple(attributes), raw["voice"], _cue_pattern(raw["saying_cues"]), document)
+                      tuple(attributes), raw["voice"], _cue_pattern(raw["saying_cues"]), document,
+                      _cue_pattern(raw["actor_cues"]))
     except (KeyError, TypeError, AttributeError) as exc:
         raise PreannotatorError(f"{path}: missing or malformed key {exc}") from None
     covered = {s.question for s in spans} | {a.question for a in attributes}
@@ -193,6 +201,17 @@ def predict_text(text: str, rules: Rules, taxonomy: Taxonomy) -> dict:
         result += records.choice_items({question: choice}, {question: region_id(question)})
     mean = sum(s[4] for s in spans) / len(spans) if spans else 0.0
     return {"model_version": rules.model_version, "score": round(mean, 3), "result": result}
+
+
+ACTOR_SENTENCE_BASELINE = "baseline-actor-sentence"
+
+
+def actor_sentence_spans(text: str, rules: Rules) -> list[dict]:
+    """The baseline a pre-annotator has to beat: one stance span (no attributes) over every sentence of
+    `text` that mentions the actor (`actor_cues`). Offsets are code points into `text`."""
+    return [{"region_id": region_id("baseline", m.start(), m.end()), "label": rules.stance_label,
+             "start": m.start(), "end": m.end()}
+            for m in _SENTENCE.finditer(text) if rules.actor.search(m.group())]
 
 
 def predictor(taxonomy: Taxonomy, path: str | Path = DEFAULT_PATH):

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
-from . import agreement, exports, ingest, validate
+from . import agreement, exports, ingest, preannotate, validate
 from . import documents as documents_mod
 from . import gold as gold_mod
 from .records import Record
@@ -298,12 +298,13 @@ class Inputs:
     gold: Path | None = None
     tasks: Path | None = None
     agreement: Path | None = None  # `stancekit agreement --format json` over the exports
+    rules: Path | None = None  # the pre-annotator's cue file: its actor cues make the actor-sentence baseline
 
     def listing(self) -> list[dict]:
         """Every input file with its role and sha256, in a fixed order."""
         items = [("documents", self.documents)] + [("export", p) for p in sorted(self.exports)]
-        items += [(role, p) for role, p in (("gold", self.gold), ("tasks", self.tasks), ("agreement", self.agreement))
-                  if p is not None]
+        items += [(role, p) for role, p in (("gold", self.gold), ("tasks", self.tasks), ("agreement", self.agreement),
+                                            ("rules", self.rules)) if p is not None]
         return [{"role": role, "path": str(p), "sha256": sha256_file(Path(p)), "bytes": Path(p).stat().st_size}
                 for role, p in items]
 
@@ -459,7 +460,9 @@ class _Build:
 def agreement_summary(path: Path | None) -> dict:
     """The manifest's agreement between annotators, from the report of `stancekit agreement --format json`
     (a stage of its own, so that the release stays in bounded memory): per document question
-    Krippendorff's alpha and each pair's Cohen's kappa; span F1 over all pairs per match mode.
+    Krippendorff's alpha and each pair's Cohen's kappa; span F1 over all pairs per match mode; and
+    `against_gold`, each annotator against the adjudicated gold: alpha per document question, span
+    F1 per match mode (all spans and per label), agreement on the attributes of matched spans.
 
     Every number carries its n and 95% interval, or a null value and the reason it is undefined.
     """
@@ -477,6 +480,16 @@ def agreement_summary(path: Path | None) -> dict:
                        "kappa": [{"annotators": pair["annotators"], **pair["kappa"]} for pair in block["pairs"]]}
                 for name, block in report["document_choices"].items()},
             "span_f1": {mode: block["all_pairs"]["scopes"][agreement.ALL]["f1"] for mode, block in report["spans"].items()},
+            "against_gold": {
+                annotator: {
+                    "documents": block["documents"],
+                    "document_choices": {name: choice["alpha"] for name, choice in block["document_choices"].items()},
+                    "span_f1": {mode: {scope: stats["f1"] for scope, stats in pair["scopes"].items()
+                                       if scope == agreement.ALL or scope.startswith("label:")}
+                                for mode, pair in block["spans"].items()},
+                    "attributes": {mode: {name: stats["agreement"] for name, stats in pair["attributes"].items()}
+                                   for mode, pair in block["spans"].items()},
+                } for annotator, block in report.get("against_gold", {}).items()},
             "problems": report["problems"],
         }
     except OSError as exc:
@@ -488,13 +501,17 @@ def agreement_summary(path: Path | None) -> dict:
 def prediction_summary(inputs: Inputs, taxonomy: Taxonomy) -> dict:
     """The manifest's scores of the prediction layer (the task file's predictions) against gold,
     from `agreement.evaluate` (fixed seed): per model, each document question's accuracy and kappa,
-    and span precision, recall and F1 per match mode, for all spans and per label and category."""
+    and span precision, recall and F1 per match mode, for all spans and per label and category.
+    With the pre-annotator's rules among the inputs, the two baselines of `evaluate` are scored too."""
     if inputs.gold is None or inputs.tasks is None:
         return {"models": [], "undefined": "no gold" if inputs.gold is None else "no task file with predictions"}
     try:
-        report = agreement.evaluate(inputs.gold, [inputs.tasks], taxonomy)
-    except agreement.GoldReadError as exc:
+        baselines = preannotate.load(taxonomy, inputs.rules) if inputs.rules else None
+        report = agreement.evaluate(inputs.gold, [inputs.tasks], taxonomy, baselines=baselines)
+    except (gold_mod.GoldError, preannotate.PreannotatorError) as exc:
         raise ReleaseError(str(exc)) from exc
+    except validate.InputRejected as exc:
+        raise ReleaseError(str(exc), 1) from exc
     models = []
     for model in report["models"]:
         spans = {}
