@@ -182,7 +182,7 @@ def iter_raw_tasks(path: str | Path, window: int = WINDOW_BYTES) -> Iterator[tup
                         _RAW.decode(memoryview(buf)[pos:])
                         end = len(buf)  # the task ends exactly at the end of the window
                         break
-                    except msgspec.DecodeError as exc:
+                    except (msgspec.DecodeError, RecursionError) as exc:
                         found = _TRAILING.search(str(exc))
                         if found and buf[pos + int(found.group(1)) - 1] in _AFTER_TASK:
                             end = pos + int(found.group(1)) - 1
@@ -210,7 +210,7 @@ def parse_task(path: str | Path, index: int, raw: bytes | dict) -> dict:
         return raw
     try:
         task = _DECODE(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # e.g. nested deeper than msgspec goes
         task = None
     if not isinstance(task, dict) or ((b"\\ud" in raw or b"\\uD" in raw) and not _is_unicode(task)):
         for _, exact in _exact(path, index):  # raises
