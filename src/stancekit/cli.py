@@ -316,7 +316,7 @@ def ls_push(tasks_file: Path, state_dir: Path, url: str | None, title: str | Non
     try:
         client = ls.connect(state_dir, url)
         with progress_bar(quiet, None, "task", "ls push") as bar:
-            result = ls.push(client, client.project_id(title), tasks, say=lambda line: bar.write(line, file=sys.stdout),
+            result = ls.push(client, client.project_id(title), tasks, say=click.echo,
                              progress=_track(bar))
     except ls.LabelStudioError as exc:
         fail(str(exc), code=1)
