@@ -29,11 +29,11 @@ config: schema/labeling-config.xml
 schema/labeling-config.xml: schema/taxonomy.yaml $(STAMP)
 	$(BIN)/stancekit config --taxonomy schema/taxonomy.yaml --out $@
 
-# Stage: raw articles -> clean documents with a map back to the raw bytes, and the report of
-# every stretch cleaning removed (build/ingest-report.jsonl).
+# Stage: raw articles -> clean documents with a map back to the raw bytes and what sources.csv knows
+# of each, and the report of every stretch cleaning removed (build/ingest-report.jsonl).
 ingest: build/documents.parquet
-build/documents.parquet: $(RAW) $(SRC) src/stancekit/chrome.yaml $(STAMP)
-	$(BIN)/stancekit ingest $(RAW) --out $@ --report build/ingest-report.jsonl
+build/documents.parquet: $(RAW) dataset/raw/sources.csv $(SRC) src/stancekit/chrome.yaml $(STAMP)
+	$(BIN)/stancekit ingest $(RAW) --sources dataset/raw/sources.csv --out $@ --report build/ingest-report.jsonl
 
 # Stage: taxonomy -> JSON Schema of a Label Studio export (enums from the taxonomy).
 schema: schema/export.schema.json
@@ -64,7 +64,9 @@ tasks: annotation/tasks/tasks.json
 annotation/tasks/tasks.json: build/documents.parquet schema/preannotator.yaml schema/taxonomy.yaml $(SRC) $(STAMP)
 	$(BIN)/stancekit tasks build/documents.parquet --out $@ $(if $(MAX_CHARS),--max-chars $(MAX_CHARS))
 
-# A labeling environment on 127.0.0.1: start Label Studio, create or update the project, import the tasks.
+# A labeling environment on 127.0.0.1: start Label Studio, create or update the project with the settings of
+# schema/labelstudio-project.yaml (2 annotators per task), import the tasks. STANCEKIT_LS_DATABASE=postgresql://...
+# runs it on PostgreSQL (README: "A team server").
 label: $(LS_BIN) config annotation/tasks/tasks.json
 	$(BIN)/stancekit ls up
 	$(BIN)/stancekit ls push annotation/tasks/tasks.json
@@ -85,14 +87,18 @@ test: $(STAMP) $(LS_BIN) system-deps
 	$(BIN)/pytest
 
 # Debian's headless Chromium and colour emoji font, for tests/test_browser.py (Playwright drives
-# /usr/bin/chromium; it never downloads a browser). A no-op when both are installed.
+# /usr/bin/chromium; it never downloads a browser), and Debian's PostgreSQL server, for the team
+# tests (tests/postgres.py runs initdb and pg_ctl from /usr/lib/postgresql/<version>/bin into a
+# throwaway cluster of its own; the package's own cluster is left alone). A no-op when all are installed.
 CHROMIUM   := /usr/bin/chromium
 EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+PG_INITDB  := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
 SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
 .PHONY: system-deps
 system-deps:
-	@test -x $(CHROMIUM) -a -f $(EMOJI_FONT) || { $(SUDO) apt-get update -q && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-noto-color-emoji; }
+	@test -x $(CHROMIUM) -a -f $(EMOJI_FONT) -a -n "$(PG_INITDB)" || { $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	    chromium fonts-noto-color-emoji postgresql; }
 
 clean:
 	rm -rf build .pytest_cache
@@ -124,12 +130,15 @@ reproducible: release-build
 # The main job on the bundled data: every stage, in order.
 dataset: config schema build/documents.parquet annotation/tasks/tasks.json validate gold agreement release-build reproducible
 
-# Publish dataset/releases/v$(VERSION) (never overwritten: set a new version in dataset/VERSION).
+# Publish dataset/releases/v$(VERSION) (never overwritten: set a new version in dataset/VERSION). The version
+# comes from `release --bump` (TFDS semantics, from the diff against the latest release) and must be dataset/VERSION.
 publish: release-build
 	@if [ -e dataset/releases/v$(VERSION) ]; then \
 	  echo "dataset/releases/v$(VERSION) exists: a release is never overwritten; set a new version in dataset/VERSION" >&2; \
 	  exit 1; fi
-	$(BIN)/stancekit release --version $(VERSION)
+	$(BIN)/stancekit release --bump
+	@test -d dataset/releases/v$(VERSION) || { echo "the diff against the latest release asks for another version" \
+	  "than dataset/VERSION ($(VERSION)): see dataset/releases/CHANGELOG.md" >&2; exit 1; }
 	$(BIN)/stancekit verify dataset/releases/v$(VERSION)
 	diff -r dataset/releases/v$(VERSION) build/releases/v$(VERSION)
 	$(BIN)/stancekit datasheet

@@ -14,6 +14,7 @@ from hypothesis import settings
 from label_studio_sdk import LabelStudio
 
 from stancekit import labelstudio
+from postgres import throwaway_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,5 +81,40 @@ def label_studio(tmp_path_factory) -> LabelStudioServer:
     finally:
         if os.environ.get("STANCEKIT_KEEP_LS_LOG"):
             print(f"Label Studio log kept in {state_dir / 'server.log'}")
+        else:
+            shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A real PostgreSQL for the session: a throwaway cluster on a unix socket (tests/postgres.py),
+    with one database; its URL carries a random password. Removed at the end."""
+    try:
+        with throwaway_cluster() as url:
+            yield url
+    except (FileNotFoundError, RuntimeError) as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def label_studio_pg(postgres_url) -> LabelStudioServer:
+    """A second real Label Studio for the session, on PostgreSQL (`postgres_url`): the team setup.
+
+    Started like `label_studio` (same shape, a first start: about 70 s of migrations, once per
+    session); `database_url` is the URL it runs on. Tests marked `@pytest.mark.postgres`.
+    """
+    state_dir = Path(tempfile.mkdtemp(prefix="stancekit-lspg-"))
+    started = time.monotonic()
+    try:
+        with labelstudio.temporary_server(state_dir, database=postgres_url) as (server, creds):
+            yield LabelStudioServer(base_url=server.url, token=creds.token, email=creds.email, password=creds.password,
+                                    port=server.port, state_dir=state_dir, log_path=state_dir / "server.log",
+                                    client=LabelStudio(base_url=server.url, api_key=creds.token),
+                                    start_seconds=time.monotonic() - started)
+    except labelstudio.LabelStudioError as exc:
+        pytest.fail(str(exc))
+    finally:
+        if os.environ.get("STANCEKIT_KEEP_LS_LOG"):
+            print(f"Label Studio (PostgreSQL) log kept in {state_dir / 'server.log'}")
         else:
             shutil.rmtree(state_dir, ignore_errors=True)

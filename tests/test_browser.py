@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import expect, sync_playwright
 
 from stancekit import ingest, labelstudio, release, tasks, taxonomy, validate
+from stancekit.cli import main
 from stancekit.documents import read_documents
 
 pytestmark = [pytest.mark.browser, pytest.mark.labelstudio]
@@ -128,16 +130,23 @@ def expect_question_shown(page, question: taxonomy.Question, shown: bool) -> Non
         expect(choice(page, question, value)).to_be_visible()
 
 
-def label_in_browser(page, base_url: str, email: str, password: str, project_id: int, task_id: int) -> None:
-    """Log in, label every planned span, answer the document questions, submit."""
+def log_in(page, base_url: str, email: str, password: str) -> None:
     page.goto(f"{base_url}/user/login/")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/user/login" not in url)
+
+
+def open_task(page, base_url: str, project_id: int, task_id: int) -> None:
     page.goto(f"{base_url}/projects/{project_id}/data?task={task_id}")
     page.wait_for_selector(".lsf-richtext__container .lsf-richtext__line")
 
+
+def label_task(page, spans: list[dict], answers: dict[str, str], screenshot: Path | None = None,
+               in_stream: bool = False) -> None:
+    """On an open task: draw every span with its attributes, answer the document questions, submit.
+    In the labeling stream, Submit moves on to the next task: the caller checks the server."""
     # The generated config renders fully: every label and every document question now ...
     for label in TAXONOMY.label_names:
         expect(label_button(page, label)).to_be_visible()
@@ -147,7 +156,7 @@ def label_in_browser(page, base_url: str, email: str, password: str, project_id:
         expect_question_shown(page, q, False)
     expect(page.locator(".htx-highlight")).to_have_count(0)  # a fresh project: no draft regions
 
-    for n, span in enumerate(planned_spans()):
+    for n, span in enumerate(spans):
         label_button(page, span["label"]).click()
         drag_over(page, span["text"])
         expect(page.locator(".htx-highlight")).to_have_count(n + 1)
@@ -162,16 +171,30 @@ def label_in_browser(page, base_url: str, email: str, password: str, project_id:
         page.keyboard.press("Escape")  # unselect, so the next label click does not relabel this region
         expect(question_block(page, TAXONOMY.region_attributes[-1])).to_be_hidden()
 
-    for n, q in enumerate(TAXONOMY.document_choices):
-        choice(page, q, pick(q, n)).click()
-    region(page, PHRASES[0][0]).click()
-    page.screenshot(path=str(ARTIFACTS / "browser-labeling.png"), full_page=True)
-    page.keyboard.press("Escape")
-    page.get_by_role("button", name="Submit").click()
+    for name, value in answers.items():
+        choice(page, TAXONOMY.question(name), value).click()
+    if screenshot:
+        region(page, spans[0]["text"]).click()
+        page.screenshot(path=str(screenshot), full_page=True)
+        page.keyboard.press("Escape")
+    page.get_by_role("button", name="Submit").first.click()  # the stream adds a "Submit annotation" menu
+    if in_stream:
+        return
     warning = page.locator(".ant-modal-confirm-content")
     update = page.locator("button", has_text=re.compile("^Update$"))  # Submit becomes Update once saved
     expect(update.or_(warning).first).to_be_visible(timeout=30_000)
     assert not warning.is_visible(), f"Label Studio refused to submit: {warning.inner_text()}"
+
+
+def planned_answers() -> dict[str, str]:
+    return {q.name: pick(q, n) for n, q in enumerate(TAXONOMY.document_choices)}
+
+
+def label_in_browser(page, base_url: str, email: str, password: str, project_id: int, task_id: int) -> None:
+    """Log in, label every planned span, answer the document questions, submit."""
+    log_in(page, base_url, email, password)
+    open_task(page, base_url, project_id, task_id)
+    label_task(page, planned_spans(), planned_answers(), screenshot=ARTIFACTS / "browser-labeling.png")
 
 
 # ---- the test ---------------------------------------------------------------------------------
@@ -231,8 +254,7 @@ def test_annotator_labels_in_real_browser_and_release_has_the_dragged_phrases(la
         expected = {q.name: None for q in TAXONOMY.region_attributes} | span["attributes"]
         assert got[span["text"]] == {"label": span["label"], **expected}
     [annotation] = [a for a in pq.read_table(release_dir / "annotations.parquet").to_pylist() if a["layer"] == "annotation"]
-    assert {q.name: annotation[q.name] for q in TAXONOMY.document_choices} == {
-        q.name: pick(q, n) for n, q in enumerate(TAXONOMY.document_choices)}
+    assert {q.name: annotation[q.name] for q in TAXONOMY.document_choices} == planned_answers()
 
     # Off by one: shift one exported span one code point to the right; the validator must reject it.
     shifted = json.loads(export.read_text(encoding="utf-8"))
@@ -245,3 +267,83 @@ def test_annotator_labels_in_real_browser_and_release_has_the_dragged_phrases(la
     assert summary.errors >= 1 and summary.counts["SPAN_TEXT_MISMATCH"] >= 1, dict(summary.counts)
 
     print(f"in the browser: {browser_seconds:.1f} s; screenshot {ARTIFACTS / 'browser-labeling.png'}")
+
+
+# ---- two annotators, one task -------------------------------------------------------------------
+
+# What each annotator does: both draw the STANCE statement; each draws a different CONDITION;
+# they answer the document stance differently (so that alpha is defined: not one value throughout).
+TEAM_PLANS = [[0, 1], [0, 2]]
+
+
+def team_plan(annotator: int) -> tuple[list[dict], dict[str, str]]:
+    spans = [s for n, s in enumerate(planned_spans()) if n in TEAM_PLANS[annotator]]
+    answers = {q.name: pick(q, n + annotator) for n, q in enumerate(TAXONOMY.document_choices)}
+    return spans, answers
+
+
+@pytest.mark.postgres
+def test_two_annotators_label_one_task_in_two_browser_contexts(label_studio_pg, tmp_path):
+    """Two accounts from `ls users add`, two browser contexts (separate sessions) open at once.
+    The first labels the task from the data manager; the second is served the same task by the
+    labeling stream after the first submitted it (2 annotators per task). The pull holds both
+    annotations, and `stancekit agreement` reports a defined alpha and span F1 for the pair."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (Debian's chromium and fonts-noto-color-emoji)")
+    server = label_studio_pg
+    raw = tmp_path / "raw" / "article.txt"
+    raw.parent.mkdir()
+    raw.write_bytes(RAW_ARTICLE.encode("utf-8"))
+    documents = tmp_path / "documents.parquet"
+    ingest.write_documents(ingest.ingest([raw]).documents, documents)
+    [task] = tasks.make_tasks(read_documents(documents))
+    client = labelstudio.Client(server.base_url, server.token)
+    title = f"two annotators {uuid.uuid4().hex[:8]}"
+    project_id, _ = labelstudio.ensure_project(client, title, CONFIG_XML, labelstudio.load_settings())
+    labelstudio.push(client, project_id, [task])
+    [task_id] = [t.id for t in server.client.tasks.list(project=project_id)]
+    emails = [f"browser{n}-{uuid.uuid4().hex[:6]}@team.example.org" for n in (1, 2)]
+    passwords = [labelstudio.add_user(client, email) for email in emails]
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    started = time.monotonic()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        pages = [browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in emails]
+        expect.set_options(timeout=30_000)
+        try:
+            for page, email, password in zip(pages, emails, passwords):
+                page.set_default_timeout(30_000)
+                log_in(page, server.base_url, email, password)
+            open_task(pages[0], server.base_url, project_id, task_id)
+            label_task(pages[0], *team_plan(0))
+            pages[1].goto(f"{server.base_url}/projects/{project_id}/data?labeling=1")  # the labeling stream
+            pages[1].wait_for_selector(".lsf-richtext__container .lsf-richtext__line")
+            label_task(pages[1], *team_plan(1), screenshot=ARTIFACTS / "browser-second-annotator.png", in_stream=True)
+            deadline = time.monotonic() + 30
+            while len(server.client.tasks.get(id=task_id).annotations or []) < 2:
+                assert time.monotonic() < deadline, "the second annotation never reached the server"
+                time.sleep(0.5)
+        except Exception:
+            for n, page in enumerate(pages):
+                page.screenshot(path=str(ARTIFACTS / f"browser-team-failure-{n}.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    browser_seconds = time.monotonic() - started
+
+    export = labelstudio.pull(client, project_id, tmp_path / "exports")
+    [exported] = json.loads(export.read_text(encoding="utf-8"))
+    assert sorted(a["completed_by"]["email"] for a in exported["annotations"]) == sorted(emails)
+    summary = validate.check([export], TAXONOMY, CONFIG_XML)
+    assert summary.annotations == 2 and dict(summary.counts) == {}, validate.format_summary(summary)
+
+    result = CliRunner().invoke(main, ["agreement", str(export), "--format", "json", "--resamples", "0"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert sorted(report["annotators"]) == sorted(emails) and report["documents_with_two_or_more_annotators"] == 1
+    alpha = report["document_choices"]["doc_stance"]["alpha"]
+    assert alpha["value"] is not None, alpha["undefined"]
+    f1 = report["spans"]["exact"]["all_pairs"]["scopes"]["all"]["f1"]
+    assert f1["value"] == 0.5, f1  # one of two spans each in common: the STANCE statement
+    print(f"two annotators in the browser: {browser_seconds:.1f} s; alpha {alpha['value']}, span F1 {f1['value']}")

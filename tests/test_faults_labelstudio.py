@@ -207,7 +207,8 @@ def failing(label_studio):
 def project(label_studio, request):
     title = f"faults {request.node.name}"[:50]
     client = labelstudio.Client(label_studio.base_url, label_studio.token)
-    project_id, _ = labelstudio.ensure_project(client, title, LABEL_CONFIG)
+    # As `ls up` makes it, so that `ls push` has no settings to change and says only what the faults do.
+    project_id, _ = labelstudio.ensure_project(client, title, LABEL_CONFIG, labelstudio.load_settings())
     yield title, project_id, client
     label_studio.client.projects.delete(id=project_id)
 

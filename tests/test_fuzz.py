@@ -72,7 +72,7 @@ def feeds(draw) -> bytes:
     lines = []
     for _ in range(draw(st.integers(1, 4))):
         record = {"text": draw(TRICKY_TEXT | JSON_VALUE)}
-        for key in draw(st.lists(st.sampled_from(["title", "url", "published", "id"]), unique=True)):
+        for key in draw(st.lists(st.sampled_from(["title", "url", "published", "author", "id"]), unique=True)):
             record[key] = draw(JSON_VALUE)
         line = json.dumps(record, ensure_ascii=draw(st.booleans()))
         lines.append(draw(st.sampled_from([line, line, line[: len(line) // 2], "[" + line + "]", " "])))

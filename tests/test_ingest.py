@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from stancekit import ingest
+from stancekit import columns, ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "dataset" / "raw"
@@ -145,6 +145,12 @@ def test_seed_sentences_trace_to_their_raw_bytes(seed_docs, key):
         start = doc["text"].index(sentence)
         rs, re_ = ingest.to_raw_offsets(doc["offset_map"], start, start + len(sentence))
         assert raw[rs:re_].decode("utf-8") == sentence
+
+
+def test_the_byline_of_000_becomes_its_author(seed_docs):
+    """Next dataset version: the byline "by Jhon Lennon 36 views" is chrome, its name the author."""
+    assert [seed_docs[k]["author"] for k in sorted(seed_docs)] == ["Jhon Lennon", None, None, None, None]
+    assert [seed_docs[k]["published"] for k in sorted(seed_docs)] == [None] * 5
 
 
 def test_duplicated_body_of_001_is_kept_first(seed_docs):
@@ -309,7 +315,9 @@ def test_cli_writes_five_documents_sorted_and_deterministic(tmp_path):
     assert out1.read_bytes() == out2.read_bytes()
     table = pq.read_table(out1)
     assert table.column_names == ["doc_id", "title", "text", "source_file", "source_format", "source_id", "url",
-                                  "published", "raw_sha256", "text_sha256", "offset_map"]
+                                  "published", "raw_sha256", "text_sha256", "offset_map",
+                                  "source_kind", "source_caveats", "outlet", "author"]
+    assert table.column("source_kind").null_count == 5  # without --sources nothing is known of the sources
     files = table.column("source_file").to_pylist()
     assert files == sorted(files) == [f"dataset/raw/{p.name}" for p in SEEDS]
     row = table.slice(3, 1).to_pylist()[0]
@@ -366,7 +374,7 @@ def test_cli_help_documents_the_verb():
 def test_readme_and_makefile_know_the_stage():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "| ingest | `stancekit ingest` |" in readme
-    assert "`stancekit ingest PATH... --out FILE [--report FILE.jsonl]`" in readme and "## Ingest" in readme
+    assert "`stancekit ingest PATH... --out FILE [--sources CSV] [--report FILE.jsonl]`" in readme and "## Ingest" in readme
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "build/documents.parquet: $(RAW)" in makefile and "--report build/ingest-report.jsonl" in makefile
     assert re.search(r"^dataset:.*build/documents\.parquet", makefile, re.M)
@@ -378,7 +386,9 @@ def test_sources_csv_describes_every_raw_article():
         rows = list(csv.DictReader(fh))
     assert [r["file"] for r in rows] == [p.name for p in SEEDS]
     assert all(r["title"] and r["notes"] for r in rows)
-    assert list(rows[0]) == ["file", "title", "outlet", "date_in_text", "author_in_text", "notes"]
+    assert list(rows[0]) == ["file", "title", "source_kind", "source_caveats", "outlet", "author", "published",
+                             "outlet_in_text", "date_in_text", "author_in_text", "notes"]
+    assert all(r["source_kind"] in columns.SOURCE_KINDS for r in rows)
 
 
 def test_every_quote_of_the_committed_annotation_passes_survives_cleaning(seed_docs):

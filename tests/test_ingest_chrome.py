@@ -261,3 +261,36 @@ def test_cli_report_has_one_line_per_removed_stretch(tmp_path):
     raw = path.read_bytes()
     for r in records:
         assert 0 <= r["raw_start"] < r["raw_end"] <= len(raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bylines and dates found in chrome (next dataset version: the seed article 000 gains an author)
+
+
+def test_byline_and_date_of_removed_chrome_become_author_and_published(tmp_path):
+    path = tmp_path / "unseen.txt"
+    path.write_text(article_with_chrome(), encoding="utf-8")
+    (doc,) = ingest.ingest([path]).documents
+    assert (doc["author"], doc["published"]) == ("Olena Marchenko", "3 March 2025")
+    path.write_text("Truce talks\n\nby Hanna Kovalenko 1.2K views\n\nThe Kremlin studied the offer.\n", encoding="utf-8")
+    (doc,) = ingest.ingest([path]).documents
+    assert (doc["author"], doc["published"]) == ("Hanna Kovalenko", None)
+    path.write_text("Truce talks\n\nThe Kremlin studied the offer.\n", encoding="utf-8")
+    (doc,) = ingest.ingest([path]).documents
+    assert (doc["author"], doc["published"]) == (None, None)
+
+
+def test_a_better_source_of_author_and_date_wins_over_chrome(tmp_path):
+    page = tmp_path / "p.html"
+    page.write_text('<html><head><meta name="author" content="Desk Editor">'
+                    '<meta property="article:published_time" content="2025-03-13T09:30:00Z"></head><body><article>'
+                    "<p>By Olena Marchenko • 3 March 2025 • 4 min read</p><p>The Kremlin studied the offer.</p>"
+                    "</article></body></html>", encoding="utf-8")
+    (doc,) = ingest.ingest([page]).documents
+    assert (doc["author"], doc["published"]) == ("Desk Editor", "2025-03-13T09:30:00Z")
+    assert doc["text"] == "The Kremlin studied the offer."
+    feed = tmp_path / "f.jsonl"
+    feed.write_text(json.dumps({"text": "Updated 09:12 | By Karl Weber\nThe Kremlin studied the offer.",
+                                "author": "Wire staff"}) + "\n", encoding="utf-8")
+    (doc,) = ingest.ingest([feed]).documents
+    assert (doc["author"], doc["published"]) == ("Wire staff", None)

@@ -366,15 +366,23 @@ def test_bump_follows_the_diff(inputs, built, tmp_path):
     assert patch_only.exit_code == 1 and "need a minor bump" in patch_only.output
     assert run(release_args(paths, out, "--bump")).exit_code == 0
     assert (out / "v1.1.0").is_dir()
-    # An existing gold label changed -> major.
+    # An existing gold label changed, a gold span moved and another lost an attribute -> major.
     gold = json.loads(paths["gold"].read_text())
     q = TAXONOMY.document_choices[0]
-    gold["documents"][0][q.name] = q.value_names[2]
+    first, second = gold["documents"][0], next(d for d in gold["documents"][1:] if d["spans"])
+    first[q.name] = q.value_names[2]
+    first["spans"][0]["end"] -= 1
+    span = second["spans"][0]
+    span[next(a.name for a in TAXONOMY.attributes_for(span["label"]) if span.get(a.name))] = None
     paths["gold"].write_text(json.dumps(gold))
     assert run(release_args(paths, out, "--bump")).exit_code == 0
     assert (out / "v2.0.0").is_dir()
     manifest = json.loads((out / "v2.0.0/manifest.json").read_text())
-    assert manifest["change"] == {"previous": "1.1.0", "bump": "major", "lines": ["gold: 1 changed"]}
+    why = "(a moved boundary counts as removed and added)"
+    expected = {first["doc_id"]: f"gold spans of {first['doc_id']} {why}: {first['spans'][0]['label']} 1 added, 1 removed",
+                second["doc_id"]: f"gold spans of {second['doc_id']} {why}: {span['label']} 1 changed"}
+    assert manifest["change"] == {"previous": "1.1.0", "bump": "major",
+                                  "lines": ["gold: 2 changed", *[expected[k] for k in sorted(expected)]]}
     changelog = (out / "CHANGELOG.md").read_text()
     assert changelog.index("## v2.0.0") < changelog.index("## v1.1.0") < changelog.index("## v1.0.0")
     assert "documents: 1 added" in changelog

@@ -138,18 +138,30 @@ def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> N
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Where to write documents.parquet (atomically).")
+@click.option("--sources", type=click.Path(path_type=Path), default=None,
+              help="sources.csv describing the raw files: fills source_kind, source_caveats, outlet, author "
+                   "(and published when the input has none).")
 @click.option("--report", type=click.Path(path_type=Path),
               help="Also write the removal report: one JSON line per removed stretch (doc_id, source_file, "
                    "rule, raw_start, raw_end: bytes into source_file, text).")
 @QUIET_OPTION
-def ingest_cmd(paths: tuple[Path, ...], out: Path, report: Path | None, quiet: bool) -> None:
+def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None, report: Path | None, quiet: bool) -> None:
     """Clean raw articles (.txt, .html, .jsonl files or directories of them) into documents.parquet.
 
     Exit 0 when every input was ingested, 1 when some were skipped (named on stderr), 2 when
-    nothing could be ingested (no file is written then).
+    nothing could be ingested or --sources is unreadable (no file is written then).
     """
+    from . import sources as sources_mod
+
+    try:
+        described = sources_mod.read(sources) if sources else None
+    except sources_mod.SourcesError as exc:
+        fail(str(exc), code=2)
     with progress_bar(quiet, None, "file", "ingest") as bar:
         result = ingest_mod.ingest(list(paths), progress=_track(bar))
+    if described is not None:
+        for path in sources_mod.attach(result.documents, described):
+            result.warnings.append(f"{path}: not in {sources}; its source columns are null")
     for warning in result.warnings:
         click.echo(f"stancekit: warning: {warning}", err=True)
     for error in result.errors:
@@ -251,6 +263,18 @@ LS_URL_OPTION = click.option("--url", default=None, help="Talk to this Label Stu
                              "(token from LABEL_STUDIO_API_KEY).")
 LS_PROJECT_OPTION = click.option("--project", "title", default=None,
                                  help="Project title [default: 'stancekit <taxonomy name>'].")
+LS_SETTINGS_OPTION = click.option("--settings", "settings_path", type=click.Path(path_type=Path),
+                                  default=Path("schema/labelstudio-project.yaml"), show_default=True,
+                                  help="Annotators per task, predictions shown, skipping: applied to the project.")
+
+
+def _settings(path: Path):
+    from . import labelstudio as ls
+
+    try:
+        return ls.load_settings(path)
+    except ls.LabelStudioError as exc:
+        fail(str(exc))
 
 
 def _project_title(title: str | None, taxonomy_path: Path) -> str:
@@ -260,7 +284,8 @@ def _project_title(title: str | None, taxonomy_path: Path) -> str:
 # The ls verbs import stancekit.labelstudio inside the command: the SDK takes about 2 s to import.
 @main.group("ls")
 def ls_group() -> None:
-    """Run a local Label Studio and move tasks in and exports out (up | push | pull | down)."""
+    """Run Label Studio, move tasks in and exports out, manage annotators, follow the campaign
+    (up | push | pull | status | users | down)."""
 
 
 @ls_group.command("up")
@@ -271,11 +296,16 @@ def ls_group() -> None:
               help="Label Studio's virtual environment [default: $STANCEKIT_LS_VENV or .venv-ls].")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=Path(config_mod.DEFAULT_PATH),
               show_default=True, help="The labeling config to create or update the project with.")
+@click.option("--database", default=None, envvar="STANCEKIT_LS_DATABASE", metavar="URL",
+              help="Run on PostgreSQL: postgresql://USER:PASSWORD@HOST:PORT/DATABASE (a socket directory as "
+                   "?host=/dir; env STANCEKIT_LS_DATABASE). Remembered in --state-dir for later starts "
+                   "[default: SQLite in --state-dir].")
+@LS_SETTINGS_OPTION
 @LS_PROJECT_OPTION
 @TAXONOMY_OPTION
-def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, title: str | None,
-          taxonomy_path: Path) -> None:
-    """Start Label Studio on 127.0.0.1 (if not running) and create or update the project."""
+def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, database: str | None,
+          settings_path: Path, title: str | None, taxonomy_path: Path) -> None:
+    """Start Label Studio on 127.0.0.1 (if not running) and create or update the project and its settings."""
     from . import labelstudio as ls
 
     title = _project_title(title, taxonomy_path)
@@ -283,13 +313,16 @@ def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, t
         label_config = config_path.read_text(encoding="utf-8")
     except OSError as exc:
         fail(f"{config_path}: cannot read the labeling config ({exc.strerror})")
+    settings = _settings(settings_path)
     try:
         creds, _ = ls.ensure_credentials(state_dir)
-        server, _ = ls.ensure_server(state_dir, port, creds, ls_venv, say=click.echo)
-        project_id, what = ls.ensure_project(ls.connect(state_dir), title, label_config)
+        database = ls.remember_database(state_dir, database)
+        server, _ = ls.ensure_server(state_dir, port, creds, ls_venv, say=click.echo, database=database)
+        project_id, what = ls.ensure_project(ls.connect(state_dir), title, label_config, settings)
     except ls.LabelStudioError as exc:
         fail(str(exc), code=1)
-    click.echo(f"project {title!r} {what}: {server.url}/projects/{project_id}/data")
+    click.echo(f"project {title!r} {what}: {server.url}/projects/{project_id}/data "
+               f"({settings.annotators_per_task} annotator(s) per task)")
     if ls.first_showing(state_dir):
         click.echo(f"log in as {creds.email} with password {creds.password}  (shown once; kept in "
                    f"{state_dir / 'credentials.json'}, with the API token)")
@@ -301,22 +334,31 @@ def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, t
 @click.argument("tasks_file", type=click.Path(path_type=Path), default=Path("annotation/tasks/tasks.json"))
 @LS_STATE_OPTION
 @LS_URL_OPTION
+@LS_SETTINGS_OPTION
 @LS_PROJECT_OPTION
 @QUIET_OPTION
 @TAXONOMY_OPTION
-def ls_push(tasks_file: Path, state_dir: Path, url: str | None, title: str | None, quiet: bool, taxonomy_path: Path) -> None:
-    """Import TASKS_FILE into the project, skipping tasks already there (same doc_id and chunk)."""
+def ls_push(tasks_file: Path, state_dir: Path, url: str | None, settings_path: Path, title: str | None, quiet: bool,
+            taxonomy_path: Path) -> None:
+    """Import TASKS_FILE into the project, skipping tasks already there (same doc_id and chunk);
+    bring the project's settings in line with --settings first."""
     from . import labelstudio as ls
 
     title = _project_title(title, taxonomy_path)
+    settings = _settings(settings_path)
     try:
         tasks = tasks_mod.read(tasks_file)
     except tasks_mod.TasksError as exc:
         fail(str(exc))
     try:
         client = ls.connect(state_dir, url)
+        project_id = client.project_id(title)
+        changed = ls.apply_settings(client, client.call("reading the project", client.sdk.projects.get, id=project_id),
+                                    settings)
+        if changed:
+            click.echo(f"project settings updated: {', '.join(changed)}")
         with progress_bar(quiet, None, "task", "ls push") as bar:
-            result = ls.push(client, client.project_id(title), tasks, say=click.echo,
+            result = ls.push(client, project_id, tasks, say=click.echo,
                              progress=_track(bar))
     except ls.LabelStudioError as exc:
         fail(str(exc), code=1)
@@ -347,6 +389,73 @@ def ls_pull(out_dir: Path, state_dir: Path, url: str | None, title: str | None, 
     except ls.LabelStudioError as exc:
         fail(str(exc), code=1)
     click.echo(f"wrote {path}")
+
+
+@ls_group.command("status")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="A report to read, or JSON for machines.")
+@LS_STATE_OPTION
+@LS_URL_OPTION
+@LS_PROJECT_OPTION
+@TAXONOMY_OPTION
+def ls_status(fmt: str, state_dir: Path, url: str | None, title: str | None, taxonomy_path: Path) -> None:
+    """How far labeling has got: tasks by submitted annotations, per annotator submitted, skipped
+    and drafts, documents short of the annotators-per-task target, a progress bar."""
+    from . import labelstudio as ls
+
+    title = _project_title(title, taxonomy_path)
+    try:
+        client = ls.connect(state_dir, url)
+        status = ls.campaign_status(client, client.project_id(title))
+    except ls.LabelStudioError as exc:
+        fail(str(exc), code=1)
+    click.echo(json.dumps(status, indent=2, ensure_ascii=False) if fmt == "json" else ls.format_status(status))
+
+
+@ls_group.group("users")
+def ls_users() -> None:
+    """Annotator accounts on the server (add | list)."""
+
+
+@ls_users.command("add")
+@click.argument("emails", nargs=-1, required=True)
+@LS_STATE_OPTION
+@LS_URL_OPTION
+def ls_users_add(emails: tuple[str, ...], state_dir: Path, url: str | None) -> None:
+    """Create an account for each EMAIL and print its password, once (it is stored nowhere).
+    An account that exists already is left unchanged."""
+    from . import labelstudio as ls
+
+    try:
+        client = ls.connect(state_dir, url)
+        for email in emails:
+            password = ls.add_user(client, email)
+            if password is None:
+                click.echo(f"{email}: exists already, unchanged")
+            else:
+                click.echo(f"{email}: created; password {password}  (shown once, stored nowhere: hand it over now)")
+    except ls.LabelStudioError as exc:
+        fail(str(exc), code=1)
+    click.echo(f"log in at {client.url}/user/login/")
+
+
+@ls_users.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@LS_STATE_OPTION
+@LS_URL_OPTION
+def ls_users_list(fmt: str, state_dir: Path, url: str | None) -> None:
+    """The accounts of the server's organization: id, email, last activity."""
+    from . import labelstudio as ls
+
+    try:
+        users = ls.list_users(ls.connect(state_dir, url))
+    except ls.LabelStudioError as exc:
+        fail(str(exc), code=1)
+    if fmt == "json":
+        click.echo(json.dumps(users, indent=2, ensure_ascii=False))
+        return
+    for u in users:
+        click.echo(f"{u['id']:>5}  {u['email']:<40} last active {u['last_activity'] or 'never'}")
 
 
 @ls_group.command("down")
@@ -495,10 +604,13 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
                    "skipped when the default path does not exist.")
 @click.option("--out-dir", type=click.Path(path_type=Path), default="dataset/releases", show_default=True,
               help="Where release directories vX.Y.Z are created.")
+@click.option("--metadata", type=click.Path(path_type=Path), default="dataset/metadata.yaml", show_default=True,
+              help="Dataset metadata for croissant.json (licence, citation, creators, RAI statements); "
+                   "skipped when the default path does not exist.")
 @QUIET_OPTION
 @click.pass_context
 def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, rules, agreement,
-                out_dir, quiet) -> None:
+                out_dir, metadata, quiet) -> None:
     """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions."""
     import glob
 
@@ -508,7 +620,8 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
         fail("give exactly one of --version X.Y.Z and --bump")
     exports = sorted({Path(p) for pattern in export_globs for p in (glob.glob(pattern) or [pattern])} | set(more_exports))
     optional = {}
-    for name, path in (("gold", gold), ("tasks", tasks), ("rules", rules), ("agreement", agreement)):
+    for name, path in (("gold", gold), ("tasks", tasks), ("rules", rules), ("agreement", agreement),
+                       ("metadata", metadata)):
         explicit = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
         if path.exists():
             optional[name] = path
@@ -517,12 +630,18 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
     for path in [documents, *exports]:
         if not path.exists():
             fail(f"{path}: no such file")
+    from . import croissant as croissant_mod
+
+    try:
+        dataset_metadata = croissant_mod.read_metadata(optional.pop("metadata")) if "metadata" in optional else None
+    except croissant_mod.CroissantError as exc:
+        fail(str(exc))
     inputs = release_mod.Inputs(documents, exports, **optional)
     try:
         with progress_bar(quiet, _size([*exports, *([optional["tasks"]] if "tasks" in optional else [])]), "B",
                           "release") as bar:
             final = release_mod.build(inputs, load_taxonomy(taxonomy_path), out_dir, version=version, bump=bump,
-                                      on_bytes=bar.update)
+                                      metadata=dataset_metadata, on_bytes=bar.update)
     except release_mod.Unchanged as exc:
         click.echo(str(exc))
         return

@@ -16,21 +16,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import columns
 from .taxonomy import TEXT_NAME
 
 DEFAULT_PATH = Path("build/documents.parquet")
-COLUMNS = {  # the documents.parquet contract; a release passes these columns through
-    "doc_id": "stable id: `doc_` + sha256(clean text)[:16]",
-    "title": "article title",
-    "text": "clean text (NFC, `\\n` line endings); every offset in the release points into it",
-    "source_file": "the raw file it was cleaned from",
-    "source_format": "txt, html or jsonl",
-    "url": "where the article was found (nullable)",
-    "published": "publication date as given by the source (nullable)",
-    "raw_sha256": "sha256 of the raw file",
-    "text_sha256": "sha256 of `text` (UTF-8)",
-    "offset_map": "maps clean offsets back to raw-file bytes (`stancekit.ingest.to_raw_offsets`)",
-}
+COLUMNS = {c.name: c.doc for c in columns.DOCUMENT_COLUMNS}  # the documents.parquet contract, declared in columns
 REQUIRED = ("doc_id", "title", TEXT_NAME, "source_file")
 BATCH_ROWS = 100
 

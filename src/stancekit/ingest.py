@@ -41,6 +41,8 @@ import pyarrow.parquet as pq
 import webencodings
 import yaml
 
+from . import columns
+
 FORMATS = {".txt": "txt", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 NEAR_DUPLICATE_JACCARD = 0.9
 SHINGLE_WORDS = 5
@@ -535,6 +537,23 @@ def chrome_kind(text: str) -> str | None:
     return "metadata" if metadata_fields(text) else None
 
 
+def byline_and_date(removed: list[Removal]) -> tuple[str | None, str | None]:
+    """The first author and the first date (as written) that removed chrome lines name: the
+    `author`/`date` groups of chrome.yaml's patterns, bylines and dates of metadata lines."""
+    found: dict[str, str] = {}
+    for rule, _, _, text in removed:
+        for line in text.split("\n"):
+            if rule == "metadata":
+                matches = [m for _, m in metadata_fields(line) or []]
+            else:
+                matches = [m for p in CHROME.lines.get(rule, []) if (m := p.fullmatch(line))][:1]
+            for match in matches:
+                for key in ("author", "date"):
+                    if match.re.groupindex.get(key) and match.group(key):
+                        found.setdefault(key, " ".join(match.group(key).split()))
+    return found.get("author"), found.get("date")
+
+
 def _drop_chrome(lines: list[Line], removed: list[tuple[str, Line]]) -> list[Line]:
     """Single lines of page chrome, by kind (chrome.yaml): comment and view counters, sponsor
     markers, photo captions and credits, calls to action, share buttons, "Categories: ...",
@@ -734,10 +753,11 @@ def _read(path: str, one_article: bool = True) -> bytes:
 
 def _document(units: list[Unit], encoding: str, source: str, source_format: str, raw_sha256: str,
               warnings: list[str], *, title: str | None = None, url: str | None = None,
-              published: str | None = None, source_id: str | None = None,
+              published: str | None = None, author: str | None = None, source_id: str | None = None,
               removed: list[Removal] = ()) -> dict:
     """Clean the units into a document dict (the documents.parquet columns, plus ``where`` and
-    ``removals``: what the extractor (`removed`) and cleaning removed, sorted by raw offset)."""
+    ``removals``: what the extractor (`removed`) and cleaning removed, sorted by raw offset).
+    `author` and `published` given by the source win over a byline and date found in chrome."""
     units, lines, removals, notes = clean_units(units)
     warnings.extend(f"{source}: {note}" for note in notes)
     text = "".join(u[0] for u in units)
@@ -745,11 +765,13 @@ def _document(units: list[Unit], encoding: str, source: str, source_format: str,
         raise IngestError(f"{source}: empty article: no text left after cleaning; skipped")
     text_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     title = clean_title(title) if title else ""
+    chrome_author, chrome_date = byline_and_date(removals)
     return {
         "doc_id": "doc_" + text_sha[:16], "title": title or _title(lines), "text": text,
         "where": source,  # file, or file:line for JSONL; for messages, not a column
         "source_file": None, "source_format": source_format, "source_id": source_id,
-        "url": url, "published": published, "raw_sha256": raw_sha256, "text_sha256": text_sha,
+        "url": url, "published": published or chrome_date, "author": author or chrome_author,
+        "raw_sha256": raw_sha256, "text_sha256": text_sha,
         "offset_map": offset_map(units, encoding),
         "removals": sorted([*removed, *removals], key=lambda r: r[1:3]),  # not a column
     }
@@ -855,6 +877,7 @@ def _ingest_jsonl(path: str, warnings: list[str], errors: list[str]) -> list[dic
                 units, "utf-8", where, "jsonl", raw_sha, warnings,
                 title=_optional_string(record, "title", where), url=_optional_string(record, "url", where),
                 published=_optional_string(record, "published", where),
+                author=_optional_string(record, "author", where),
                 source_id=None if source_id is None else str(source_id)))
         except IngestError as exc:
             errors.append(str(exc))
@@ -894,7 +917,7 @@ class _ArticleExtractor(HTMLParser):
         self.current: list[Unit] = []
         self.h1_parts: list[str] | None = None  # raw pieces of the open <h1>
         self.h1s: list[tuple[str, str]] = []  # (scope, text) of each <h1>
-        self.url = self.published = None
+        self.url = self.published = self.author = None
         self.removed: list[Removal] = []  # text of skipped elements and of blocks outside the article
         self.skipped_text: list | None = None  # [rule, raw start, raw end, parts] of the open skipped element
 
@@ -943,6 +966,8 @@ class _ArticleExtractor(HTMLParser):
                 self.url = attrs["content"]
             elif prop in ("article:published_time", "date", "datePublished") and not self.published:
                 self.published = attrs["content"]
+            elif prop in ("author", "article:author") and not self.author:
+                self.author = attrs["content"]
         elif tag == "link" and (attrs.get("rel") or "").lower() == "canonical" and attrs.get("href"):
             self.url = attrs["href"]
         elif tag == "time" and attrs.get("datetime") and not self.published and not self.skipping:
@@ -1056,7 +1081,8 @@ def _ingest_html(path: str, warnings: list[str]) -> list[dict]:
     parser.close()
     units, title = parser.article()
     return [_document(units, encoding, path, "html", hashlib.sha256(data).hexdigest(), warnings,
-                      title=title, url=parser.url, published=parser.published, removed=parser.removed)]
+                      title=title, url=parser.url, published=parser.published, author=parser.author,
+                      removed=parser.removed)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1201,15 +1227,7 @@ def write_report(report: list[dict], out: str | Path) -> None:
         raise
 
 
-_INT_LIST = pa.list_(pa.int64())
-SCHEMA = pa.schema([
-    ("doc_id", pa.string()), ("title", pa.string()), ("text", pa.string()),
-    ("source_file", pa.string()), ("source_format", pa.string()), ("source_id", pa.string()),
-    ("url", pa.string()), ("published", pa.string()), ("raw_sha256", pa.string()),
-    ("text_sha256", pa.string()),
-    ("offset_map", pa.struct([("encoding", pa.string()), ("clean", _INT_LIST), ("raw", _INT_LIST),
-                              ("clean_step", _INT_LIST), ("raw_step", _INT_LIST), ("count", _INT_LIST)])),
-])
+SCHEMA = columns.schema(columns.DOCUMENT_COLUMNS)  # declared with their meaning in stancekit.columns
 
 
 def documents_table(documents: list[dict]) -> pa.Table:

@@ -6,15 +6,22 @@ API token, generated once into `.labelstudio/credentials.json` (mode 600, outsid
 creates or updates the project from the labeling config, checking the new config against
 the annotations already stored first. `push` imports tasks keyed by (doc_id, chunk), so
 re-running it, even after an interrupted run, imports only what is missing. `pull` writes a
-snapshot export with full predictions. Errors are `LabelStudioError`, one line each, never
-showing the token.
+snapshot export with full predictions. The project's distribution settings (annotators per
+task, predictions shown, skipping) come from one file, `schema/labelstudio-project.yaml`, and
+are applied by `up` and `push`. `add_user` creates annotator accounts through the
+organization's invite link; `campaign_status` reports how far labeling has got. The server
+runs on SQLite in its data dir, or on PostgreSQL (`database=` a `postgresql://` URL). Errors
+are `LabelStudioError`, one line each, never showing the token or a password.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import logging
 import os
+import re
 import secrets
 import signal
 import socket
@@ -25,8 +32,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
+import yaml
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
@@ -36,6 +45,7 @@ DEFAULT_PORT = 8080
 DEFAULT_STATE_DIR = Path(".labelstudio")
 DEFAULT_LS_VENV = Path(".venv-ls")
 DEFAULT_EXPORT_DIR = Path("annotation/exports")
+DEFAULT_SETTINGS = Path("schema/labelstudio-project.yaml")
 START_TIMEOUT = 600.0  # seconds; a first start runs the migrations (~70 s on 2 cores, more when busy)
 IMPORT_BATCH = 500
 IMPORT_ATTEMPTS = 4
@@ -116,7 +126,10 @@ def ls_executable(ls_venv: str | Path | None = None) -> Path:
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:
+    """Whether nothing listens on host:port. SO_REUSEADDR as the server itself sets it: connections
+    of a server stopped a moment ago (TIME_WAIT) do not make the port taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -130,12 +143,54 @@ def free_port(host: str = HOST) -> int:
         return s.getsockname()[1]
 
 
+def database_env(url: str) -> dict[str, str]:
+    """Label Studio's environment for a PostgreSQL database given as a libpq-style URL.
+
+    `postgresql://USER:PASSWORD@HOST:PORT/NAME`; a unix socket directory goes in `?host=/dir`
+    or percent-encoded as the host. Returns DJANGO_DB and the POSTGRE_* variables Label Studio
+    reads. Raises LabelStudioError (without the password) when the URL is not of that form.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise LabelStudioError(f"--database {redact(url)}: not a URL") from None
+    name = unquote(parts.path.lstrip("/"))
+    if parts.scheme not in ("postgresql", "postgres") or not name or "/" in name:
+        raise LabelStudioError(f"--database {redact(url)}: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
+    netloc_host = parts.netloc.rpartition("@")[2]  # as written: hostname would lower-case a socket path
+    netloc_host = netloc_host[:-len(f":{port}")] if port else netloc_host.rstrip(":")
+    host = (parse_qs(parts.query).get("host") or [unquote(netloc_host).strip("[]") or "localhost"])[-1]
+    return {"DJANGO_DB": "default", "POSTGRE_NAME": name, "POSTGRE_USER": unquote(parts.username or "postgres"),
+            "POSTGRE_PASSWORD": unquote(parts.password or ""), "POSTGRE_HOST": host, "POSTGRE_PORT": str(port or 5432)}
+
+
+def redact(url: str) -> str:
+    """A database URL fit to show: the password replaced by ***."""
+    return re.sub(r"(//[^:/@?#]*):[^@/?#]*@", r"\1:***@", url)
+
+
+def remember_database(state_dir: Path, url: str | None) -> str | None:
+    """The database to run on: `url` (then recorded in state_dir, mode 600, for later starts), or
+    the one recorded earlier, or None (SQLite in the data dir)."""
+    path = state_dir / "database.url"
+    if url:
+        database_env(url)  # refuse a malformed URL before recording it
+        _write_private(path, url + "\n")
+        return url
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
 def start_server(executable: Path, port: int, data_dir: Path, home: Path, creds: Credentials,
-                 log_path: Path) -> subprocess.Popen:
+                 log_path: Path, database: str | None = None) -> subprocess.Popen:
     """Start Label Studio on 127.0.0.1:port in its own process group; output goes to log_path.
 
     HOME is redirected too: Label Studio writes ~/.local/share/label-studio whatever its data dir.
-    Legacy tokens are enabled, which must happen on the first start of a data dir.
+    Legacy tokens are enabled, which must happen on the first start of a data dir (or database).
+    `database`: a postgresql:// URL (see `database_env`); None keeps SQLite in data_dir.
     """
     if not port_is_free(port):
         # Label Studio would silently move to the next port; refuse instead.
@@ -152,6 +207,7 @@ def start_server(executable: Path, port: int, data_dir: Path, home: Path, creds:
         "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
         "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
         "LABEL_STUDIO_LATEST_VERSION_CHECK": "false",
+        **(database_env(database) if database else {}),
     }
     args = [str(executable), "start", "--no-browser", "--internal-host", HOST, "--port", str(port)]
     with open(log_path, "ab") as log:
@@ -232,8 +288,10 @@ def _pid_alive(pid: int) -> bool:
 
 
 @contextmanager
-def temporary_server(state_dir: Path, ls_venv: str | Path | None = None) -> Iterator[tuple[Server, Credentials]]:
-    """A throwaway Label Studio on a free loopback port, with its data and HOME in state_dir.
+def temporary_server(state_dir: Path, ls_venv: str | Path | None = None,
+                     database: str | None = None) -> Iterator[tuple[Server, Credentials]]:
+    """A throwaway Label Studio on a free loopback port, with its data and HOME in state_dir
+    (and its database on PostgreSQL when `database` is a postgresql:// URL).
 
     For tests and scripts: waits on /health/, records the server in state_dir/server.json (so the
     CLI's `--state-dir` finds it), and stops it on exit. The caller removes state_dir.
@@ -241,7 +299,8 @@ def temporary_server(state_dir: Path, ls_venv: str | Path | None = None) -> Iter
     creds, _ = ensure_credentials(state_dir)
     port = free_port()
     log_path = state_dir / "server.log"
-    proc = start_server(ls_executable(ls_venv), port, state_dir / "data", state_dir / "home", creds, log_path)
+    proc = start_server(ls_executable(ls_venv), port, state_dir / "data", state_dir / "home", creds, log_path,
+                        database)
     server = Server(url=f"http://{HOST}:{port}", pid=proc.pid, port=port)
     (state_dir / "server.json").write_text(json.dumps(asdict(server)) + "\n", encoding="utf-8")
     try:
@@ -252,8 +311,9 @@ def temporary_server(state_dir: Path, ls_venv: str | Path | None = None) -> Iter
 
 
 def ensure_server(state_dir: Path, port: int, creds: Credentials, ls_venv: str | Path | None = None,
-                  say: Callable[[str], None] = lambda s: None) -> tuple[Server, bool]:
-    """The running server recorded in state_dir, or a new one; True when it was just started."""
+                  say: Callable[[str], None] = lambda s: None, database: str | None = None) -> tuple[Server, bool]:
+    """The running server recorded in state_dir, or a new one (on `database`, a postgresql:// URL,
+    else SQLite in state_dir/data); True when it was just started."""
     running = read_server(state_dir)
     if running and _pid_alive(running.pid):  # started earlier, perhaps still starting
         wait_healthy(running.url, log_path=state_dir / "server.log")
@@ -263,10 +323,11 @@ def ensure_server(state_dir: Path, port: int, creds: Credentials, ls_venv: str |
     exe = ls_executable(ls_venv)
     url = f"http://{HOST}:{port}"
     log_path = state_dir / "server.log"
-    proc = start_server(exe, port, state_dir / "data", state_dir / "home", creds, log_path)
+    proc = start_server(exe, port, state_dir / "data", state_dir / "home", creds, log_path, database)
     server = Server(url=url, pid=proc.pid, port=port)
     _write_private(state_dir / "server.json", json.dumps(asdict(server)) + "\n")
-    say(f"starting Label Studio {LS_VERSION} at {url} (log: {log_path}) ...")
+    on = f"PostgreSQL {redact(database)}" if database else f"SQLite in {state_dir / 'data'}"
+    say(f"starting Label Studio {LS_VERSION} at {url} on {on} (log: {log_path}) ...")
     try:
         waited = wait_healthy(url, proc, log_path=log_path)
     except LabelStudioError:
@@ -362,16 +423,68 @@ def connect(state_dir: Path = DEFAULT_STATE_DIR, url: str | None = None) -> Clie
     return Client(url, load_credentials(state_dir).token)
 
 
-def ensure_project(client: Client, title: str, label_config: str) -> tuple[int, str]:
+# --- project settings ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """How the project distributes tasks (schema/labelstudio-project.yaml)."""
+
+    annotators_per_task: int = 2  # each task is served until this many annotators submitted it
+    show_predictions: bool = True  # annotators see the pre-annotations
+    allow_skip: bool = True  # annotators may skip a task
+
+    def fields(self) -> dict:
+        """The Label Studio 1.23 project fields that carry these settings."""
+        return {"maximum_annotations": self.annotators_per_task, "overlap_cohort_percentage": 100,
+                "show_collab_predictions": self.show_predictions, "show_skip_button": self.allow_skip}
+
+
+def load_settings(path: Path = DEFAULT_SETTINGS) -> ProjectSettings:
+    """Read the settings file; LabelStudioError naming the file and key when it is unusable."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LabelStudioError(f"{path}: cannot read the project settings ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        raise LabelStudioError(f"{path}{f':{where.line + 1}' if where else ''}: not YAML") from None
+    if not isinstance(raw, dict):
+        raise LabelStudioError(f"{path}: expected a mapping of settings")
+    known = {f for f in ProjectSettings.__dataclass_fields__}
+    for key, value in raw.items():
+        if key not in known:
+            raise LabelStudioError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
+        if key == "annotators_per_task" and not (type(value) is int and value >= 1):
+            raise LabelStudioError(f"{path}: annotators_per_task must be a whole number >= 1, not {value!r}")
+        if key != "annotators_per_task" and type(value) is not bool:
+            raise LabelStudioError(f"{path}: {key} must be true or false, not {value!r}")
+    return ProjectSettings(**raw)
+
+
+def apply_settings(client: Client, project, settings: ProjectSettings) -> list[str]:
+    """Set the fields of `settings` that differ on the project (read with projects.get); the names changed."""
+    changed = {k: v for k, v in settings.fields().items() if getattr(project, k, None) != v}
+    if changed:
+        client.call(f"updating the settings of project {project.id}", client.sdk.projects.update,
+                    id=project.id, **changed)
+    return sorted(changed)
+
+
+def ensure_project(client: Client, title: str, label_config: str,
+                   settings: ProjectSettings | None = None) -> tuple[int, str]:
     """Create the project, or update its config after Label Studio has validated it against the
-    annotations already stored. Returns (project id, "created" | "updated" | "unchanged")."""
+    annotations already stored; then bring its distribution settings in line with `settings`
+    (None: leave them alone). Returns (project id, "created" | "updated" | "unchanged")."""
     project = client.find_project(title)
+    fields = settings.fields() if settings else {}
     if project is None:
-        created = client.call("creating the project", client.sdk.projects.create, title=title, label_config=label_config)
+        created = client.call("creating the project", client.sdk.projects.create, title=title,
+                              label_config=label_config, **fields)
         return created.id, "created"
     current = client.call("reading the project", client.sdk.projects.get, id=project.id)
+    changed = apply_settings(client, current, settings) if settings else []
     if (current.label_config or "").strip() == label_config.strip():  # Label Studio drops the final newline
-        return project.id, "unchanged"
+        return project.id, "updated" if changed else "unchanged"
     # Label Studio's PATCH accepts a config that drops labels already used; its validator does not.
     client.call(f"checking the new labeling config against project {project.id}",
                 client.sdk.projects.validate_label_config, id=project.id, label_config=label_config)
@@ -516,3 +629,156 @@ def pull(client: Client, project_id: int, out_dir: Path = DEFAULT_EXPORT_DIR, ti
     finally:
         tmp.unlink(missing_ok=True)
     return out
+
+
+# --- annotator accounts --------------------------------------------------------------------
+
+PASSWORD_BYTES = 15  # secrets.token_urlsafe: 20 characters
+
+
+def list_users(client: Client) -> list[dict]:
+    """The organization's accounts, by id: [{"id", "email", "username", "last_activity"}]."""
+    users = client.call("listing users", lambda: list(client.sdk.users.list()))
+    return sorted(({"id": u.id, "email": u.email or "", "username": u.username or "",
+                    "last_activity": u.last_activity.isoformat() if u.last_activity else None} for u in users),
+                  key=lambda u: u["id"])
+
+
+class _DropRecords(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+@contextmanager
+def _unlogged(logger_name: str) -> Iterator[None]:
+    """Keep a logger quiet for a moment: httpx logs every request URL, and the invite link carries
+    the organization's sign-up token."""
+    logger, quiet = logging.getLogger(logger_name), _DropRecords()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def _form_errors(page: str) -> str:
+    """The messages of a Django form page Label Studio answered with, on one line."""
+    found = re.findall(r'<ul class="field_errors">(.*?)</ul>', page, flags=re.S)
+    items = [html.unescape(m).strip() for block in found for m in re.findall(r"<li>(.*?)</li>", block, flags=re.S)]
+    return "; ".join(items) or "no reason given"
+
+
+def add_user(client: Client, email: str, timeout: float = 60.0) -> str | None:
+    """Create an annotator account with a new random password, and return the password; None
+    when an account with this email (any letter case) exists already, which is left unchanged.
+
+    Label Studio's user API cannot set a password, so the account is made the way a person
+    invited by the organization makes it: the sign-up form of the invite link, posted with the
+    password. Our side never logs the password or the link; Label Studio's access log does show
+    the link, so the organization's invite token is reset right after (an earlier invite link
+    stops working). Raises LabelStudioError.
+    """
+    if any(u["email"].lower() == email.lower() for u in list_users(client)):
+        return None
+    invite = client.call("reading the organization's invite link", client.sdk.organizations.invites.get_invite_link)
+    password = secrets.token_urlsafe(PASSWORD_BYTES)
+    doing = f"creating the account {email}"
+    try:
+        with _unlogged("httpx"), httpx.Client(base_url=client.url, timeout=timeout) as web:
+            try:
+                web.get(invite.invite_url).raise_for_status()
+                reply = web.post(invite.invite_url, data={"csrfmiddlewaretoken": web.cookies.get("csrftoken", ""),
+                                                          "email": email, "password": password})
+            finally:  # the server logged the link: make it useless
+                client.call("resetting the organization's invite token", client.sdk.organizations.reset_token)
+    except httpx.HTTPStatusError as exc:
+        raise LabelStudioError(f"Label Studio at {client.url} answered {exc.response.status_code} to its invite link "
+                               f"while {doing}") from None
+    except httpx.HTTPError as exc:
+        raise describe(exc, client.url, doing) from None
+    if reply.status_code == 200:  # the form again, with its errors
+        raise LabelStudioError(f"Label Studio at {client.url} refused the account {email}: {_form_errors(reply.text)}")
+    if reply.status_code != 302:
+        raise LabelStudioError(f"Label Studio at {client.url} answered {reply.status_code} to the sign-up of {email}")
+    if not any(u["email"].lower() == email.lower() for u in list_users(client)):
+        raise LabelStudioError(f"Label Studio at {client.url} accepted the sign-up of {email} but lists no such user")
+    return password
+
+
+# --- campaign status -----------------------------------------------------------------------
+
+def campaign_status(client: Client, project_id: int) -> dict:
+    """How far labeling has got in a project, from the server's own records.
+
+    Returns {"project", "project_id", "target" (the project's annotators per task), "tasks",
+    "tasks_by_submitted" ({"0": n, "1": n, ..., "<target>+": n}), "submitted" (annotations
+    counted toward the target, at most target per task), "needed" (tasks x target),
+    "progress" (0..1), "annotators" ([{"email", "submitted", "skipped", "drafts"}], every
+    account of the organization), "documents_short" ([{"doc_id", "tasks", "tasks_short",
+    "fewest_submitted"}]: documents with a task still below the target)}. A skipped task is
+    an annotation with was_cancelled; drafts are Label Studio's autosaved, unsubmitted work.
+    """
+    project = client.call(f"reading project {project_id}", client.sdk.projects.get, id=project_id)
+    target = max(1, int(project.maximum_annotations or 1))
+    users = list_users(client)
+    email_of = {u["id"]: u["email"] for u in users}
+    per_user = {u["email"]: {"email": u["email"], "submitted": 0, "skipped": 0, "drafts": 0} for u in users}
+
+    def person(key) -> dict:
+        email = email_of.get(key, key if isinstance(key, str) else f"user:{key}")
+        return per_user.setdefault(email, {"email": email, "submitted": 0, "skipped": 0, "drafts": 0})
+
+    tasks = client.call(f"listing the tasks of project {project_id}", lambda: list(
+        client.sdk.tasks.list(project=project_id, fields="all", page_size=1000)))
+    buckets = {str(n): 0 for n in range(target)} | {f"{target}+": 0}
+    documents: dict[str, dict] = {}
+    counted = 0
+    for task in tasks:
+        submitted = 0
+        for annotation in task.annotations or []:
+            cancelled = annotation.get("was_cancelled")
+            person(annotation.get("completed_by"))["skipped" if cancelled else "submitted"] += 1
+            submitted += not cancelled
+        if getattr(task, "draft_exists", False):
+            reply = client.call(f"listing the drafts of task {task.id}", client.sdk._client_wrapper.httpx_client.request,
+                                f"api/tasks/{task.id}/drafts", method="GET")
+            if reply.status_code >= 400:
+                raise LabelStudioError(f"Label Studio at {client.url} answered {reply.status_code} while listing "
+                                       f"the drafts of task {task.id}")
+            for draft in reply.json():
+                person(draft.get("user"))["drafts"] += 1
+        buckets[str(submitted) if submitted < target else f"{target}+"] += 1
+        counted += min(submitted, target)
+        doc_id = str((task.data or {}).get("doc_id") or f"task {task.id}")
+        doc = documents.setdefault(doc_id, {"doc_id": doc_id, "tasks": 0, "tasks_short": 0, "fewest_submitted": submitted})
+        doc["tasks"] += 1
+        doc["tasks_short"] += submitted < target
+        doc["fewest_submitted"] = min(doc["fewest_submitted"], submitted)
+    needed = len(tasks) * target
+    return {"project": project.title, "project_id": project_id, "target": target, "tasks": len(tasks),
+            "tasks_by_submitted": buckets, "submitted": counted, "needed": needed,
+            "progress": counted / needed if needed else 1.0,
+            "annotators": sorted(per_user.values(), key=lambda u: u["email"]),
+            "documents_short": sorted((d for d in documents.values() if d["tasks_short"]), key=lambda d: d["doc_id"])}
+
+
+def progress_bar(fraction: float, width: int = 30) -> str:
+    """`[########----------]  42%`: fraction in 0..1."""
+    done = round(max(0.0, min(1.0, fraction)) * width)
+    return f"[{'#' * done}{'-' * (width - done)}] {fraction:4.0%}"
+
+
+def format_status(status: dict) -> str:
+    """The campaign report as text (see `campaign_status` for its fields)."""
+    t = status["target"]
+    lines = [f"project {status['project']!r} (id {status['project_id']}): {status['tasks']} tasks, "
+             f"{t} annotator(s) per task",
+             f"campaign {progress_bar(status['progress'])}  {status['submitted']}/{status['needed']} annotations",
+             "tasks by submitted annotations: " + ", ".join(f"{k}: {v}" for k, v in status["tasks_by_submitted"].items()),
+             "", f"{'annotator':<40} {'submitted':>9} {'skipped':>7} {'drafts':>6}"]
+    lines += [f"{a['email']:<40} {a['submitted']:>9} {a['skipped']:>7} {a['drafts']:>6}" for a in status["annotators"]]
+    short = status["documents_short"]
+    lines += ["", f"documents short of {t} annotator(s): {len(short)}"]
+    lines += [f"  {d['doc_id']}: {d['tasks_short']}/{d['tasks']} task(s) short, fewest submitted {d['fewest_submitted']}"
+              for d in short]
+    return "\n".join(lines)

@@ -34,19 +34,59 @@ def _frame(path: Path, layer: str | None):
     return table.to_pandas(types_mapper=_pandas_types().get)
 
 
-def load(version: str = "latest", layer: str | None = "gold", releases_dir: str | Path | None = None) -> dict:
+def _candidates(root: str | Path | None, releases_dir: str | Path | None) -> list[Path]:
+    """Where to look for releases, in order: releases_dir, root/dataset/releases, $STANCEKIT_RELEASES,
+    else dataset/releases in the working directory and each of its parents."""
+    from . import release
+
+    if releases_dir is not None:
+        return [Path(releases_dir)]
+    if root is not None:
+        return [Path(root) / release.RELEASES_DIR]
+    if os.environ.get("STANCEKIT_RELEASES"):
+        return [Path(os.environ["STANCEKIT_RELEASES"])]
+    here = Path.cwd()
+    return [directory / release.RELEASES_DIR for directory in (here, *here.parents)]
+
+
+def load(version: str = "latest", layer: str | None = "gold", releases_dir: str | Path | None = None,
+         root: str | Path | None = None, path: str | Path | None = None) -> dict:
     """The release's tables {documents, annotations, spans[, relations]} as pandas DataFrames.
 
-    annotations and spans are filtered to `layer`: "gold", "annotation", "prediction", or
-    None for all. `releases_dir` defaults to $STANCEKIT_RELEASES, else dataset/releases.
-    Columns and dtypes are listed in README ("Release columns").
+    Which release: `path` (a release directory, e.g. ".../dataset/releases/v2.0.0"), else
+    `version` ("latest", "X.Y.Z") among the releases in `releases_dir`, else in
+    `root`/dataset/releases (`root`: a stancekit repository), else in $STANCEKIT_RELEASES, else in
+    dataset/releases of the working directory or the nearest parent that has one.
+    annotations, spans and relations (there only when the release has relations.parquet) are
+    filtered to `layer`: "gold", "annotation", "prediction", or None for all. Columns and dtypes
+    are listed in README ("Release columns"); releases before 2.0.0 have no source columns
+    (source_kind, source_caveats, outlet, author).
+
+    Raises FileNotFoundError saying where it looked and what to pass when there is no such
+    release, ValueError for an unknown layer.
     """
     from . import release
 
     if layer is not None and layer not in release.LAYERS:
         raise ValueError(f"layer must be one of {', '.join(release.LAYERS)} or None, not {layer!r}")
-    releases_dir = Path(releases_dir or os.environ.get("STANCEKIT_RELEASES") or release.RELEASES_DIR)
-    return read_release(release.resolve(version, releases_dir), layer)
+    if path is not None:
+        path = Path(path)
+        if not (path / release.MANIFEST).is_file():
+            raise FileNotFoundError(f"{path.resolve()} is not a release directory (it has no {release.MANIFEST}): "
+                                    "pass path= a directory like dataset/releases/vX.Y.Z")
+        return read_release(path, layer)
+    looked = _candidates(root, releases_dir)
+    for directory in looked:
+        if release.list_releases(directory):
+            try:
+                return read_release(release.resolve(version, directory), layer)
+            except release.ReleaseError as exc:
+                raise FileNotFoundError(f"{exc} (versions there: "
+                                        f"{', '.join(p.name for p in release.list_releases(directory))})") from exc
+    where = ", ".join(str(p.resolve()) for p in looked[:3]) + (f" and {len(looked) - 3} parents more" if len(looked) > 3 else "")
+    raise FileNotFoundError(f"no release found (looked in {where}): pass root= the stancekit repository, "
+                            "path= a release directory (.../dataset/releases/vX.Y.Z) or releases_dir=, "
+                            "or set STANCEKIT_RELEASES")
 
 
 def read_release(root: str | Path, layer: str | None = None) -> dict:

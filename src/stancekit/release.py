@@ -37,14 +37,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
-from . import agreement, exports, ingest, preannotate, validate
+from . import agreement, columns, croissant, exports, ingest, preannotate, validate
 from . import documents as documents_mod
 from . import gold as gold_mod
+from .columns import LAYERS
 from .records import Record
 from .taxonomy import TEXT_NAME, Taxonomy
 
 RELEASES_DIR = Path("dataset/releases")
-LAYERS = ("annotation", "gold", "prediction")
 # Deterministic split of the Hugging Face view: by the first 8 bytes of sha256(doc_id).
 SPLITS = (("train", 0.8), ("validation", 0.1), ("test", 0.1))
 SPLIT_RULE = "sha256(doc_id): first 8 bytes as a big-endian fraction of 2**64; < 0.8 train, < 0.9 validation, else test"
@@ -81,10 +81,6 @@ class Unchanged(Exception):
 
 # ---------------------------------------------------------------- schemas
 
-def _dict_type() -> pa.DataType:
-    return pa.dictionary(pa.int32(), pa.string())
-
-
 def dictionaries(taxonomy: Taxonomy) -> dict[str, list[str]]:
     """The value list of every dictionary-encoded column, from the taxonomy and the gold contract."""
     out = {"layer": list(LAYERS), "label": taxonomy.label_names}
@@ -96,102 +92,22 @@ def dictionaries(taxonomy: Taxonomy) -> dict[str, list[str]]:
     return out
 
 
-ANNOTATION_DOCS = {
-    "layer": "annotation (one row per submitted, not cancelled annotation), gold (one per document) or prediction",
-    "doc_id": "the document (documents.doc_id)",
-    "task_id": "Label Studio task id (null for gold)",
-    "chunk": "chunk number of the task (0: the whole document)",
-    "annotation_id": "Label Studio annotation id, or prediction id (null for gold)",
-    "annotator": "Label Studio user's email, else `user:<id>` (annotation layer)",
-    "model_version": "the pre-annotator's model version (prediction layer)",
-    "score": "the prediction's score (prediction layer)",
-    "annotators": "who labelled the document (gold layer)",
-    "ground_truth": "Label Studio's ground-truth flag",
-    "lead_time": "seconds spent, as exported",
-    "created_at": "as exported (string)",
-    "updated_at": "as exported (string)",
-    "source": "the export or task file the row comes from",
-}
-SPAN_DOCS = {
-    "layer": "annotation, gold or prediction",
-    "doc_id": "the document (documents.doc_id)",
-    "annotation_id": "Label Studio annotation id, or prediction id (null for gold)",
-    "region_id": "Label Studio region id (null for gold)",
-    "annotator": "who drew it (annotation layer)",
-    "model_version": "the pre-annotator's model version (prediction layer)",
-    "label": "span label (taxonomy span_labels)",
-    "start": "code point offset into documents.text",
-    "end": "code point offset, exclusive",
-    "raw_start": "byte offset of the span in the raw file (documents.source_file), from `offset_map` "
-                 "(`stancekit.ingest.to_raw_offsets`); null when documents.parquet has no offset_map",
-    "raw_end": "byte offset, exclusive; raw bytes [raw_start, raw_end) normalised as ingest does give `text` "
-               "when cleaning dropped nothing inside the span",
-    "text": "documents.text[start:end] (never Label Studio's value.text)",
-    "status": "gold status of the span",
-    "annotators": "annotators behind a gold span",
-}
-
-
 def annotations_schema(taxonomy: Taxonomy) -> pa.Schema:
-    fields = [
-        ("layer", _dict_type()), ("doc_id", pa.string()), ("task_id", pa.int64()), ("chunk", pa.int64()),
-        ("annotation_id", pa.int64()), ("annotator", pa.string()), ("model_version", pa.string()),
-        ("score", pa.float64()),
-    ]
-    for q in taxonomy.document_choices:
-        fields += [(q.name, _dict_type()), (f"{q.name}_status", _dict_type())]
-    fields += [
-        ("annotators", pa.list_(pa.string())), ("ground_truth", pa.bool_()), ("lead_time", pa.float64()),
-        ("created_at", pa.string()), ("updated_at", pa.string()), ("source", pa.string()),
-    ]
-    return pa.schema(fields)
+    return columns.schema(columns.annotation_columns(taxonomy))
 
 
 def spans_schema(taxonomy: Taxonomy) -> pa.Schema:
-    fields = [
-        ("layer", _dict_type()), ("doc_id", pa.string()), ("annotation_id", pa.int64()), ("region_id", pa.string()),
-        ("annotator", pa.string()), ("model_version", pa.string()), ("label", _dict_type()),
-        ("start", pa.int64()), ("end", pa.int64()), ("raw_start", pa.int64()), ("raw_end", pa.int64()),
-        ("text", pa.string()),
-    ]
-    fields += [(q.name, _dict_type()) for q in taxonomy.region_attributes]
-    fields += [("status", _dict_type()), ("annotators", pa.list_(pa.string()))]
-    return pa.schema(fields)
-
-
-RELATION_DOCS = {
-    "layer": "annotation or prediction: relations are released as drawn in Label Studio (gold has none)",
-    "doc_id": "the document (documents.doc_id)",
-    "task_id": "Label Studio task id",
-    "annotation_id": "Label Studio annotation id, or prediction id",
-    "annotator": "who drew it (annotation layer)",
-    "from_id": "region id of the source span (spans.region_id of the same doc_id and annotation_id)",
-    "to_id": "region id of the target span",
-    "direction": "left, right or bi, as in Label Studio (null when not given)",
-    "labels": "relation labels, as in Label Studio (often empty)",
-}
+    return columns.schema(columns.span_columns(taxonomy))
 
 
 def relations_schema() -> pa.Schema:
     """relations.parquet, written only when some annotation or prediction has relations."""
-    return pa.schema([("layer", _dict_type()), ("doc_id", pa.string()), ("task_id", pa.int64()),
-                      ("annotation_id", pa.int64()), ("annotator", pa.string()), ("from_id", pa.string()),
-                      ("to_id", pa.string()), ("direction", pa.string()), ("labels", pa.list_(pa.string()))])
+    return columns.schema(columns.relation_columns())
 
 
 def hf_schema(taxonomy: Taxonomy) -> pa.Schema:
     """The Hugging Face view: one row per document, plain strings (datasets cannot read dictionary columns)."""
-    span = pa.struct(
-        [("start", pa.int64()), ("end", pa.int64()), ("label", pa.string()), ("text", pa.string())]
-        + [(q.name, pa.string()) for q in taxonomy.region_attributes]
-        + [("status", pa.string())]
-    )
-    fields = [("doc_id", pa.string()), ("title", pa.string()), ("url", pa.string()), ("published", pa.string()),
-              ("text", pa.string())]
-    for q in taxonomy.document_choices:
-        fields += [(q.name, pa.string()), (f"{q.name}_status", pa.string())]
-    fields.append(("spans", pa.list_(span)))
-    return pa.schema(fields)
+    return columns.schema(columns.hf_columns(taxonomy))
 
 
 def schema_fingerprint(schema: pa.Schema) -> str:
@@ -389,7 +305,7 @@ class _Build:
                                 else f for f in first.schema])
             self.documents = _TableWriter(self.root / "documents.parquet", schema, {})
             for batch in itertools.chain([first], batches):
-                used = [name for name in ("doc_id", "title", "url", "published", TEXT_NAME) if name in batch.schema.names]
+                used = [name for name in columns.HF_DOCUMENT_COLUMNS if name in batch.schema.names]
                 for doc in batch.select(used).to_pylist():
                     self.doc_ids.add(doc["doc_id"])
                     self._gold_document(doc, gold.get(doc["doc_id"]))
@@ -400,7 +316,7 @@ class _Build:
     def _gold_document(self, doc: dict, gold_doc: dict | None) -> None:
         doc_id, text = doc["doc_id"], doc[TEXT_NAME]
         where = f"{self.inputs.gold}: document {doc_id}"
-        hf_row = {key: doc.get(key) for key in ("doc_id", "title", "url", "published", TEXT_NAME)}
+        hf_row = {key: doc.get(key) for key in columns.HF_DOCUMENT_COLUMNS}
         hf_row["spans"] = []
         if gold_doc is not None:
             row = {"layer": "gold", "doc_id": doc_id, "annotators": _strings(gold_doc.get("annotators")),
@@ -569,6 +485,20 @@ def fingerprints(release_dir: Path) -> dict[str, dict]:
     return out
 
 
+def gold_spans(release_dir: Path) -> dict[tuple, str]:
+    """The gold spans of a release: (doc_id, label, start, end) -> its attributes (as JSON), for the
+    CHANGELOG's per-document span diff; who adjudicated and the status are not compared."""
+    out = {}
+    table = pq.read_table(release_dir / "spans.parquet", filters=[("layer", "=", "gold")])
+    for row in table.to_pylist():
+        key = (row.pop("doc_id"), str(row.pop("label")), row.pop("start"), row.pop("end"))
+        for other in ("layer", "source", "region_id", "raw_start", "raw_end", "annotators", "status", "annotator",
+                      "annotation_id", "model_version", "text"):
+            row.pop(other, None)
+        out[key] = _dump_json(row)
+    return out
+
+
 def diff(old_dir: Path, new_dir: Path, old_manifest: dict, new_files: dict, new_dicts: dict) -> dict:
     """What changed between two releases: per kind of record, and per column and dictionary."""
     old, new = fingerprints(old_dir), fingerprints(new_dir)
@@ -592,9 +522,17 @@ def diff(old_dir: Path, new_dir: Path, old_manifest: dict, new_files: dict, new_
     for column, vals in new_dicts.items():
         values["added"] += [f"{column}={v}" for v in vals if v not in old_dicts.get(column, [])]
         values["removed"] += [f"{column}={v}" for v in old_dicts.get(column, []) if v not in vals]
-    files = sorted(name for name, info in new_files.items()
-                   if name != CARD and old_manifest["files"].get(name, {}).get("sha256") != info["sha256"])
-    return {"records": records, "columns": columns, "values": values, "files": files}
+    files = sorted(name for name, info in new_files.items()  # the card and croissant.json name the version
+                   if name not in (CARD, croissant.FILE) and old_manifest["files"].get(name, {}).get("sha256") != info["sha256"])
+    old_spans, new_spans = gold_spans(old_dir), gold_spans(new_dir)
+    spans: dict[str, dict[str, dict[str, int]]] = {}  # doc_id -> label -> added/removed/changed
+    for key in sorted(old_spans.keys() | new_spans.keys()):
+        what = ("added" if key not in old_spans else "removed" if key not in new_spans
+                else "changed" if old_spans[key] != new_spans[key] else None)
+        if what:
+            counts = spans.setdefault(key[0], {}).setdefault(key[1], {"added": 0, "removed": 0, "changed": 0})
+            counts[what] += 1
+    return {"records": records, "gold_spans": spans, "columns": columns, "values": values, "files": files}
 
 
 def bump_of(changes: dict) -> str | None:
@@ -626,6 +564,10 @@ def _changelog_lines(changes: dict | None, counts: dict) -> list[str]:
         parts = [f"{n} {what}" for what, n in r.items() if n]
         if parts:
             lines.append(f"{kind}: {', '.join(parts)}")
+    for doc_id, labels in changes.get("gold_spans", {}).items():
+        parts = [f"{label} " + ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+                 for label, counts in labels.items()]
+        lines.append(f"gold spans of {doc_id} (a moved boundary counts as removed and added): {'; '.join(parts)}")
     for what, cols in changes["columns"].items():
         if cols:
             lines.append(f"columns {what}: {', '.join(cols)}")
@@ -681,8 +623,19 @@ def _tasks_input(manifest: dict) -> str:
     return ", ".join(paths) or "none given"
 
 
+def content_sha256(files: dict[str, dict]) -> str:
+    """sha256 over the name and sha256 of every Parquet file of a release: what its data holds."""
+    lines = "".join(f"{name}\t{entry['sha256']}\n" for name, entry in sorted(files.items()) if name.endswith(".parquet"))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
 def render_card(manifest: dict, taxonomy: Taxonomy) -> str:
-    """The dataset card (README.md) of a release, with the YAML Hugging Face reads."""
+    """The dataset card (README.md) of a release, with the YAML Hugging Face reads.
+
+    `manifest["content_sha256"]` (see content_sha256) goes into the YAML's dataset_info: `datasets`
+    keys its cache of a local folder by that YAML, so a rebuilt folder, or another folder of the
+    same name, with other data is read afresh instead of from the cache of the first.
+    """
     splits = manifest["splits"]
     front = {
         "pretty_name": f"{taxonomy.name}: {taxonomy.actor['name']} on {taxonomy.target['name']}",
@@ -691,7 +644,11 @@ def render_card(manifest: dict, taxonomy: Taxonomy) -> str:
         "task_categories": ["token-classification", "text-classification"],
         "configs": [{"config_name": "default",  # an empty split is left out: datasets refuses one
                      "data_files": [{"split": s, "path": hf_data_file(s)} for s, _ in SPLITS if splits[s]]}],
-        "dataset_info": {"features": [_yaml_feature(f.name, f.type) for f in hf_schema(taxonomy)]},
+        "dataset_info": {
+            "description": f"{taxonomy.name} v{manifest['version']}; content sha256 {manifest['content_sha256']} "
+                           "(over the sha256 of every Parquet file, as manifest.json lists them)",
+            "features": [_yaml_feature(f.name, f.type) for f in hf_schema(taxonomy)],
+        },
     }
     counts = manifest["counts"]
     lines = [
@@ -710,16 +667,22 @@ def render_card(manifest: dict, taxonomy: Taxonomy) -> str:
         "- `data/<split>-00000-of-00001.parquet`: one row per document with its gold spans "
         f"(split {SPLIT_RULE}; an empty split has no file). Rows: "
         + ", ".join(f"{s} {splits[s]}" for s, _ in SPLITS) + ".",
+        "- `croissant.json`: the Croissant (MLCommons) description of these files: every Parquet file with its "
+        "sha256, and a record set per table with each column's type and meaning; read it with `mlcroissant`.",
         "- `manifest.json`: checksums, row counts and schema fingerprints, agreement between annotators and "
         "the prediction layer's scores against gold; check with `stancekit verify`.", "",
+        f"Content sha256 {manifest['content_sha256']} (over the sha256 of every Parquet file); it is also in the "
+        "YAML above, so that `datasets` never serves another build of this version from its cache.", "",
         "The prediction layer comes from one source only, the task file "
         f"({_tasks_input(manifest)}: the rule-based pre-annotator's output, as `stancekit tasks` writes it); "
         "the predictions stored in the Label Studio exports are left out (they repeat it, or, in an "
         "adjudication project, hold the annotators' versions).", "",
         "## Load", "",
         "```python",
-        "import stancekit; tables = stancekit.load(version=\"latest\", layer=\"gold\")",
-        "import datasets; ds = datasets.load_dataset(\"parquet\", data_files={\"train\": \"data/train-00000-of-00001.parquet\"})",
+        "import stancekit; tables = stancekit.load(path=\"path/to/this/folder\", layer=\"gold\")",
+        "clean = tables[\"documents\"][tables[\"documents\"][\"source_caveats\"] == \"\"]  # no known source caveat",
+        "import datasets; ds = datasets.load_dataset(\"path/to/this/folder\")",
+        "ds = datasets.load_dataset(\"parquet\", data_files={\"train\": \"path/to/this/folder/data/train-00000-of-00001.parquet\"})",
         "```", "",
         "## Columns", "",
         columns_table(taxonomy, relations="relations" in manifest["counts"]), "",
@@ -728,31 +691,32 @@ def render_card(manifest: dict, taxonomy: Taxonomy) -> str:
     return "\n".join(lines)
 
 
+def arrow_type_name(typ: pa.DataType) -> str:
+    """A column's Arrow type as the column table shows it (dictionaries and structs shortened)."""
+    if pa.types.is_dictionary(typ):
+        return "dictionary<string>"
+    if pa.types.is_struct(typ):
+        return "struct<" + ", ".join(f.name for f in typ) + ">"
+    return str(typ)
+
+
 def columns_table(taxonomy: Taxonomy, relations: bool = True) -> str:
     """Markdown table of every release column: file, name, Arrow type, pandas dtype from `load`, meaning.
 
-    `relations`: include relations.parquet (a release has it only when some annotation has relations)."""
+    From the declarations in `stancekit.columns` (the same ones the card and croissant.json use).
+    `relations`: include relations.parquet (a release has it only when some annotation has relations).
+    """
     from .load import pandas_dtype  # noqa: PLC0415 (load imports this module)
 
     rows = ["| file | column | Arrow type | pandas dtype | meaning |", "|---|---|---|---|---|"]
-    for name, doc in DOCUMENT_COLUMNS.items():
-        typ = "as written by ingest" if name == "offset_map" else "string"
-        dtype = "object" if name == "offset_map" else pandas_dtype(pa.string())
-        rows.append(f"| documents | `{name}` | {typ} | {dtype} | {doc} |")
-    attr_doc = {q.name: f"one of: {', '.join(q.value_names)}" for q in taxonomy.questions}
-    status_doc = {f"{q.name}_status": f"gold: {', '.join(gold_mod.DOC_STATUSES)}" for q in taxonomy.document_choices}
-    tables = [("annotations", annotations_schema(taxonomy), ANNOTATION_DOCS), ("spans", spans_schema(taxonomy), SPAN_DOCS)]
-    tables += [("relations", relations_schema(), RELATION_DOCS)] if relations else []
-    for file, schema, docs in tables:
-        for field in schema:
-            typ = "dictionary<string>" if pa.types.is_dictionary(field.type) else str(field.type)
-            doc = docs.get(field.name) or attr_doc.get(field.name) or status_doc.get(field.name)
-            rows.append(f"| {file} | `{field.name}` | {typ} | {pandas_dtype(field.type)} | {doc} |")
-    hf_docs = {"spans": "the gold spans: list of {start, end, label, text, attributes, status}"}
-    for field in hf_schema(taxonomy):
-        doc = (hf_docs.get(field.name) or DOCUMENT_COLUMNS.get(field.name) or status_doc.get(field.name)
-               or f"gold answer, {attr_doc[field.name]}")
-        rows.append(f"| data/&lt;split&gt; | `{field.name}` | {field.type} | {pandas_dtype(field.type)} | {doc} |")
+    tables = {**columns.tables(taxonomy), "data/&lt;split&gt;": columns.hf_columns(taxonomy)}
+    if not relations:
+        del tables["relations"]
+    for file, cols in tables.items():
+        for col in cols:
+            rows.append(f"| {file} | `{col.name}` | {arrow_type_name(col.type)} | {pandas_dtype(col.type)} | {col.doc} |")
+            rows += [f"| {file} | `{col.name}.{part}` | {col.type.field(part).type} | (in `{col.name}`) | {doc} |"
+                     for part, doc in col.parts]
     return "\n".join(rows)
 
 
@@ -804,13 +768,15 @@ def _remove_stale_builds(out_dir: Path) -> None:
 
 
 def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, version: str | None = None,
-          bump: str | None = None, on_bytes: Callable[[int], None] | None = None) -> Path:
+          bump: str | None = None, metadata: dict | None = None,
+          on_bytes: Callable[[int], None] | None = None) -> Path:
     """Build the release and rename it into out_dir/vX.Y.Z; returns that path.
 
     `on_bytes`, when given, is called with the bytes of each task read from the exports and the task file.
 
     Exactly one of `version` ("X.Y.Z") and `bump` ("auto", "major", "minor", "patch").
-    With a bump part smaller than the diff needs, it refuses.
+    With a bump part smaller than the diff needs, it refuses. `metadata` is the dataset metadata
+    (`croissant.read_metadata`, dataset/metadata.yaml) that croissant.json carries.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -868,6 +834,12 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
             "parquet": {"pyarrow": pa.__version__, **PARQUET_OPTIONS},
         }
         manifest["change"]["lines"] = _changelog_lines(changes, manifest["counts"])
+        manifest["content_sha256"] = content_sha256(files)
+        try:
+            described = croissant.describe(root, taxonomy, name, metadata, files)
+        except croissant.CroissantError as exc:
+            raise ReleaseError(str(exc), 1) from exc
+        (root / croissant.FILE).write_text(_dump_json(described), encoding="utf-8")
         (root / CARD).write_text(render_card(manifest, taxonomy), encoding="utf-8")
         manifest["files"] = {p.relative_to(root).as_posix(): files.get(p.relative_to(root).as_posix()) or _file_entry(p)
                              for p in _files(root)}
