@@ -137,15 +137,13 @@ reproducible: release-build
 # The main job on the bundled data: every stage, in order.
 dataset: config schema build/documents.parquet annotation/tasks/tasks.json validate gold agreement release-build reproducible
 
-# Publish dataset/releases/v$(VERSION) (never overwritten: set a new version in dataset/VERSION). The version
-# comes from `release --bump` (TFDS semantics, from the diff against the latest release) and must be dataset/VERSION.
+# Publish dataset/releases/v$(VERSION) (never overwritten: set a new version in dataset/VERSION, the one
+# `stancekit release --bump` derives from the diff against the latest release: TFDS semantics).
 publish: release-build
 	@if [ -e dataset/releases/v$(VERSION) ]; then \
 	  echo "dataset/releases/v$(VERSION) exists: a release is never overwritten; set a new version in dataset/VERSION" >&2; \
 	  exit 1; fi
-	$(BIN)/stancekit release --bump
-	@test -d dataset/releases/v$(VERSION) || { echo "the diff against the latest release asks for another version" \
-	  "than dataset/VERSION ($(VERSION)): see dataset/releases/CHANGELOG.md" >&2; exit 1; }
+	$(BIN)/stancekit release --version $(VERSION)
 	$(BIN)/stancekit verify dataset/releases/v$(VERSION)
 	diff -r dataset/releases/v$(VERSION) build/releases/v$(VERSION)
 	$(BIN)/stancekit datasheet

@@ -35,27 +35,44 @@ def test_generated_export_is_valid_apart_from_the_injected_warnings(tmp_path):
 
 def test_benchmark_reports_every_approach_with_numbers(tmp_path):
     out = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--tasks", "50", "--workdir", str(tmp_path),
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--tasks", "30", "50", "--workdir", str(tmp_path),
          "--max-whole", "50", "--max-jsonschema", "50", "--format", "json"],
-        capture_output=True, text=True, check=True, timeout=300,
+        capture_output=True, text=True, check=True, timeout=600,
     )
     report = json.loads(out.stdout)
     assert report["cpus"] >= 1 and len(report["load_avg_before"]) == 3 and "15.7 s" in report["ls_export_figure"]
     rows = report["rows"]
-    assert [r["approach"] for r in rows] == list(bench.APPROACHES)
+    assert [(r["tasks"], r["approach"]) for r in rows] == [(n, a) for n in (30, 50) for a in bench.APPROACHES]
     for r in rows:
-        assert r["tasks"] == 50 and r["exit"] == 0, r
-        for key in ("seconds", "peak_rss_mb", "x_parse_only", "x_ls_export", "export_mb"):
+        assert r["exit"] == 0, r
+        for key in ("seconds", "peak_rss_mb", "peak_mb", "x_floor", "x_ls_export", "export_mb"):
             assert isinstance(r[key], (int, float)) and r[key] > 0, (key, r)
-    assert next(r for r in rows if r["approach"] == "parse-only")["x_parse_only"] == 1.0
-    assert len(report["targets"]) == 4
+        assert isinstance(r["tree_pss_mb"], (int, float)) and r["peak_mb"] >= r["peak_rss_mb"]
+    assert [r["x_floor"] for r in rows if r["approach"] == "floor"] == [1.0, 1.0]
+    # per bar (validate, release): time and memory at each N, and the growth between the two N
+    assert len(report["targets"]) == 2 * (2 * 2 + 1)
+    assert all(line.endswith((": met", ": NOT met")) for line in report["targets"])
     assert list(tmp_path.iterdir()) == []  # the generated inputs are deleted
+
+
+def test_inputs_are_reused_and_approaches_chosen(tmp_path, capsys):
+    """--keep then --reuse measures again on the same files, without generating them again."""
+    assert bench.main(["--tasks", "20", "--workdir", str(tmp_path), "--keep", "--approaches", "floor", "validate"]) == 0
+    capsys.readouterr()
+    export = tmp_path / "n20" / "export.json"
+    stamp = export.stat().st_mtime_ns
+    assert bench.main(["--tasks", "20", "--workdir", str(tmp_path), "--reuse", "--approaches", "floor", "validate",
+                       "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["approach"] for r in rows] == ["floor", "validate"]
+    assert all(r["generate_seconds"] == 0 for r in rows)
+    assert export.stat().st_mtime_ns == stamp
 
 
 def test_text_table_has_a_row_per_approach(tmp_path, capsys):
     assert bench.main(["--tasks", "20", "--workdir", str(tmp_path), "--max-whole", "0", "--max-jsonschema", "0"]) == 0
     lines = capsys.readouterr().out.splitlines()
     rows = [line.split("|")[1:-1] for line in lines if line.startswith("| 20 |")]
-    assert [cells[2].strip() for cells in rows] == ["parse-only", "validate", "release"]
+    assert [cells[2].strip() for cells in rows] == ["floor", "parse-only", "duckdb", "validate", "release"]
     for cells in rows:
-        float(cells[3]), float(cells[4]), float(cells[5]), float(cells[6])
+        float(cells[3]), float(cells[4]), float(cells[5]), float(cells[6]), float(cells[7])

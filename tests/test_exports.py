@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stancekit.exports import ExportReadError, iter_json_array, iter_tasks
+from stancekit.exports import ExportReadError, iter_json_array, iter_raw_tasks, iter_tasks, parse_task
 from stancekit.records import Relation, Span, parse_result
 from stancekit.taxonomy import load
 
@@ -27,6 +27,34 @@ def test_split_equals_whole_parse(tasks, chunk, indent, ascii_only):
     data = json.dumps(tasks, indent=indent, ensure_ascii=ascii_only)
     got = [task for _, task in iter_json_array(io.StringIO(data), chunk_chars=chunk)]
     assert got == tasks
+
+
+@settings(max_examples=300, deadline=None)
+@given(tasks=TASKS, window=st.integers(1, 64), indent=st.sampled_from([None, 1]), ascii_only=st.booleans(),
+       bom=st.booleans())
+def test_fast_scan_equals_whole_parse(tmp_path_factory, tasks, window, indent, ascii_only, bom):
+    """The scan (msgspec) + parse path gives exactly what json.loads gives, integers of any size included."""
+    path = tmp_path_factory.mktemp("scan") / "export.json"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + json.dumps(tasks, indent=indent, ensure_ascii=ascii_only).encode())
+    got = [parse_task(path, i, raw) for i, raw in iter_raw_tasks(path, window=window)]
+    assert got == tasks
+    assert [type(v) for t in got for v in t.values()] == [type(v) for t in tasks for v in t.values()]
+
+
+def test_fast_scan_hands_tasks_over_as_bytes(tmp_path):
+    """Well-formed tasks are scanned, not parsed, by the reader's first stage (they parse in the workers)."""
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps([{"id": 1, "text": "Путин 🇺🇦"}, {"id": 2}], ensure_ascii=False), encoding="utf-8")
+    raws = list(iter_raw_tasks(path))
+    assert [type(raw) for _, raw in raws] == [bytes, bytes]
+    assert [parse_task(path, i, raw) for i, raw in raws] == [{"id": 1, "text": "Путин 🇺🇦"}, {"id": 2}]
+
+
+def test_exact_reader_takes_over_what_the_scan_refuses(tmp_path):
+    """NaN is not JSON to msgspec but the stdlib reads it: the file goes on through the exact reader."""
+    path = tmp_path / "export.json"
+    path.write_text('[{"id": 1}, {"id": 2, "x": NaN}, {"id": 3}]', encoding="utf-8")
+    assert [t["id"] for _, t in iter_tasks(path)] == [1, 2, 3]
 
 
 @settings(max_examples=300, deadline=None)
@@ -54,6 +82,13 @@ def test_not_an_export(tmp_path, data, message):
     path = tmp_path / "export.json"
     path.write_bytes(data)
     with pytest.raises(ExportReadError, match=re.escape(message)):
+        list(iter_tasks(path))
+
+
+def test_lone_surrogate_escape_names_the_task(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_bytes(b'[{"id": 1}, {"id": "\\udc00 and more"}]')
+    with pytest.raises(ExportReadError, match="task 1 at character 12 holds a lone surrogate escape"):
         list(iter_tasks(path))
 
 

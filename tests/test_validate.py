@@ -315,3 +315,47 @@ def test_a_lone_surrogate_escape_is_unreadable_input_not_a_crash(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert f"{path}: task 1 at character" in result.output and "lone surrogate escape (\\ud83d)" in result.output
+
+
+def test_first_seen_keeps_the_first_value_and_place_across_merges(monkeypatch):
+    """The reader's compact identity map (sorted numpy arrays after every MERGE keys) answers like a dict."""
+    import random
+
+    from stancekit.validate import _FirstSeen
+
+    monkeypatch.setattr(_FirstSeen, "MERGE", 7)
+    seen, places, plain = _FirstSeen(), _FirstSeen(values=False), {}
+    rng = random.Random(0)
+    for n in range(2000):
+        key = rng.randrange(300) * 7919 + (2**62 if n % 3 else 0)
+        value = (n * 2654435761) % 2**32
+        assert seen.setdefault(key, value, n * 2**40) == plain.setdefault(key, (value, n * 2**40))
+        assert places.setdefault(key, 0, n * 2**40) == (0, plain[key][1])
+    assert len(seen) == len(places) == len(plain)
+
+
+def test_workers_give_the_records_and_problems_of_one_process(tmp_path):
+    """Tasks checked in worker processes come back in task order: the same records and problems, in the same order."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import bench
+
+    tax = TAXONOMY
+    data = bench.generate(tmp_path, 60, defects=6)
+    text = data["export"].read_text(encoding="utf-8")
+    second = tmp_path / "again.json"  # a repeat and a conflict across files, so identity checks run too
+    second.write_text(text.replace('"lead_time": 42.5', '"lead_time": 43.5', 1), encoding="utf-8")
+    runs = []
+    for workers in (1, 2):
+        found = []
+        reader = validate.Reader(tax, on_problem=found.append, workers=workers)
+        reader.min_pool_bytes = 0
+        validate.BATCH_BYTES, old = 50_000, validate.BATCH_BYTES
+        try:
+            records = list(reader.read([data["export"], second]))
+        finally:
+            validate.BATCH_BYTES = old
+        runs.append((records, found, reader.summary.counts))
+    assert runs[0] == runs[1]
+    assert runs[0][2]["DUPLICATE_ANNOTATION"] and runs[0][2]["CONFLICTING_ANNOTATION"] == 1

@@ -61,6 +61,32 @@ def _documents(path: Path | None) -> documents_mod.DocumentStore | None:
     return None if path is None else documents_mod.DocumentStore.open(path)
 
 
+QUIET_OPTION = click.option("--quiet", "-q", is_flag=True,
+                            help="Show no progress bar (one is shown on stderr only when stderr is a terminal).")
+
+
+def progress_bar(quiet: bool, total: float | None, unit: str, desc: str):
+    """A tqdm progress bar on stderr (done, rate, time left), shown only when stderr is a terminal and not
+    --quiet; otherwise a bar that prints nothing. Use as a context manager; `update(n)` counts progress."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, unit_scale=True, unit_divisor=1024 if unit == "B" else 1000, desc=desc,
+                file=sys.stderr, disable=quiet or not sys.stderr.isatty(), leave=False, mininterval=0.5,
+                dynamic_ncols=True)
+
+
+def _track(bar):
+    """A progress callback (done, total) that moves `bar` to done out of total."""
+    def update(done: int, total: int) -> None:
+        bar.total, bar.n = total, done
+        bar.refresh()
+    return update
+
+
+def _size(paths) -> int:
+    return sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
+
+
 def load_taxonomy(path: Path) -> taxonomy_mod.Taxonomy:
     return taxonomy_mod.load(path)
 
@@ -120,7 +146,8 @@ def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> N
 @click.option("--report", type=click.Path(path_type=Path),
               help="Also write the removal report: one JSON line per removed stretch (doc_id, source_file, "
                    "rule, raw_start, raw_end: bytes into source_file, text).")
-def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None, report: Path | None) -> None:
+@QUIET_OPTION
+def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None, report: Path | None, quiet: bool) -> None:
     """Clean raw articles (.txt, .html, .jsonl files or directories of them) into documents.parquet.
 
     Exit 0 when every input was ingested, 1 when some were skipped (named on stderr), 2 when
@@ -129,7 +156,8 @@ def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None, report:
     from . import sources as sources_mod
 
     described = sources_mod.read(sources) if sources else None
-    result = ingest_mod.ingest(list(paths))
+    with progress_bar(quiet, None, "file", "ingest") as bar:
+        result = ingest_mod.ingest(list(paths), progress=_track(bar))
     if described is not None:
         for path in sources_mod.attach(result.documents, described):
             result.warnings.append(f"{path}: not in {sources}; its source columns are null")
@@ -174,9 +202,10 @@ def schema_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
               help="The files are task files (`stancekit tasks`) or export snapshots: check their predictions.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=paths.LABELING_CONFIG,
               show_default=True, help="The labeling config the exports were made with; it must match the taxonomy.")
+@QUIET_OPTION
 @TAXONOMY_OPTION
 def validate_cmd(exports: tuple[Path, ...], fmt: str, documents_path: Path | None, predictions: bool,
-                 config_path: Path, taxonomy_path: Path) -> None:
+                 config_path: Path, quiet: bool, taxonomy_path: Path) -> None:
     """Check Label Studio JSON exports: structure, references, offsets, semantics.
 
     Exit 0 when there is no error (warnings allowed), 1 when errors were found,
@@ -188,10 +217,12 @@ def validate_cmd(exports: tuple[Path, ...], fmt: str, documents_path: Path | Non
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"{config_path}: cannot read the labeling config ({getattr(exc, 'strerror', None) or exc})")
     summary = validate_mod.Summary()
-    for problem in validate_mod.validate_exports(exports, taxonomy, config_xml, summary, str(config_path),
-                                                 _documents(documents_path), predictions):
-        if fmt == "json":
-            sys.stdout.write(json.dumps(problem.as_dict(), ensure_ascii=False, default=str) + "\n")
+    documents = _documents(documents_path)
+    with progress_bar(quiet, _size(exports), "B", "validate") as bar:
+        for problem in validate_mod.validate_exports(exports, taxonomy, config_xml, summary, str(config_path),
+                                                     documents, predictions, on_bytes=bar.update):
+            if fmt == "json":
+                sys.stdout.write(json.dumps(problem.as_dict(), ensure_ascii=False, default=str) + "\n")
     if fmt == "text":
         click.echo(validate_mod.format_summary(summary), nl=False)
     sys.exit(1 if summary.errors else 0)
@@ -291,8 +322,9 @@ def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, d
 @LS_URL_OPTION
 @LS_SETTINGS_OPTION
 @LS_PROJECT_OPTION
+@QUIET_OPTION
 @TAXONOMY_OPTION
-def ls_push(tasks_file: Path, state_dir: Path, url: str | None, settings_path: Path, title: str | None,
+def ls_push(tasks_file: Path, state_dir: Path, url: str | None, settings_path: Path, title: str | None, quiet: bool,
             taxonomy_path: Path) -> None:
     """Import TASKS_FILE into the project, skipping tasks already there (same doc_id and chunk);
     bring the project's settings in line with --settings first."""
@@ -307,7 +339,8 @@ def ls_push(tasks_file: Path, state_dir: Path, url: str | None, settings_path: P
                                 settings)
     if changed:
         click.echo(f"project settings updated: {', '.join(changed)}")
-    result = ls.push(client, project_id, tasks, say=click.echo)
+    with progress_bar(quiet, None, "task", "ls push") as bar:
+        result = ls.push(client, project_id, tasks, say=click.echo, progress=_track(bar))
     click.echo(f"imported {result.imported} new tasks; {result.already_there} already in project {title!r}")
     if result.conflicts:
         doc_id, chunk = result.conflicts[0]
@@ -321,14 +354,16 @@ def ls_push(tasks_file: Path, state_dir: Path, url: str | None, settings_path: P
 @LS_STATE_OPTION
 @LS_URL_OPTION
 @LS_PROJECT_OPTION
+@QUIET_OPTION
 @TAXONOMY_OPTION
-def ls_pull(out_dir: Path, state_dir: Path, url: str | None, title: str | None, taxonomy_path: Path) -> None:
+def ls_pull(out_dir: Path, state_dir: Path, url: str | None, title: str | None, quiet: bool, taxonomy_path: Path) -> None:
     """Write a snapshot JSON export of the project (all tasks, full predictions) to OUT_DIR/<time>.json."""
     from . import labelstudio as ls
 
     title = _project_title(title, taxonomy_path)
     client = ls.connect(state_dir, url)
-    path = ls.pull(client, client.project_id(title), out_dir)
+    with progress_bar(quiet, None, "B", "ls pull") as bar:
+        path = ls.pull(client, client.project_id(title), out_dir, on_bytes=bar.update)
     click.echo(f"wrote {path}")
 
 
@@ -529,9 +564,10 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
 @click.option("--metadata", type=click.Path(path_type=Path), default=paths.METADATA, show_default=True,
               help="Dataset metadata for croissant.json (licence, citation, creators, RAI statements); "
                    "skipped when the default path does not exist.")
+@QUIET_OPTION
 @click.pass_context
 def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, rules, agreement,
-                out_dir, metadata) -> None:
+                out_dir, metadata, quiet) -> None:
     """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions."""
     import glob
 
@@ -556,8 +592,10 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
     dataset_metadata = croissant_mod.read_metadata(optional.pop("metadata")) if "metadata" in optional else None
     inputs = release_mod.Inputs(documents, exports, **optional)
     try:
-        final = release_mod.build(inputs, load_taxonomy(taxonomy_path), out_dir, version=version, bump=bump,
-                                  metadata=dataset_metadata)
+        with progress_bar(quiet, _size([*exports, *([optional["tasks"]] if "tasks" in optional else [])]), "B",
+                          "release") as bar:
+            final = release_mod.build(inputs, load_taxonomy(taxonomy_path), out_dir, version=version, bump=bump,
+                                      metadata=dataset_metadata, on_bytes=bar.update)
     except release_mod.Unchanged as exc:
         click.echo(str(exc))
         return

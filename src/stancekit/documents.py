@@ -90,6 +90,7 @@ class DocumentStore:
         self._db = sqlite3.connect("")
         self._db.execute("CREATE TABLE doc (doc_id TEXT PRIMARY KEY, text TEXT, map BLOB)")
         self._last: tuple[str | None, tuple | None] = (None, None)
+        self._last_map: tuple[str | None, dict | None] = (None, None)
 
     @classmethod
     def open(cls, path: str | Path) -> DocumentStore:
@@ -125,9 +126,12 @@ class DocumentStore:
         return row[0] if row else None
 
     def offset_map(self, doc_id: str) -> dict | None:
-        """The document's offset map (see `stancekit.ingest.to_raw_offsets`), or None."""
-        row = self._row(doc_id)
-        return marshal.loads(row[1]) if row and row[1] is not None else None
+        """The document's offset map (see `stancekit.ingest.to_raw_offsets`), or None; the last one is kept
+        decoded (a release asks for it once per span). Treat it as read-only."""
+        if self._last_map[0] != doc_id:
+            row = self._row(doc_id)
+            self._last_map = (doc_id, marshal.loads(row[1]) if row and row[1] is not None else None)
+        return self._last_map[1]
 
     def doc_ids(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT doc_id FROM doc ORDER BY doc_id")]

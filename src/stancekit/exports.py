@@ -1,7 +1,10 @@
 """Parse Label Studio JSON exports task by task, in bounded memory.
 
 An export is one JSON array of tasks that can reach gigabytes, so it is never loaded
-whole: `iter_tasks` parses one task at a time from a bounded buffer. This is the parsing
+whole: `iter_raw_tasks` finds each task's extent in a bounded window (msgspec, in C, building
+nothing) and `parse_task` parses it (in the reader's worker processes when there are some);
+`iter_tasks` does both. `iter_json_array`, the stdlib's decoder over a text stream, is the
+exact reader that takes over whatever the scan refuses and words every error. This is the parsing
 layer only: stages read exports through `stancekit.validate.Reader`, which validates each
 task and turns its annotations into `stancekit.records.Record`s.
 """
@@ -9,9 +12,12 @@ task and turns its annotations into `stancekit.records.Record`s.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
+
+import msgspec
 
 from .errors import InputError
 
@@ -19,6 +25,13 @@ CHUNK_CHARS = 1 << 20
 MAX_TASK_CHARS = 1 << 26  # a task larger than this is reported, not buffered without end
 _DECODER = json.JSONDecoder()
 _BETWEEN = " \t\r\n,"
+WINDOW_BYTES = 1 << 20
+_BLANK = b" \t\r\n"
+_SEPARATORS = b" \t\r\n,"
+_AFTER_TASK = b" \t\r\n,]"
+_RAW = msgspec.json.Decoder(type=msgspec.Raw)  # scans one JSON value, builds nothing
+_DECODE = msgspec.json.decode
+_TRAILING = re.compile(r"trailing characters \(byte (\d+)\)")
 
 
 class ExportReadError(InputError):
@@ -28,6 +41,9 @@ class ExportReadError(InputError):
         super().__init__(f"{path}: {message}")
         self.path = str(path)
         self.message = message
+
+    def __reduce__(self):  # raised in a reader's worker process, it travels back whole
+        return type(self), (self.path, self.message)
 
 
 def iter_json_array(stream: TextIO, path: str | Path = "<stream>", chunk_chars: int = CHUNK_CHARS) -> Iterator[tuple[int, dict]]:
@@ -120,11 +136,112 @@ def _require_unicode(task: dict, path: str | Path, where: str) -> None:
                                     "not valid Unicode") from exc
 
 
-def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """Yield (index, task) for each task of an export file, streaming. Raises ExportReadError when the
-    file cannot be read, is not UTF-8 JSON, is truncated, or is not an array of tasks."""
+def iter_raw_tasks(path: str | Path, window: int = WINDOW_BYTES) -> Iterator[tuple[int, bytes | dict]]:
+    """Yield (index, task) for each task of an export file, the task still as its JSON bytes, streaming.
+
+    The fast path: msgspec scans each task's extent in C without building objects (in a window of
+    `window` bytes, widened for a longer task up to MAX_TASK_CHARS bytes), and the bytes are
+    parsed later by `parse_task`, possibly in another process. A task the scan cannot place
+    (not JSON, NaN, a file cut short, garbage between tasks) hands the file over to the exact reader,
+    `iter_json_array`, from that task on: it yields parsed dicts, or raises its one-line
+    ExportReadError naming the task and character. So either path yields the same tasks and the
+    same errors.
+    """
     try:
-        with open(path, encoding="utf-8") as stream:
-            yield from iter_json_array(stream, path)
+        with open(path, "rb") as stream:
+            buf = stream.read(window)
+            pos = 3 if buf.startswith(b"\xef\xbb\xbf") else 0
+            while True:  # the opening bracket
+                while pos < len(buf) and buf[pos] in _BLANK:
+                    pos += 1
+                if pos < len(buf) or len(buf) < window:
+                    break
+                buf, pos = buf[pos:] + stream.read(window), 0
+            if buf[pos:pos + 1] != b"[":
+                yield from _exact(path, 0)  # raises its message
+                return
+            pos += 1
+            index = 0
+            while True:
+                while True:  # between tasks
+                    while pos < len(buf) and buf[pos] in _SEPARATORS:
+                        pos += 1
+                    if pos < len(buf):
+                        break
+                    more = stream.read(window)
+                    if not more:
+                        break
+                    buf, pos = more, 0
+                if buf[pos:pos + 1] != b"{":
+                    rest = buf[pos + 1:]
+                    while buf[pos:pos + 1] == b"]" and not rest.strip(_BLANK):
+                        rest = stream.read(window)
+                        if not rest:
+                            return
+                    yield from _exact(path, index)
+                    return
+                while True:
+                    try:
+                        _RAW.decode(memoryview(buf)[pos:])
+                        end = len(buf)  # the task ends exactly at the end of the window
+                        break
+                    except (msgspec.DecodeError, RecursionError) as exc:
+                        found = _TRAILING.search(str(exc))
+                        if found and buf[pos + int(found.group(1)) - 1] in _AFTER_TASK:
+                            end = pos + int(found.group(1)) - 1
+                            break
+                        if len(buf) - pos < MAX_TASK_CHARS:  # the task may go on past the window
+                            more = stream.read(max(window, len(buf) - pos))
+                            if more:
+                                buf, pos = buf[pos:] + more, 0
+                                continue
+                        yield from _exact(path, index)
+                        return
+                yield index, buf[pos:end]
+                index += 1
+                pos = end
     except OSError as exc:
         raise ExportReadError(path, f"cannot read ({exc.strerror})") from exc
+
+
+def parse_task(path: str | Path, index: int, raw: bytes | dict) -> dict:
+    """The task of `iter_raw_tasks` as a dict (msgspec: integers of any size, as the stdlib parses them).
+
+    Bytes that do not parse (not UTF-8, a lone surrogate escape) are read again by the exact
+    reader for its one-line ExportReadError."""
+    if isinstance(raw, dict):
+        return raw
+    try:
+        task = _DECODE(raw)
+    except (msgspec.DecodeError, RecursionError):  # e.g. nested deeper than msgspec goes
+        task = None
+    if not isinstance(task, dict) or ((b"\\ud" in raw or b"\\uD" in raw) and not _is_unicode(task)):
+        for _, exact in _exact(path, index):  # raises
+            return exact
+        raise ExportReadError(path, f"task {index} cannot be read")  # the file changed while being read
+    return task
+
+
+def _exact(path: str | Path, index: int) -> Iterator[tuple[int, dict]]:
+    """The tasks from `index` on, read by the exact (stdlib) reader: the slow path for what the scan refuses."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            for i, task in iter_json_array(stream, path):
+                if i >= index:
+                    yield i, task
+    except OSError as exc:
+        raise ExportReadError(path, f"cannot read ({exc.strerror})") from exc
+
+
+def _is_unicode(task: dict) -> bool:
+    try:
+        json.dumps(task, ensure_ascii=False).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """Yield (index, task) for each task of an export file, streaming (`iter_raw_tasks` + `parse_task`)."""
+    for index, raw in iter_raw_tasks(path):
+        yield index, parse_task(path, index, raw)

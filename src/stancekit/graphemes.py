@@ -46,4 +46,8 @@ def cluster_start(text: str, i: int) -> int:
 
 def is_boundary(text: str, i: int) -> bool:
     """True when code point index i is between two grapheme clusters (or at either end of the text)."""
+    if 0 < i < len(text):
+        a, b = text[i - 1], text[i]
+        if _plain(a) and _plain(b) and not (a == "\r" and b == "\n"):  # _safe_start(text, i) == i: a boundary
+            return True
     return cluster_start(text, i) == i

@@ -25,7 +25,7 @@ import math
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from html.parser import HTMLParser
@@ -1155,13 +1155,17 @@ def drop_duplicates(documents: list[dict]) -> tuple[list[dict], list[str]]:
     return kept, notes
 
 
-def ingest(paths: list[str | Path]) -> IngestResult:
+def ingest(paths: list[str | Path], progress: Callable[[int, int], None] | None = None) -> IngestResult:
     """Read and clean every input; one document per .txt/.html file and per JSONL line. Raises
-    nothing for a bad input: it is skipped and named in the result's `errors`."""
+    nothing for a bad input: it is skipped and named in the result's `errors`.
+
+    `progress`, when given, is called with (files done, files) before and after each file."""
     files, errors = expand_inputs(paths)
     warnings: list[str] = []
     documents: list[dict] = []
-    for path in files:
+    for done, path in enumerate(files):
+        if progress is not None:
+            progress(done, len(files))
         try:
             fmt = FORMATS[Path(path).suffix.lower()]
             if fmt == "jsonl":
@@ -1176,6 +1180,8 @@ def ingest(paths: list[str | Path]) -> IngestResult:
         for doc in docs:
             doc["source_file"] = path
         documents.extend(docs)
+    if progress is not None:
+        progress(len(files), len(files))
     kept, notes = drop_duplicates(documents)
     return IngestResult(kept, warnings + notes, errors, removal_report(documents, kept))
 

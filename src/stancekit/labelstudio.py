@@ -539,8 +539,11 @@ def _batches(items: list, size: int) -> Iterable[list]:
 
 
 def push(client: Client, project_id: int, tasks: list[dict], batch_size: int = IMPORT_BATCH,
-         say: Callable[[str], None] = lambda s: None) -> PushResult:
+         say: Callable[[str], None] = lambda s: None,
+         progress: Callable[[int, int], None] | None = None) -> PushResult:
     """Import the tasks that are not in the project yet, keyed by (doc_id, chunk).
+
+    `progress`, when given, is called with (tasks imported, tasks to import) after each batch.
 
     Each batch is one request, which Label Studio imports in one transaction. After a failed
     batch the project's keys are read again before retrying with backoff, so a batch that did
@@ -567,6 +570,8 @@ def push(client: Client, project_id: int, tasks: list[dict], batch_size: int = I
                 client.sdk.projects.import_tasks(id=project_id, request=[tasks[i] for i in batch], return_task_ids=True,
                                                  request_options={"max_retries": 0})
                 say(f"imported batch {n} ({len(batch)} tasks)")
+                if progress is not None:
+                    progress(min(n * batch_size, len(missing)), len(missing))
             break
         except (ApiError, httpx.HTTPError) as exc:
             if not _transient(exc) or attempt == IMPORT_ATTEMPTS - 1:
@@ -590,9 +595,11 @@ EXPORT_OPTIONS = {
 
 
 def pull(client: Client, project_id: int, out_dir: Path = DEFAULT_EXPORT_DIR, timeout: float = 600.0,
-         now: datetime | None = None) -> Path:
+         now: datetime | None = None, on_bytes: Callable[[int], None] | None = None) -> Path:
     """Write a snapshot JSON export of every task (with full predictions) to out_dir/<UTC time>.json.
-    Raises LabelStudioError when the export fails or cannot be downloaded (nothing is written then)."""
+    Raises LabelStudioError when the export fails or cannot be downloaded (nothing is written then).
+
+    `on_bytes`, when given, is called with the size of each downloaded chunk."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     export = client.call("creating an export snapshot", client.sdk.projects.exports.create, id=project_id,
                          title=f"stancekit pull {stamp}", serialization_options=EXPORT_OPTIONS)
@@ -616,6 +623,8 @@ def pull(client: Client, project_id: int, out_dir: Path = DEFAULT_EXPORT_DIR, ti
         with open(tmp, "wb") as f:
             for chunk in client.sdk.projects.exports.download(id=project_id, export_pk=export.id, export_type="JSON"):
                 f.write(chunk)
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
 
     with atomic_path(out) as tmp:
         for attempt in range(DOWNLOAD_ATTEMPTS):

@@ -27,7 +27,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,7 +146,7 @@ class _TableWriter:
                 raise ReleaseRefused(f"{where}: {name} {value!r} is not in the taxonomy (expected one of {', '.join(index)})")
         self._buffer.append(row)
         self.layers[row.get("layer")] += 1
-        self._chars += sum(len(v) for v in row.values() if isinstance(v, str))
+        self._chars += sum([len(v) for v in row.values() if type(v) is str])
         if len(self._buffer) >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
             self._flush()
 
@@ -245,8 +245,10 @@ class _Build:
     many and the first (`validate.InputRejected` -> ReleaseRefused).
     """
 
-    def __init__(self, root: Path, inputs: Inputs, taxonomy: Taxonomy, sha256: dict[str, str]):
+    def __init__(self, root: Path, inputs: Inputs, taxonomy: Taxonomy, sha256: dict[str, str],
+                 on_bytes: Callable[[int], None] | None = None):
         self.root, self.inputs, self.taxonomy, self.sha256 = root, inputs, taxonomy, sha256
+        self.on_bytes = on_bytes  # progress: called with the bytes of each task read
         dicts = dictionaries(taxonomy)
         (root / "data").mkdir()
         self.annotations = _TableWriter(root / "annotations.parquet", annotations_schema(taxonomy), dicts)
@@ -273,11 +275,11 @@ class _Build:
         if missing:
             raise ReleaseRefused(f"{self.inputs.gold}: gold document {missing[0]} is not in {self.inputs.documents}")
         try:
-            reader = validate.Reader(self.taxonomy, documents=self.store)
+            reader = validate.Reader(self.taxonomy, documents=self.store, on_bytes=self.on_bytes)
             self._records(reader.read(sorted(self.inputs.exports)))
             reader.refuse_errors()
             if self.inputs.tasks:
-                reader = validate.Reader(self.taxonomy, documents=self.store)
+                reader = validate.Reader(self.taxonomy, documents=self.store, on_bytes=self.on_bytes)
                 self._records(reader.read_predictions([self.inputs.tasks]))
                 reader.refuse_errors()
         except validate.InputRejected as exc:
@@ -768,8 +770,11 @@ def _remove_stale_builds(out_dir: Path) -> None:
 
 
 def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, version: str | None = None,
-          bump: str | None = None, metadata: dict | None = None) -> Path:
+          bump: str | None = None, metadata: dict | None = None,
+          on_bytes: Callable[[int], None] | None = None) -> Path:
     """Build the release and rename it into out_dir/vX.Y.Z; returns that path.
+
+    `on_bytes`, when given, is called with the bytes of each task read from the exports and the task file.
 
     Exactly one of `version` ("X.Y.Z") and `bump` ("auto", "major", "minor", "patch"; without a
     version, "auto" when not given). `metadata` is the dataset metadata (`croissant.read_metadata`,
@@ -788,7 +793,7 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
     root = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=out_dir))
     root.chmod(0o755)
     try:
-        job = _Build(root, inputs, taxonomy, {item["path"]: item["sha256"] for item in input_listing})
+        job = _Build(root, inputs, taxonomy, {item["path"]: item["sha256"] for item in input_listing}, on_bytes)
         try:
             job.run()
         except exports.ExportReadError as exc:
