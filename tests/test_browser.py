@@ -18,7 +18,6 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from playwright.sync_api import expect, sync_playwright
 
 from stancekit import ingest, labelstudio, release, tasks, taxonomy, validate
 from stancekit.cli import main
@@ -121,6 +120,7 @@ def region(page, phrase: str):
 
 
 def expect_question_shown(page, question: taxonomy.Question, shown: bool) -> None:
+    from playwright.sync_api import expect
     block = question_block(page, question)
     if not shown:
         expect(block).to_be_hidden()
@@ -147,6 +147,7 @@ def label_task(page, spans: list[dict], answers: dict[str, str], screenshot: Pat
                in_stream: bool = False) -> None:
     """On an open task: draw every span with its attributes, answer the document questions, submit.
     In the labeling stream, Submit moves on to the next task: the caller checks the server."""
+    from playwright.sync_api import expect
     # The generated config renders fully: every label and every document question now ...
     for label in TAXONOMY.label_names:
         expect(label_button(page, label)).to_be_visible()
@@ -200,6 +201,7 @@ def label_in_browser(page, base_url: str, email: str, password: str, project_id:
 # ---- the test ---------------------------------------------------------------------------------
 
 def test_annotator_labels_in_real_browser_and_release_has_the_dragged_phrases(label_studio, tmp_path):
+    from playwright.sync_api import expect, sync_playwright  # lazily: `-m "not browser"` needs no playwright
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (Debian's chromium and fonts-noto-color-emoji)")
     raw = tmp_path / "raw" / "article.txt"
@@ -288,6 +290,7 @@ def test_two_annotators_label_one_task_in_two_browser_contexts(label_studio_pg, 
     The first labels the task from the data manager; the second is served the same task by the
     labeling stream after the first submitted it (2 annotators per task). The pull holds both
     annotations, and `stancekit agreement` reports a defined alpha and span F1 for the pair."""
+    from playwright.sync_api import expect, sync_playwright  # lazily: `-m "not browser"` needs no playwright
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (Debian's chromium and fonts-noto-color-emoji)")
     server = label_studio_pg
