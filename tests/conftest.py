@@ -68,21 +68,7 @@ def label_studio(tmp_path_factory) -> LabelStudioServer:
     other's tasks. For the CLI, pass `--state-dir label_studio.state_dir`. The browser can log
     in at `base_url + "/user/login/"` with `email` / `password`.
     """
-    state_dir = Path(tempfile.mkdtemp(prefix="stancekit-ls-"))  # short path, outside the repo
-    started = time.monotonic()
-    try:
-        with labelstudio.temporary_server(state_dir) as (server, creds):
-            yield LabelStudioServer(base_url=server.url, token=creds.token, email=creds.email, password=creds.password,
-                                    port=server.port, state_dir=state_dir, log_path=state_dir / "server.log",
-                                    client=LabelStudio(base_url=server.url, api_key=creds.token),
-                                    start_seconds=time.monotonic() - started)
-    except labelstudio.LabelStudioError as exc:
-        pytest.fail(str(exc))
-    finally:
-        if os.environ.get("STANCEKIT_KEEP_LS_LOG"):
-            print(f"Label Studio log kept in {state_dir / 'server.log'}")
-        else:
-            shutil.rmtree(state_dir, ignore_errors=True)
+    yield from _session_server("stancekit-ls-", "Label Studio")
 
 
 @pytest.fixture(scope="session")
@@ -103,10 +89,16 @@ def label_studio_pg(postgres_url) -> LabelStudioServer:
     Started like `label_studio` (same shape, a first start: about 70 s of migrations, once per
     session); `database_url` is the URL it runs on. Tests marked `@pytest.mark.postgres`.
     """
-    state_dir = Path(tempfile.mkdtemp(prefix="stancekit-lspg-"))
+    yield from _session_server("stancekit-lspg-", "Label Studio (PostgreSQL)", database=postgres_url)
+
+
+def _session_server(prefix: str, name: str, database: str | None = None):
+    """Start a throwaway Label Studio in a fresh state dir (short path, outside the repo), yield it as a
+    LabelStudioServer, stop it and remove the dir (kept with STANCEKIT_KEEP_LS_LOG set)."""
+    state_dir = Path(tempfile.mkdtemp(prefix=prefix))
     started = time.monotonic()
     try:
-        with labelstudio.temporary_server(state_dir, database=postgres_url) as (server, creds):
+        with labelstudio.temporary_server(state_dir, database=database) as (server, creds):
             yield LabelStudioServer(base_url=server.url, token=creds.token, email=creds.email, password=creds.password,
                                     port=server.port, state_dir=state_dir, log_path=state_dir / "server.log",
                                     client=LabelStudio(base_url=server.url, api_key=creds.token),
@@ -115,6 +107,6 @@ def label_studio_pg(postgres_url) -> LabelStudioServer:
         pytest.fail(str(exc))
     finally:
         if os.environ.get("STANCEKIT_KEEP_LS_LOG"):
-            print(f"Label Studio (PostgreSQL) log kept in {state_dir / 'server.log'}")
+            print(f"{name} log kept in {state_dir / 'server.log'}")
         else:
             shutil.rmtree(state_dir, ignore_errors=True)
