@@ -133,8 +133,5 @@ class DocumentStore:
             self._last_map = (doc_id, marshal.loads(row[1]) if row and row[1] is not None else None)
         return self._last_map[1]
 
-    def doc_ids(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT doc_id FROM doc ORDER BY doc_id")]
-
     def close(self) -> None:
         self._db.close()

@@ -3,7 +3,7 @@
 The reader (`stancekit.validate.Reader`) turns each validated annotation or prediction of an
 export into one `Record`; agreement, adjudication, evaluation and the release consume records,
 never export JSON. The other direction, plain spans and choices to Label Studio result items,
-is `choice_items`, `span_items` and `relation_items`: the one builder of result items, used by the pre-annotator, the pass
+is `choice_items` and `span_items`: the one builder of result items, used by the pre-annotator, the pass
 loader and the adjudication tasks.
 
 Offsets are Unicode code points. A record's spans are in document offsets (the task's chunk
@@ -178,9 +178,3 @@ def span_items(taxonomy: Taxonomy, text: str, spans: Iterable[dict], offset: int
                 result.append({"id": span["region_id"], "from_name": q.name, "to_name": TEXT_NAME, "type": "choices",
                                "value": {**value, "choices": [span[q.name]]}, **extra})
     return result
-
-
-def relation_items(relations: Iterable[Relation]) -> list[dict]:
-    """Label Studio result items of relations."""
-    return [{"type": "relation", "from_id": r.from_id, "to_id": r.to_id,
-             **({"direction": r.direction} if r.direction else {}), "labels": list(r.labels)} for r in relations]
