@@ -11,7 +11,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 RAW     := $(sort $(wildcard dataset/raw/*.txt dataset/raw/*.html dataset/raw/*.jsonl))
-SRC     := $(wildcard src/stancekit/*.py)
+SRC     := $(shell find src/stancekit -name "*.py")
 VERSION := $(shell cat dataset/VERSION)
 
 .PHONY: venv config ingest test clean schema validate

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import stancekit
 from release_fixtures import TEXTS, _attrs, _doc_choice, _region, doc_id, write_agreement, write_export, write_inputs
 from stancekit import gold as gold_mod
-from stancekit import preannotate, release, taxonomy
+from stancekit import preannotate, read, release, taxonomy
 from stancekit.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ def test_span_text_is_the_document_slice_in_every_layer(built):
     tables = stancekit.load(layer=None, releases_dir=built.parent)
     texts = dict(zip(tables["documents"]["doc_id"], tables["documents"]["text"]))
     spans = tables["spans"]
-    assert set(spans["layer"]) == set(release.LAYERS)
+    assert set(spans["layer"]) == set(read.LAYERS)
     for row in spans.itertuples():
         assert row.text == texts[row.doc_id][row.start:row.end]
     assert "🕊️" in "".join(spans["text"])  # offsets are code points, past emoji and Cyrillic
@@ -351,7 +351,7 @@ def test_duckdb_reads_the_release(built):
         "WHERE s.text = substring(d.text, s.start + 1, s.end - s.start) GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     total = pq.read_metadata(built / "spans.parquet").num_rows
-    assert sum(n for _, n in rows) == total and {layer for layer, _ in rows} == set(release.LAYERS)
+    assert sum(n for _, n in rows) == total and {layer for layer, _ in rows} == set(read.LAYERS)
 
 
 def test_bump_follows_the_diff(inputs, built, tmp_path):

@@ -629,15 +629,15 @@ def verify_cmd(release_dir: Path) -> None:
 def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, readme, plots, check) -> None:
     """Regenerate DATASHEET.md's statistics and plots, and README's release columns, from a release."""
     from . import datasheet as datasheet_mod
-    from . import release as release_mod
+    from . import read
 
     taxonomy = load_taxonomy(taxonomy_path)
     if Path(version).is_dir():
         release_dir = Path(version)
-    elif version == "latest" and not release_mod.list_releases(releases_dir):
+    elif version == "latest" and not read.list_releases(releases_dir):
         release_dir = None
     else:
-        release_dir = release_mod.resolve(version, releases_dir)
+        release_dir = read.resolve(version, releases_dir)
     stale = datasheet_mod.update(datasheet_path, readme, taxonomy, release_dir, plots, check=check)
     if check:
         if stale:
