@@ -232,9 +232,9 @@ def test_croissant_of_a_release_with_emoji_and_cyrillic_spans(tmp_path):
     regions = list(dict.fromkeys(item["id"] for item in result if item["type"] == "labels"))
     result.append({"type": "relation", "from_id": regions[0], "to_id": regions[1], "direction": "right", "labels": []})
     paths["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
-    built = release.build(release.Inputs(paths["documents"], [paths["export"]], paths["gold"], paths["tasks"]),
-                          TAXONOMY, tmp_path / "releases", version="0.1.0",
-                          metadata=croissant.read_metadata(ROOT / "dataset/metadata.yaml"))
+    built = release.build(release.Inputs(paths["documents"], [paths["export"]], paths["gold"], paths["tasks"],
+                                         metadata=ROOT / "dataset/metadata.yaml"),
+                          TAXONOMY, tmp_path / "releases", version="0.1.0")
     dataset = mlc.Dataset(jsonld=built / croissant.FILE)
     spans = pd.read_parquet(built / "spans.parquet")
     got = [(r["spans/start"], r["spans/end"], r["spans/text"].decode()) for r in dataset.records(record_set="spans")]

@@ -43,8 +43,11 @@ def list_releases(out_dir: Path = RELEASES_DIR) -> list[Path]:
 
 
 def resolve(version: str = "latest", out_dir: Path = RELEASES_DIR) -> Path:
-    """The directory of a release: `latest`, `X.Y.Z` or `vX.Y.Z`; raises ReleaseNotFound when there is
-    no such release (or none at all), ReleaseInputError for a version that is not X.Y.Z."""
+    """The directory of a release: `latest`, `X.Y.Z` or `vX.Y.Z` among the releases of `out_dir`, or
+    the path of a release directory itself (one with a manifest.json). Raises ReleaseNotFound when
+    there is no such release (or none at all), ReleaseInputError for a version that is not X.Y.Z."""
+    if (Path(version) / MANIFEST).is_file():
+        return Path(version)
     releases = list_releases(out_dir)
     if version == "latest":
         if not releases:
@@ -54,6 +57,7 @@ def resolve(version: str = "latest", out_dir: Path = RELEASES_DIR) -> Path:
     if path not in releases:
         raise ReleaseNotFound(f"no release {version} in {out_dir}")
     return path
+
 
 def _pandas_types() -> dict:
     """Nullable pandas dtypes, so that a missing integer stays an integer (not a float NaN)."""

@@ -17,6 +17,7 @@ its raw-file bytes from ingest's offset map.
 from __future__ import annotations
 
 import errno
+import glob
 import itertools
 import json
 import os
@@ -47,18 +48,24 @@ from .versioning import bump_of, diff, next_version
 from .writer import PARQUET_OPTIONS, TableWriter, dump_json
 
 RELEASES_DIR = paths.RELEASES_DIR
-_BUILD_DIR = re.compile(r"^\.build-(\d+)-")  # a temporary build directory: .build-<pid>-<random>
+BUILD_DIR_PREFIX = ".build-"  # a temporary build directory: .build-<pid>-<random>, next to its target
+_BUILD_DIR = re.compile(rf"^{re.escape(BUILD_DIR_PREFIX)}(\d+)-")
 DOCUMENT_COLUMNS = documents_mod.COLUMNS
 
 
 @dataclass
 class Inputs:
+    """The input files of a release (`find_inputs` finds them the way the CLI does)."""
+
     documents: Path
     exports: list[Path]
     gold: Path | None = None
     tasks: Path | None = None
     agreement: Path | None = None  # `stancekit agreement --format json` over the exports
     rules: Path | None = None  # the pre-annotator's cue file: its actor cues make the actor-sentence baseline
+    # What croissant.json says about the dataset (licence, citation, creators): not data, so not in
+    # the manifest's inputs (the manifest lists croissant.json itself).
+    metadata: Path | None = None
 
     def listing(self) -> list[dict]:
         """Every input file with its role and sha256, in a fixed order."""
@@ -67,6 +74,39 @@ class Inputs:
                                             ("rules", self.rules)) if p is not None]
         return [{"role": role, "path": str(p), "sha256": file_sha256(Path(p)), "bytes": Path(p).stat().st_size}
                 for role, p in items]
+
+
+# The optional inputs of a release and where the repository layout keeps them.
+OPTIONAL_INPUTS = {"gold": paths.GOLD, "tasks": paths.TASKS, "rules": paths.PREANNOTATOR,
+                   "agreement": paths.AGREEMENT, "metadata": paths.METADATA}
+
+
+def find_inputs(documents: str | Path = paths.DOCUMENTS, exports: Iterable[str | Path] = (paths.EXPORTS_GLOB,),
+                required: Iterable[str] = (), **optional: str | Path | None) -> Inputs:
+    """The inputs of a release, found the way `stancekit release` finds them.
+
+    `exports`: paths or glob patterns (a pattern that matches nothing stays a path, so that its
+    absence is reported). `optional`: a path for any of OPTIONAL_INPUTS (default: where the
+    repository layout keeps it); each is used when its file exists and skipped when it does not,
+    unless its name is in `required`. Raises ReleaseInputError naming the first missing file
+    (the documents, an export, or a required optional input).
+    """
+    unknown = sorted((set(optional) | set(required)) - OPTIONAL_INPUTS.keys())
+    if unknown:
+        raise TypeError(f"find_inputs: unknown inputs {unknown}; the optional ones are {', '.join(OPTIONAL_INPUTS)}")
+    found = sorted({Path(p) for pattern in exports for p in (glob.glob(str(pattern)) or [str(pattern)])})
+    for path in [Path(documents), *found]:
+        if not path.exists():
+            raise ReleaseInputError(f"{path}: no such file")
+    chosen: dict[str, Path] = {}
+    for name, default in OPTIONAL_INPUTS.items():
+        given = optional.get(name)
+        path = Path(given) if given is not None else default
+        if path.exists():
+            chosen[name] = path
+        elif name in required:
+            raise ReleaseInputError(f"{path}: no such file")
+    return Inputs(Path(documents), found, **chosen)
 
 
 def _strings(value) -> list[str] | None:
@@ -285,7 +325,7 @@ def prediction_summary(inputs: Inputs, taxonomy: Taxonomy) -> dict:
     return {"bootstrap": report["bootstrap"], "models": models, "problems": report["problems"]}
 
 
-def _remove_stale_builds(out_dir: Path) -> None:
+def remove_stale_builds(out_dir: Path) -> None:
     """Remove temporary build directories left by a killed release (their process is gone)."""
     for path in out_dir.iterdir():
         m = _BUILD_DIR.match(path.name)
@@ -300,27 +340,30 @@ def _remove_stale_builds(out_dir: Path) -> None:
 
 
 def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, version: str | None = None,
-          bump: str | None = None, metadata: dict | None = None,
-          on_bytes: Callable[[int], None] | None = None) -> Path:
+          bump: str | None = None, on_bytes: Callable[[int], None] | None = None) -> Path:
     """Build the release and rename it into out_dir/vX.Y.Z; returns that path.
 
     `on_bytes`, when given, is called with the bytes of each task read from the exports and the task file.
 
     Exactly one of `version` ("X.Y.Z") and `bump` ("auto", "major", "minor", "patch"; without a
-    version, "auto" when not given). `metadata` is the dataset metadata (`croissant.read_metadata`,
-    dataset/metadata.yaml) that croissant.json carries. Raises ReleaseInputError when an input cannot
+    version, "auto" when not given). croissant.json carries the dataset metadata of `inputs.metadata`
+    (`croissant.read_metadata`, dataset/metadata.yaml). Raises ReleaseInputError when an input cannot
     be read, ReleaseRefused when the inputs have validation errors, the version exists or the bump
     part is smaller than the diff needs, and Unchanged when a bump finds nothing new.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale_builds(out_dir)
+    remove_stale_builds(out_dir)
     if version is not None:
         target = parse_version(version)
         if (out_dir / f"v{format_version(target)}").exists():
             raise ReleaseRefused(f"{out_dir}/v{format_version(target)} already exists: a release is never overwritten")
+    try:
+        metadata = croissant.read_metadata(inputs.metadata) if inputs.metadata else None
+    except croissant.CroissantError as exc:
+        raise ReleaseInputError(str(exc)) from exc
     input_listing = inputs.listing()
-    root = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=out_dir))
+    root = Path(tempfile.mkdtemp(prefix=f"{BUILD_DIR_PREFIX}{os.getpid()}-", dir=out_dir))
     root.chmod(0o755)
     try:
         job = _Build(root, inputs, taxonomy, {item["path"]: item["sha256"] for item in input_listing}, on_bytes)
