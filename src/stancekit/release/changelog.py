@@ -14,6 +14,7 @@ CHANGELOG = "CHANGELOG.md"
 
 
 def changelog_lines(changes: dict | None, counts: dict) -> list[str]:
+    """The manifest's `change.lines`: what `versioning.diff` found (None: the first release, from `counts`)."""
     if changes is None:
         return [f"First release: {counts['documents']} documents, {counts['annotations']} annotations "
                 f"by {counts['annotators']} annotators, {counts['spans']['gold']} gold spans."]
@@ -55,6 +56,8 @@ def render_changelog(out_dir: Path) -> str:
 
 
 def write_changelog(out_dir: Path) -> None:
+    """Rewrite out_dir/CHANGELOG.md atomically, under an exclusive lock on out_dir (POSIX flock).
+    Raises OSError when out_dir cannot be locked or written."""
     fd = os.open(out_dir, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # two releases of different versions may finish together

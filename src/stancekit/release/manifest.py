@@ -15,7 +15,8 @@ from .writer import dump_json
 
 
 def parquet_entry(path: Path) -> dict:
-    """Rows and schema of a Parquet file, from its footer."""
+    """Rows and schema of a Parquet file, from its footer: {rows, schema (schema_fingerprint), columns
+    {name: Arrow type}}. Raises OSError or pyarrow.ArrowInvalid when it cannot be read as Parquet."""
     meta = pq.ParquetFile(path)
     schema = meta.schema_arrow
     return {"rows": meta.metadata.num_rows, "schema": schema_fingerprint(schema),
@@ -23,6 +24,7 @@ def parquet_entry(path: Path) -> dict:
 
 
 def file_entry(path: Path) -> dict:
+    """A file's manifest entry: {sha256, bytes}, and for Parquet the `parquet_entry` keys. Raises OSError."""
     entry = {"sha256": file_sha256(path), "bytes": path.stat().st_size}
     if path.suffix == ".parquet":
         entry.update(parquet_entry(path))
@@ -30,6 +32,7 @@ def file_entry(path: Path) -> dict:
 
 
 def release_files(root: Path) -> list[Path]:
+    """Every file under a release directory but the manifest itself, sorted by path."""
     return sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
 
 

@@ -33,10 +33,12 @@ def dictionaries(taxonomy: Taxonomy) -> dict[str, list[str]]:
 
 
 def annotations_schema(taxonomy: Taxonomy) -> pa.Schema:
+    """annotations.parquet: one row per annotation, prediction or gold document (`stancekit.columns`)."""
     return columns.schema(columns.annotation_columns(taxonomy))
 
 
 def spans_schema(taxonomy: Taxonomy) -> pa.Schema:
+    """spans.parquet: one row per span, offsets in code points into documents.text (`stancekit.columns`)."""
     return columns.schema(columns.span_columns(taxonomy))
 
 
@@ -68,4 +70,5 @@ def split_of(doc_id: str) -> str:
 
 
 def hf_data_file(split: str) -> str:
+    """The path, inside a release, of a split's file of the Hugging Face view."""
     return f"data/{split}-00000-of-00001.parquet"

@@ -64,7 +64,9 @@ def gold_spans(release_dir: Path) -> dict[tuple, str]:
 
 
 def diff(old_dir: Path, new_dir: Path, old_manifest: dict, new_files: dict, new_dicts: dict) -> dict:
-    """What changed between two releases: per kind of record, and per column and dictionary."""
+    """What changed between two releases: {records: per kind, added/removed/changed counts; gold_spans:
+    doc_id -> label -> counts; columns and values added/removed/changed; files whose sha256 differs}.
+    Raises OSError or pyarrow.ArrowInvalid when a release's Parquet cannot be read."""
     old, new = fingerprints(old_dir), fingerprints(new_dir)
     records = {}
     for kind in old:
@@ -115,12 +117,15 @@ def bump_of(changes: dict) -> str | None:
 
 
 def bumped(version: tuple[int, int, int], part: str) -> tuple[int, int, int]:
+    """`version` with `part` ("major", "minor" or "patch") incremented and the parts after it reset."""
     major, minor, patch = version
     return {"major": (major + 1, 0, 0), "minor": (major, minor + 1, 0), "patch": (major, minor, patch + 1)}[part]
 
 
 def next_version(previous: Path | None, needed: str | None, bump: str) -> tuple[int, int, int]:
-    """The next version for `--bump` (auto or a part), refusing a part smaller than the changes need."""
+    """The next version for `--bump` (auto or a part) after `previous` (1.0.0 without one), given the
+    part the changes need (`bump_of`). Raises Unchanged when nothing changed, ReleaseRefused for a
+    part smaller than the changes need."""
     if previous is None:
         return (1, 0, 0)
     if needed is None:
