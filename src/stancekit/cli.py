@@ -298,22 +298,14 @@ def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, d
     from . import labelstudio as ls
 
     title = _project_title(title, taxonomy_path)
-    try:
-        label_config = config_path.read_text(encoding="utf-8")
-    except OSError as exc:
-        fail(f"{config_path}: cannot read the labeling config ({exc.strerror})")
-    settings = _settings(settings_path)
-    creds, _ = ls.ensure_credentials(state_dir)
-    database = ls.remember_database(state_dir, database)
-    server, _ = ls.ensure_server(state_dir, port, creds, ls_venv, say=click.echo, database=database)
-    project_id, what = ls.ensure_project(ls.connect(state_dir), title, label_config, settings)
-    click.echo(f"project {title!r} {what}: {server.url}/projects/{project_id}/data "
-               f"({settings.annotators_per_task} annotator(s) per task)")
-    if ls.first_showing(state_dir):
-        click.echo(f"log in as {creds.email} with password {creds.password}  (shown once; kept in "
+    done = ls.up(state_dir, port, config_path, title, settings_path, ls_venv, database, say=click.echo)
+    click.echo(f"project {title!r} {done.what}: {done.server.url}/projects/{done.project_id}/data "
+               f"({done.settings.annotators_per_task} annotator(s) per task)")
+    if done.show_password:
+        click.echo(f"log in as {done.creds.email} with password {done.creds.password}  (shown once; kept in "
                    f"{state_dir / 'credentials.json'}, with the API token)")
     else:
-        click.echo(f"log in as {creds.email}; password in {state_dir / 'credentials.json'}")
+        click.echo(f"log in as {done.creds.email}; password in {state_dir / 'credentials.json'}")
 
 
 @ls_group.command("push")

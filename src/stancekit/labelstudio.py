@@ -501,6 +501,41 @@ def ensure_project(client: Client, title: str, label_config: str,
     return project.id, "updated"
 
 
+@dataclass
+class Up:
+    """What `up` did: the server, the project and what happened to it, and the admin's credentials
+    (`show_password`: True the first time after a successful start, when the password is shown once)."""
+
+    server: Server
+    project_id: int
+    what: str  # "created" | "updated" | "unchanged"
+    creds: Credentials
+    settings: ProjectSettings
+    show_password: bool
+
+
+def up(state_dir: Path, port: int, config_path: Path, title: str, settings_path: Path = DEFAULT_SETTINGS,
+       ls_venv: str | Path | None = None, database: str | None = None,
+       say: Callable[[str], None] = lambda s: None) -> Up:
+    """Start Label Studio on 127.0.0.1 (unless it runs already) with the admin of state_dir, on
+    `database` (a postgresql:// URL, remembered in state_dir) or SQLite; create or update the
+    project `title` with the labeling config at config_path and the settings at settings_path.
+
+    Raises InputError when the labeling config cannot be read, SettingsError for a bad settings
+    file, LabelStudioError when the server cannot be started or refuses the project.
+    """
+    try:
+        label_config = Path(config_path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{config_path}: cannot read the labeling config ({getattr(exc, 'strerror', None) or exc})") from exc
+    settings = load_settings(settings_path)
+    creds, _ = ensure_credentials(state_dir)
+    database = remember_database(state_dir, database)
+    server, _ = ensure_server(state_dir, port, creds, ls_venv, say=say, database=database)
+    project_id, what = ensure_project(connect(state_dir), title, label_config, settings)
+    return Up(server, project_id, what, creds, settings, first_showing(state_dir))
+
+
 # --- tasks in ------------------------------------------------------------------------------
 
 def task_key(task: dict) -> tuple[str, int | str]:
