@@ -92,15 +92,11 @@ def load_taxonomy(path: Path) -> taxonomy_mod.Taxonomy:
 
 
 def write_generated(out: Path, text: str, check: bool, verb: str) -> None:
-    """Write a generated file atomically, or with check, exit 1 when the file on disk differs."""
-    if check:
-        current = out.read_text(encoding="utf-8") if out.exists() else None
-        if current != text:
-            fail(f"{out} is stale: run `stancekit {verb} --out {out}`", code=1)
-        click.echo(f"{out} is up to date")
-        return
-    _files.write_text(out, text)
-    click.echo(f"wrote {out}")
+    """Write a generated file, or with check, exit 1 when the file on disk is stale."""
+    stale = _files.update_generated(out, text, check)
+    if check and stale:
+        fail(f"{out} is stale: run `stancekit {verb} --out {out}`", code=1)
+    click.echo(f"{out} is up to date" if check else f"wrote {out}")
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
