@@ -87,11 +87,12 @@ test: $(STAMP) $(LS_BIN) system-deps
 	$(BIN)/pytest
 
 # Lint (ruff), types of src/ (mypy, 0 errors) and the generated docs (cog): seconds, no server.
+COGGED := README.md annotation/GUIDELINES.md docs/cli-reference.md
 .PHONY: check
 check: $(STAMP)
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/mypy
-	$(BIN)/cog --check README.md docs/cli-reference.md
+	$(BIN)/cog --check $(COGGED)
 
 # Debian's headless Chromium and colour emoji font, for tests/test_browser.py (Playwright drives
 # /usr/bin/chromium; it never downloads a browser), and Debian's PostgreSQL server, for the team
@@ -145,14 +146,15 @@ publish: release-build
 	$(BIN)/stancekit publish build/releases/v$(VERSION)
 	$(BIN)/stancekit datasheet
 
-# DATASHEET.md statistics and plots, and README's release columns, from the latest release.
+# DATASHEET.md statistics and plots, from the latest release.
 datasheet: $(STAMP)
 	$(BIN)/stancekit datasheet
 
-# README tables and docs/cli-reference.md generated from the code by cog (tests/test_docs.py fails when stale).
+# README's tables, GUIDELINES.md's taxonomy tables and docs/cli-reference.md: cog blocks generated from
+# the code and the taxonomy (`make check` and tests/test_docs.py fail when one is stale).
 .PHONY: docs
 docs: $(STAMP)
-	$(BIN)/cog -r README.md docs/cli-reference.md
+	$(BIN)/cog -r $(COGGED)
 
 # Benchmark validate and release against baselines on synthetic exports (TASKS="10000 100000"; README "Performance").
 .PHONY: bench

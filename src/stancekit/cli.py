@@ -14,7 +14,6 @@ from . import adjudicate as adjudicate_mod
 from . import agreement as agreement_mod
 from . import config as config_mod
 from . import documents as documents_mod
-from . import guidelines as guidelines_mod
 from . import ingest as ingest_mod
 from . import schema as schema_mod
 from . import tasks as tasks_mod
@@ -113,23 +112,6 @@ def main() -> None:
 def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
     """Render the Label Studio labeling config (XML) from the taxonomy."""
     write_generated(out, config_mod.render(load_taxonomy(taxonomy_path)), check, "config")
-
-
-@main.command("guidelines")
-@TAXONOMY_OPTION
-@click.option("--path", "guidelines_path", type=click.Path(path_type=Path), default=paths.GUIDELINES,
-              show_default=True, help="The guidelines file whose generated block is rewritten.")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the generated block is stale.")
-def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> None:
-    """Regenerate the taxonomy tables between the GENERATED markers in GUIDELINES.md."""
-    taxonomy = load_taxonomy(taxonomy_path)
-    if check:
-        if not guidelines_mod.is_current(guidelines_path, taxonomy):
-            fail(f"{guidelines_path}: the taxonomy tables are stale: run `stancekit guidelines`", code=1)
-        click.echo(f"{guidelines_path} is up to date")
-        return
-    changed = guidelines_mod.write(guidelines_path, taxonomy)
-    click.echo(f"{'wrote' if changed else 'unchanged'} {guidelines_path}")
 
 
 @main.command("ingest")
@@ -611,23 +593,22 @@ def publish_cmd(build_dir: Path, releases_dir: Path) -> None:
               help="The release to describe: latest, X.Y.Z, or a release directory.")
 @click.option("--releases-dir", type=click.Path(path_type=Path), default=paths.RELEASES_DIR, show_default=True)
 @click.option("--datasheet", "datasheet_path", type=click.Path(path_type=Path), default=paths.DATASHEET, show_default=True)
-@click.option("--readme", type=click.Path(path_type=Path), default=paths.README, show_default=True)
 @click.option("--plots", type=click.Path(path_type=Path), default=paths.PLOTS_DIR, show_default=True,
               help="Where the PNG plots go (linked from the datasheet).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a generated block or plot is stale.")
-def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, readme, plots, check) -> None:
-    """Regenerate DATASHEET.md's statistics and plots, and README's release columns, from a release."""
+def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, plots, check) -> None:
+    """Regenerate DATASHEET.md's statistics and plots from a release."""
     from . import datasheet as datasheet_mod
 
     taxonomy = load_taxonomy(taxonomy_path)
     release_dir = datasheet_mod.release_to_describe(version, releases_dir)
-    stale = datasheet_mod.update(datasheet_path, readme, taxonomy, release_dir, plots, check=check)
+    stale = datasheet_mod.update(datasheet_path, taxonomy, release_dir, plots, check=check)
     if check:
         if stale:
             fail(f"stale: {', '.join(stale)}: run `stancekit datasheet`", 1)
-        click.echo("DATASHEET.md and README.md are up to date")
+        click.echo(f"{datasheet_path} is up to date")
         return
-    click.echo(f"updated {datasheet_path}, {readme}" + (f" and {plots}/" if release_dir else ""))
+    click.echo(f"updated {datasheet_path}" + (f" and {plots}/" if release_dir else ""))
 
 
 def cli_reference() -> str:
