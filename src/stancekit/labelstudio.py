@@ -583,7 +583,8 @@ def push(client: Client, project_id: int, tasks: list[dict], batch_size: int = I
     Each batch is one request, which Label Studio imports in one transaction. After a failed
     batch the project's keys are read again before retrying with backoff, so a batch that did
     land (only the reply was lost) is not imported twice; re-running after an interruption
-    imports only what is still missing.
+    imports only what is still missing. Raises LabelStudioError when a batch still fails after
+    the retries, or the project cannot be read.
     """
     keys = [task_key(t) for t in tasks]
     seen: set = set()
@@ -759,6 +760,7 @@ def campaign_status(client: Client, project_id: int) -> dict:
     account of the organization), "documents_short" ([{"doc_id", "tasks", "tasks_short",
     "fewest_submitted"}]: documents with a task still below the target)}. A skipped task is
     an annotation with was_cancelled; drafts are Label Studio's autosaved, unsubmitted work.
+    Raises LabelStudioError when the server cannot be read.
     """
     project = client.call(f"reading project {project_id}", client.sdk.projects.get, id=project_id)
     target = max(1, int(project.maximum_annotations or 1))
