@@ -18,14 +18,14 @@ between annotators: `measure`, `report`), `evaluation` (the prediction layer aga
 from __future__ import annotations
 
 from .annotators import GOLD, against_gold, measure, report
-from .collection import Annotation, Collection, Document, collect, load_exports
+from .collection import Coding, Collection, Document, collect, load_exports
 from .evaluation import evaluate
 from .metrics import DEFAULT_RESAMPLES, DEFAULT_SEED, Bootstrap, Metric, alpha_nominal, span_metrics
 from .render import format_counts, format_metric, format_value, render_agreement, render_evaluation
 from .spans import ALL, MATCH_MODES, SpanCounts, count_spans, match_spans, span_scopes
 
 __all__ = [
-    "ALL", "DEFAULT_RESAMPLES", "DEFAULT_SEED", "GOLD", "MATCH_MODES", "Annotation", "Bootstrap", "Collection",
+    "ALL", "DEFAULT_RESAMPLES", "DEFAULT_SEED", "GOLD", "MATCH_MODES", "Coding", "Bootstrap", "Collection",
     "Document", "Metric", "SpanCounts", "against_gold", "alpha_nominal", "collect", "count_spans", "evaluate",
     "format_counts", "format_metric", "format_value", "load_exports", "match_spans", "measure", "render_agreement",
     "render_evaluation", "report", "span_metrics", "span_scopes",

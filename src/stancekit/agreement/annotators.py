@@ -20,7 +20,7 @@ def measure(collection: Collection, taxonomy: Taxonomy, resamples: int = DEFAULT
     docs = collection.documents
     annotators = collection.annotators
     problems = list(collection.problems)
-    multi = sum(1 for d in docs if len(d.annotations) >= 2)
+    multi = sum(1 for d in docs if len(d.codings) >= 2)
     if len(annotators) < 2:
         problems.append(f"only {len(annotators)} annotator{'s' if len(annotators) != 1 else ''} "
                         f"({', '.join(annotators) or 'none'}) in the exports: agreement needs two or more")
@@ -42,7 +42,7 @@ def measure(collection: Collection, taxonomy: Taxonomy, resamples: int = DEFAULT
     for a, b in pairs:
         shared: list[tuple[list, list] | None] = []
         for doc in docs:
-            x, y = doc.annotations.get(a), doc.annotations.get(b)
+            x, y = doc.codings.get(a), doc.codings.get(b)
             common = sorted(set(x.chunks) & set(y.chunks)) if x and y else []
             shared.append(([s for c in common for s in x.chunks[c]], [s for c in common for s in y.chunks[c]])
                           if x and y and common else None)
@@ -74,7 +74,7 @@ def against_gold(collection: Collection) -> dict[str, Collection]:
     for annotator in collection.annotators:
         docs = []
         for doc in collection.documents:
-            mine, truth = doc.annotations.get(annotator), doc.adjudication
+            mine, truth = doc.codings.get(annotator), doc.adjudication
             if mine is not None and truth is not None and truth.annotator != annotator:
                 docs.append(Document(doc.doc_id, doc.tasks, {annotator: mine, GOLD: truth}))
         if docs:
@@ -103,9 +103,9 @@ def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str
     k = len(index)
     value_counts = np.zeros((len(docs), k), dtype=np.int64)
     for d, doc in enumerate(docs):
-        for ann in doc.annotations.values():
-            if ann.choices.get(question.name) in index:
-                value_counts[d, index[ann.choices[question.name]]] += 1
+        for coding in doc.codings.values():
+            if coding.choices.get(question.name) in index:
+                value_counts[d, index[coding.choices[question.name]]] += 1
     pairable = value_counts.sum(axis=1) >= 2
     pair_counts = np.stack([(value_counts * (value_counts - 1) // 2).sum(axis=1),
                             value_counts.sum(axis=1) * (value_counts.sum(axis=1) - 1) // 2], axis=1)
@@ -113,7 +113,7 @@ def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str
         "documents": int(pairable.sum()), "values": int(value_counts[pairable].sum())})
     observed = boot.additive({"observed_agreement": PAIR_AGREEMENT}, pair_counts, {
         "documents": int(pairable.sum()), "pairs": int(pair_counts[:, 1].sum())})["observed_agreement"]
-    if len({a for doc in docs for a in doc.annotations}) < 2:
+    if len({a for doc in docs for a in doc.codings}) < 2:
         alpha = Metric(None, alpha.n, "one annotator only")
         observed = Metric(None, observed["n"], "one annotator only").to_json()
     by_pair: list[dict] = []
@@ -121,8 +121,8 @@ def _choice_agreement(question, docs: list[Document], pairs: list[tuple[str, str
     for a, b in pairs:
         confusion = np.zeros((len(docs), k, k), dtype=np.int64)
         for d, doc in enumerate(docs):
-            x = doc.annotations[a].choices.get(question.name) if a in doc.annotations else None
-            y = doc.annotations[b].choices.get(question.name) if b in doc.annotations else None
+            x = doc.codings[a].choices.get(question.name) if a in doc.codings else None
+            y = doc.codings[b].choices.get(question.name) if b in doc.codings else None
             if x in index and y in index:
                 confusion[d, index[x], index[y]] = 1
         n = {"documents": int(confusion.sum())}

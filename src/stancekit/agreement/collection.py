@@ -23,8 +23,13 @@ from ..validate import Reader
 
 
 @dataclass
-class Annotation:
-    """One person's work on one document: the chunks they annotated, combined."""
+class Coding:
+    """One annotator's coding of one document (a coding in the content-analysis sense): the labels
+    they gave it, document answers and spans, combined across the document's chunks.
+
+    Not a Label Studio annotation: a chunked document's coding combines one Label Studio annotation
+    per chunk (`sources` names each). Spans are dicts with the record's fields (label, attributes,
+    text), `start`/`end` in Unicode code points of the whole document (chunk offset added)."""
 
     annotator: str
     choices: dict[str, str | None]  # document question -> the chosen value
@@ -40,8 +45,8 @@ class Annotation:
 class Document:
     doc_id: str
     tasks: dict[int, dict] = field(default_factory=dict)  # chunk number -> task data
-    annotations: dict[str, Annotation] = field(default_factory=dict)  # annotator -> annotation
-    adjudication: Annotation | None = None  # the ground-truth annotation, if any
+    codings: dict[str, Coding] = field(default_factory=dict)  # annotator -> their coding of this document
+    adjudication: Coding | None = None  # the coding of the ground-truth annotation(s), if any
 
     def text(self, start: int, end: int) -> str | None:
         """The document text in [start, end), from the chunk that holds it (None if none does)."""
@@ -60,7 +65,7 @@ class Collection:
 
     @property
     def annotators(self) -> list[str]:
-        return sorted({a for doc in self.documents for a in doc.annotations})
+        return sorted({a for doc in self.documents for a in doc.codings})
 
 
 def load_exports(paths: list[str | Path], taxonomy: Taxonomy, keep_text: bool = True,
@@ -109,48 +114,48 @@ def collect(records: Iterable[Record], inputs: list[dict], taxonomy: Taxonomy, k
                             f"({'; '.join(v[0] for v in versions)}): one person, one vote; "
                             f"their work on this document is left out")
             twice.add((doc_id, annotator, truth))
-    combined: dict[tuple, Annotation] = {}
+    combined: dict[tuple, Coding] = {}
     given: dict[tuple, dict[str, set]] = defaultdict(lambda: defaultdict(set))  # values over chunks
-    truths: dict[str, list[Annotation]] = defaultdict(list)
+    truths: dict[str, list[Coding]] = defaultdict(list)
     for (doc_id, chunk, annotator, truth), versions in sorted(found.items(), key=lambda kv: kv[0]):
         if (doc_id, annotator, truth) in twice:
             continue
         source, choices, spans = versions[0]
-        ann = combined.setdefault((doc_id, annotator, truth), Annotation(annotator, {}, {}, []))
-        ann.chunks[chunk] = spans
-        ann.sources.append(source)
+        coding = combined.setdefault((doc_id, annotator, truth), Coding(annotator, {}, {}, []))
+        coding.chunks[chunk] = spans
+        coding.sources.append(source)
         for q in taxonomy.document_choices:
             if choices.get(q.name) is not None:
                 given[(doc_id, annotator, truth)][q.name].add(choices[q.name])
-    for (doc_id, annotator, truth), ann in combined.items():
+    for (doc_id, annotator, truth), coding in combined.items():
         for q in taxonomy.document_choices:
             values = given[(doc_id, annotator, truth)][q.name]
             if len(values) > 1:
                 problems.append(f"{annotator} gave document {doc_id} different {q.name} values in different "
                                 f"chunks ({', '.join(sorted(values))}): left out")
-            ann.choices[q.name] = next(iter(values)) if len(values) == 1 else None
+            coding.choices[q.name] = next(iter(values)) if len(values) == 1 else None
         if truth:
-            truths[doc_id].append(ann)
+            truths[doc_id].append(coding)
         else:
-            documents[doc_id].annotations[annotator] = ann
-    for doc_id, anns in truths.items():
+            documents[doc_id].codings[annotator] = coding
+    for doc_id, codings in truths.items():
         doc = documents[doc_id]
-        if len(anns) == 1:
-            doc.adjudication = anns[0]
+        if len(codings) == 1:
+            doc.adjudication = codings[0]
             continue
         # Label Studio marks annotations imported with tasks as ground truth unless told otherwise.
-        problems.append(f"document {doc_id} has ground-truth annotations by {len(anns)} people "
-                        f"({', '.join(a.annotator for a in anns)}): an adjudication has one; "
+        problems.append(f"document {doc_id} has ground-truth annotations by {len(codings)} people "
+                        f"({', '.join(a.annotator for a in codings)}): an adjudication has one; "
                         f"counted as ordinary annotations")
-        for ann in anns:
-            if ann.annotator in doc.annotations and doc.annotations[ann.annotator].sources == ann.sources:
+        for coding in codings:
+            if coding.annotator in doc.codings and doc.codings[coding.annotator].sources == coding.sources:
                 continue  # already a vote: a pick among ordinary annotations
-            if ann.annotator in doc.annotations:
-                problems.append(f"{ann.annotator} has an ordinary and a ground-truth annotation of document {doc_id}: "
+            if coding.annotator in doc.codings:
+                problems.append(f"{coding.annotator} has an ordinary and a ground-truth annotation of document {doc_id}: "
                                 f"the ground-truth one is left out")
             else:
-                doc.annotations[ann.annotator] = ann
+                doc.codings[coding.annotator] = coding
     docs = sorted(documents.values(), key=lambda d: d.doc_id)
     for doc in docs:
-        doc.annotations = dict(sorted(doc.annotations.items()))
+        doc.codings = dict(sorted(doc.codings.items()))
     return Collection(docs, inputs, problems)
