@@ -1,6 +1,7 @@
-"""Merge annotators' work into gold, and send disputed documents back to Label Studio.
+"""Gold by majority vote with ground-truth overrides (`aggregate`), and the disputed documents sent
+back to Label Studio for adjudication.
 
-Per document (chunked tasks combined):
+Per document (each annotator's `Coding`: their chunked tasks combined):
 - an annotation marked ground truth in Label Studio (the adjudicator's) is the gold for the
   whole document: status `adjudicated`;
 - a document with one annotator passes through: status `single`;
@@ -25,8 +26,11 @@ from .agreement import Coding, Collection, Document
 from .taxonomy import TEXT_NAME, Taxonomy
 
 
-def adjudicate(collection: Collection, taxonomy: Taxonomy, review_all: bool = False) -> tuple[dict, list[dict], list[str]]:
-    """(gold, adjudication tasks, problems) for the documents of `collection`.
+def aggregate(collection: Collection, taxonomy: Taxonomy, review_all: bool = False) -> tuple[dict, list[dict], list[str]]:
+    """Aggregate the codings of each document of `collection` into gold: majority vote, overridden by
+    a ground-truth coding where there is one. Returns (gold, adjudication tasks, problems): gold is
+    the gold file's shape (`stancekit.gold`; span offsets in code points of the document), the tasks
+    are Label Studio tasks (one per chunk of each disputed document), problems one line each.
 
     With review_all, every document without an adjudication goes to the adjudicator, disputed
     or not (for a review pass, e.g. after the guidelines changed).
