@@ -33,7 +33,8 @@ def aggregate(collection: Collection, taxonomy: Taxonomy, review_all: bool = Fal
     are Label Studio tasks (one per chunk of each disputed document), problems one line each.
 
     With review_all, every document without an adjudication goes to the adjudicator, disputed
-    or not (for a review pass, e.g. after the guidelines changed).
+    or not (for a review pass, e.g. after the guidelines changed). Raises nothing: what cannot be
+    aggregated (a span outside every task's text) is a problem.
     """
     problems = list(collection.problems)
     documents, tasks = [], []
@@ -161,14 +162,16 @@ def _merge_chunk(doc: Document, codings: list[Coding], chunk: int, taxonomy: Tax
 
 
 def prediction_result(coding: Coding, chunk: int, data: dict, taxonomy: Taxonomy) -> list[dict]:
-    """An annotator's work on one chunk as a Label Studio result (offsets relative to the chunk)."""
+    """An annotator's coding of one chunk as a Label Studio result: document offsets (code points)
+    made relative to the chunk's `offset`, span text from the chunk's text. Raises nothing."""
     offset = data.get("offset", 0) if isinstance(data.get("offset"), int) else 0
     return (records.choice_items(coding.choices)
             + records.span_items(taxonomy, data.get(TEXT_NAME, ""), coding.chunks.get(chunk, []), offset))
 
 
 def adjudication_tasks(doc: Document, taxonomy: Taxonomy) -> list[dict]:
-    """One task per chunk of a disputed document, every annotator's version as a prediction."""
+    """One Label Studio task per chunk of a disputed document, every annotator's version as a
+    prediction (model_version = the annotator). Raises nothing."""
     tasks = []
     for chunk in sorted(doc.tasks):
         data = doc.tasks[chunk]
@@ -185,7 +188,7 @@ def write_json(path: str | Path, value) -> None:
 
 
 def summary(gold: dict, tasks: list[dict], taxonomy: Taxonomy) -> str:
-    """A few lines: documents and spans per status, disputed documents."""
+    """A few lines: documents and spans per status, disputed documents. Raises nothing."""
     lines = [f"{len(gold['documents'])} documents"]
     for q in taxonomy.document_choices:
         counts = Counter(d[f"{q.name}_status"] for d in gold["documents"])

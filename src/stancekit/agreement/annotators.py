@@ -16,7 +16,10 @@ from .spans import MATCH_MODES, count_spans
 
 def measure(collection: Collection, taxonomy: Taxonomy, resamples: int = DEFAULT_RESAMPLES,
             seed: int = DEFAULT_SEED) -> dict:
-    """The agreement report (JSON-ready) for the documents of `collection`."""
+    """The agreement report (JSON-ready) for the documents of `collection`: inputs, annotators,
+    problems, per document question Krippendorff's alpha and observed agreement (and Cohen's kappa
+    per pair), per match mode span P/R/F1 by scope per pair and pooled. `resamples=0` turns the
+    bootstrap off. Raises nothing: what cannot be measured is an undefined Metric with its reason."""
     docs = collection.documents
     annotators = collection.annotators
     problems = list(collection.problems)
@@ -85,7 +88,8 @@ def against_gold(collection: Collection) -> dict[str, Collection]:
 def report(collection: Collection, taxonomy: Taxonomy, resamples: int = DEFAULT_RESAMPLES,
            seed: int = DEFAULT_SEED) -> dict:
     """`measure` of the collection, plus `against_gold`: each annotator's agreement with the adjudicated
-    gold, {annotator: {document_choices, spans}} (the pair's numbers from `measure`), where there is gold."""
+    gold, {annotator: {document_choices, spans}} (the pair's numbers from `measure`), where there is gold.
+    Raises nothing."""
     out = measure(collection, taxonomy, resamples, seed)
     out["against_gold"] = {}
     for annotator, pair in against_gold(collection).items():

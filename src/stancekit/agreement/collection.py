@@ -49,7 +49,8 @@ class Document:
     adjudication: Coding | None = None  # the coding of the ground-truth annotation(s), if any
 
     def text(self, start: int, end: int) -> str | None:
-        """The document text in [start, end), from the chunk that holds it (None if none does)."""
+        """The document text in [start, end) (code points of the document), from the chunk that holds
+        it; None if no chunk does (or the texts were not kept)."""
         for data in self.tasks.values():
             text, offset = data.get(TEXT_NAME), data.get("offset", 0)
             if isinstance(text, str) and offset <= start and end <= offset + len(text):
@@ -70,11 +71,13 @@ class Collection:
 
 def load_exports(paths: list[str | Path], taxonomy: Taxonomy, keep_text: bool = True,
                  documents: DocumentStore | None = None) -> Collection:
-    """Read exports through the one reader (`validate.Reader`) into documents with one combined annotation per person.
+    """Read exports through the one reader (`validate.Reader`) into documents with one `Coding` per
+    annotator (spans in code points of the document), sorted by doc_id.
 
     `keep_text=False` drops the task texts (agreement does not need them; memory then grows
-    with the annotations only). Raises validate.InputRejected when the exports have validation
-    errors (nothing is measured then), ExportReadError when a file cannot be read.
+    with the annotations only). Raises validate.InputRejected (a CheckFailed) when the exports
+    have validation errors (nothing is measured then), exports.ExportReadError (an InputError)
+    when a file cannot be read or parsed.
     """
     reader = Reader(taxonomy, documents=documents)
     records = list(reader.read(paths))
@@ -88,7 +91,8 @@ def collect(records: Iterable[Record], inputs: list[dict], taxonomy: Taxonomy, k
 
     What the records allow but agreement cannot use as it is becomes a one-line problem: a person
     whose chunks disagree on a document-level choice (that choice left out), ground truth from more
-    than one person on a document (counted as ordinary annotations).
+    than one person on a document (counted as ordinary annotations). `inputs` ({"path", "sha256"}
+    per export) is carried into the collection. Raises nothing.
     """
     problems: list[str] = []
     documents: dict[str, Document] = {}

@@ -19,6 +19,9 @@ DEFAULT_SEED = 0
 
 @dataclass(frozen=True)
 class Metric:
+    """One number of a report: its value (None when undefined, with the reason in `undefined`), the
+    counts behind it (`n`), and its bootstrap 95% interval when resampling gave one."""
+
     value: float | None
     n: dict[str, int]
     undefined: str | None = None  # why there is no value
@@ -26,6 +29,7 @@ class Metric:
     resamples: int = 0  # bootstrap resamples in which the value was defined
 
     def to_json(self) -> dict:
+        """{"value", "ci95", "n", "undefined", "resamples"}, floats rounded to 4 places (never NaN)."""
         return {"value": _round(self.value), "ci95": [_round(x) for x in self.ci95] if self.ci95 else None,
                 "n": self.n, "undefined": self.undefined, "resamples": self.resamples}
 

@@ -6,6 +6,7 @@ from .spans import ALL
 
 
 def format_counts(n: dict) -> str:
+    """'n: 4 documents, 12 matched' from a Metric's `n`."""
     return "n: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in n.items())
 
 
@@ -18,6 +19,7 @@ def format_value(m: dict) -> str:
 
 
 def format_metric(m: dict) -> str:
+    """`format_value` and the counts behind it."""
     return f"{format_value(m)} ({format_counts(m['n'])})"
 
 
@@ -40,6 +42,8 @@ def _span_lines(block: dict, indent: str) -> list[str]:
 
 
 def render_agreement(report: dict) -> str:
+    """The text report of `annotators.report` (the JSON shape), one line per number; raises KeyError
+    for a dict of another shape."""
     lines = [f"{len(report['annotators'])} annotators, {report['documents']} documents "
              f"({report['documents_with_two_or_more_annotators']} with two or more annotators); "
              f"95% intervals from {report['bootstrap']['resamples']} bootstrap resamples of documents "
@@ -72,6 +76,7 @@ def render_agreement(report: dict) -> str:
 
 
 def render_evaluation(report: dict) -> str:
+    """The text report of `evaluation.evaluate` (the JSON shape); raises KeyError for a dict of another shape."""
     lines = [f"predictions against {report['gold']['path']}; 95% intervals from "
              f"{report['bootstrap']['resamples']} bootstrap resamples of documents (seed {report['bootstrap']['seed']})"]
     if report["problems"]:

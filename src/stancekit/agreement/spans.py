@@ -20,6 +20,9 @@ def match_spans(first: list[dict], second: list[dict], mode: str) -> list[tuple[
     exact: same start and end. overlap: the ranges share at least one code point; the pairs
     with the largest overlap are matched first, then those with the closest boundaries, so the
     result is deterministic and does not depend on which side is first.
+
+    Spans are dicts with "start", "end" (code points) and "label"; any mode other than "exact"
+    matches by overlap. Returns the pairs sorted; raises KeyError for a span without those keys.
     """
     if mode == "exact":
         free: dict[tuple, list[int]] = defaultdict(list)
@@ -89,7 +92,9 @@ def count_spans(pairs_by_doc: list[tuple[list, list] | None], taxonomy: Taxonomy
     """Compare (first, second) span lists per document; None where a document is not shared.
 
     Spans match within a label only, so "all" is the sum of the labels; a category value's
-    line matches only the spans of that label with that value.
+    line matches only the spans of that label with that value. Counts are (documents, scopes, 3)
+    arrays per match mode: matched, first's spans, second's spans. Raises nothing for spans of
+    the taxonomy's labels.
     """
     column = {scope: k for k, scope in enumerate(span_scopes(taxonomy))}
     categories = {label: [q.name for q in taxonomy.attributes_for(label) if len(q.applies_to) == 1]

@@ -33,11 +33,13 @@ def _title(lines: list[Line]) -> str:
 
 
 def too_large(size: int) -> str:
+    """The reason an article of `size` bytes is refused, for an IngestError message."""
     return f"{size} bytes, more than the {MAX_ARTICLE_BYTES >> 20} MiB one article may have"
 
 
 def read(path: str, one_article: bool = True) -> bytes:
-    """The file's bytes; an article file larger than MAX_ARTICLE_BYTES is refused without reading it."""
+    """The file's bytes. Raises IngestError (one line naming `path`) when it cannot be read, or when
+    `one_article` and it is larger than MAX_ARTICLE_BYTES (refused without reading it)."""
     try:
         size = os.stat(path).st_size
         if one_article and size > MAX_ARTICLE_BYTES:
@@ -53,7 +55,11 @@ def document(units: list[Unit], encoding: str, source: str, source_format: str, 
               removed: Sequence[Removal] = ()) -> dict:
     """Clean the units into a document dict (the documents.parquet columns, plus ``where`` and
     ``removals``: what the extractor (`removed`) and cleaning removed, sorted by raw offset).
-    `author` and `published` given by the source win over a byline and date found in chrome."""
+    `author` and `published` given by the source win over a byline and date found in chrome.
+
+    `units` are the article's raw units (see `stancekit.ingest.units`); `encoding` the codec they
+    were decoded with (the offset map's); `source` the file, or file:line, for messages. Notes of
+    cleaning are appended to `warnings`. Raises IngestError when no text is left after cleaning."""
     units, lines, removals, notes = clean_units(units)
     warnings.extend(f"{source}: {note}" for note in notes)
     text = "".join(u[0] for u in units)

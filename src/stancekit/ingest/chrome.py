@@ -30,7 +30,9 @@ CHROME_PATH = Path(__file__).with_name("chrome.yaml")  # src/stancekit/ingest/ch
 
 
 def load_chrome(path: str | Path = CHROME_PATH) -> ChromeRules:
-    """Compile a chrome rules file (see chrome.yaml). Raises OSError, yaml.YAMLError, KeyError, re.error."""
+    """Compile a chrome rules file (see chrome.yaml). Raises OSError (unreadable), yaml.YAMLError,
+    KeyError (a section missing) and re.error (a bad pattern): the bundled file is loaded at import,
+    so a broken one fails every use of ingest."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     meta = data["metadata"]
     shared = {"{date}": meta["date"].replace("{month}", meta["month"]), "{time}": meta["time"]}

@@ -83,7 +83,9 @@ def _detect(data: bytes) -> str | None:
 
 
 def decode(data: bytes, where: str, warnings: list[str], html_page: bool = False) -> tuple[str, str, int]:
-    """Return (text, Python codec, byte offset of the text in `data`).
+    """Return (text, Python codec, byte offset of the text in `data`): the offset is 3 after a UTF-8
+    BOM, else 0. Warnings (a declaration ignored, an encoding detected, a cut last character) are
+    appended to `warnings`, each naming `where`.
 
     Order: a UTF-8 BOM; for HTML, the declared charset; UTF-8; else charset-normalizer's choice
     among WEB_ENCODINGS, with a warning naming it. UTF-8 text cut inside its last character (a
@@ -142,7 +144,8 @@ def _is_utf8(data: bytes) -> bool:
 
 def byte_offsets(text: str, encoding: str, base: int, data: bytes = b"") -> list[int]:
     """Raw byte offset of each character of `text` (decoded from data[base:] with `encoding`),
-    plus one past the end."""
+    plus one past the end: len(text) + 1 offsets, in bytes of `data`. `data` may be left out for
+    UTF-8 and for text decoded one byte per character. Raises nothing."""
     if text.isascii() or (encoding != "utf-8" and len(text) == len(data) - base):  # one byte per character
         return list(range(base, base + len(text) + 1))
     if encoding == "utf-8":
@@ -156,12 +159,14 @@ def byte_offsets(text: str, encoding: str, base: int, data: bytes = b"") -> list
 
 
 def units_of(text: str, offsets: list[int], start: int = 0, end: int | None = None) -> list[Unit]:
+    """The units of text[start:end] (code points), one per character, its raw byte range from
+    `offsets` (as `byte_offsets` gives them)."""
     end = len(text) if end is None else end
     return [(text[i], offsets[i], offsets[i + 1]) for i in range(start, end)]
 
 
 def unify_line_endings(units: list[Unit]) -> list[Unit]:
-    """CR LF and lone CR become one LF unit that covers the raw bytes."""
+    """CR LF and lone CR become one LF unit that covers the raw bytes (one or two); other units are kept."""
     out: list[Unit] = []
     for unit in units:
         if unit[0] == "\n" and out and out[-1][0] == "\r" and out[-1][2] == unit[1]:

@@ -23,7 +23,10 @@ def drop_duplicates(documents: list[dict]) -> tuple[list[dict], list[str]]:
 
     Candidates come from prefix filtering: two sets with Jaccard >= t share one of the first
     len - ceil(t * len) + 1 elements of each (in one global order), so no pair is missed
-    and the corpus is not compared pair by pair."""
+    and the corpus is not compared pair by pair.
+
+    `documents` are document dicts (``text``, ``text_sha256``, ``where``), in input order. Returns
+    the kept ones, in that order, and one note per dropped document naming the one kept. Raises nothing."""
     kept: list[dict] = []
     shingle_sets: list[set[int]] = []
     by_text: dict[str, int] = {}

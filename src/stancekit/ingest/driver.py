@@ -33,7 +33,9 @@ class IngestResult:
 
 
 def expand_inputs(paths: list[str | Path]) -> tuple[list[str], list[str]]:
-    """Sorted input files (a directory contributes its .txt/.html/.htm/.jsonl files) and errors."""
+    """Sorted input files (a directory contributes its files of a registered extension, not recursing)
+    and one error line per path of another extension. Raises nothing (a missing file is read, and
+    named, by `ingest`)."""
     files: set[str] = set()
     errors: list[str] = []
     for given in map(str, paths):
@@ -51,7 +53,9 @@ def ingest(paths: list[str | Path], progress: Callable[[int, int], None] | None 
     """Read and clean every input; one document per .txt/.html file and per JSONL line. Raises
     nothing for a bad input: it is skipped and named in the result's `errors`.
 
-    `progress`, when given, is called with (files done, files) before and after each file."""
+    `progress`, when given, is called with (files done, files) before and after each file.
+    Offsets in the documents' offset maps and in the report are bytes of the input files; the
+    documents' text positions are code points."""
     files, errors = expand_inputs(paths)
     warnings: list[str] = []
     documents: list[dict] = []
@@ -120,7 +124,8 @@ SCHEMA = columns.schema(columns.DOCUMENT_COLUMNS)  # declared with their meaning
 
 
 def documents_table(documents: list[dict]) -> pa.Table:
-    """The documents.parquet table; rows in input order (sorted by source file, then position)."""
+    """The documents.parquet table; rows in input order (sorted by source file, then position).
+    Raises pyarrow's ArrowInvalid/ArrowTypeError when a dict does not fit the schema (a bug, not input)."""
     return pa.Table.from_pylist(documents, schema=SCHEMA)
 
 

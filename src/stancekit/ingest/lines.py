@@ -185,8 +185,9 @@ def _line_stretches(removed: list[tuple[str, Line]], kept: list[Line]) -> list[R
 def clean_units(units: list[Unit]) -> tuple[list[Unit], list[Line], list[Removal], list[str]]:
     """Line endings, mojibake repair, invisible characters, NFC and every cleaning rule.
 
-    Returns the clean units, the clean lines, what was removed (sorted by raw offset; whitespace,
-    blank lines and markup are not listed) and notes for warnings."""
+    Returns the clean units, the clean lines, what was removed (sorted by raw offset, in bytes of
+    the input file; whitespace, blank lines and markup are not listed) and notes for warnings.
+    Raises nothing: any text is cleanable (it may come out empty)."""
     removals: list[Removal] = []
     notes: list[str] = []
     units = unify_line_endings(units)

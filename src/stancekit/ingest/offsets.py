@@ -13,7 +13,9 @@ from .units import Unit
 
 def offset_map(units: list[Unit], encoding: str) -> dict:
     """Run-length encode the units: run r covers count[r] units, each clean_step[r] code points
-    and raw_step[r] bytes, starting at clean[r] and raw[r]; runs are split where raw bytes were dropped."""
+    and raw_step[r] bytes, starting at clean[r] (code points of the clean text) and raw[r] (bytes of
+    the raw file); runs are split where raw bytes were dropped. Returns {"encoding", "clean", "raw",
+    "clean_step", "raw_step", "count"} (the documents.parquet struct); raises nothing."""
     runs: dict[str, list[int]] = {k: [] for k in ("clean", "raw", "clean_step", "raw_step", "count")}
     pos = 0
     for text, start, end in units:
@@ -59,6 +61,9 @@ def to_raw_offsets(omap: dict, start: int, end: int) -> tuple[int, int]:
     decoded as UTF-8).
     When cleaning dropped nothing inside the span there is one piece, so
     ``normalise(raw[raw_start:raw_end]) == text[start:end]``. An empty span maps to an empty range.
+
+    `omap` is the ``offset_map`` of documents.parquet (lists or arrays). Raises ValueError when the
+    span is not inside the document (0 <= start <= end <= its length in code points).
     """
     total = _clean_length(omap)
     if not 0 <= start <= end <= total:
@@ -71,7 +76,8 @@ def to_raw_offsets(omap: dict, start: int, end: int) -> tuple[int, int]:
 
 def raw_pieces(omap: dict, start: int, end: int) -> list[tuple[int, int, int, int]]:
     """The span [start, end) widened to whole units, as maximal pieces (clean start, clean end,
-    raw start, raw end) whose raw bytes are contiguous; see `to_raw_offsets`."""
+    raw start, raw end) whose raw bytes are contiguous (clean offsets in code points, raw in bytes);
+    see `to_raw_offsets`. Raises ValueError for a span outside the document."""
     to_raw_offsets(omap, start, end)  # range check
     pieces: list[list[int]] = []
     index = start

@@ -61,7 +61,8 @@ def repair_mojibake(units: list[Unit], removed: list[Removal], notes: list[str])
     run of non-ASCII characters that ftfy takes for mojibake is repaired when ftfy undoes it by
     re-encoding with one single-byte codec (or a chain of them) and decoding UTF-8; runs may come
     from different codecs. Repairs go to `removed` (rule "mojibake"); a run ftfy cannot undo that
-    way is left and named in `notes`."""
+    way is left and named in `notes`. Returns the units (a repaired character covers the raw bytes
+    of the mojibake it replaces); raises nothing."""
     text = "".join(u[0] for u in units)
     if text.isascii() or not ftfy.badness.is_bad(text):
         return units
@@ -94,7 +95,8 @@ def repair_mojibake(units: list[Unit], removed: list[Removal], notes: list[str])
 
 
 def drop_invisible(units: list[Unit], removed: list[Removal]) -> list[Unit]:
-    """Delete the INVISIBLE characters; each run of them goes to `removed` (rule "invisible")."""
+    """Delete the INVISIBLE characters; each run of them goes to `removed` (rule "invisible", its raw
+    byte range). Raises nothing."""
     runs = _runs(units, INVISIBLE.__contains__)
     if not runs:
         return units
