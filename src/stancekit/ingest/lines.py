@@ -21,6 +21,8 @@ from .units import Removal, Unit
 
 @dataclass
 class Line:
+    """One line of an article being cleaned: its units (without the newline) and the unit that ends it."""
+
     units: list[Unit]
     newline: Unit | None  # the unit that ends the line; None for the last line
     index: int = 0  # position among the lines of the document before cleaning
