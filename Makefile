@@ -32,7 +32,7 @@ schema/labeling-config.xml: schema/taxonomy.yaml $(STAMP)
 # Stage: raw articles -> clean documents with a map back to the raw bytes and what sources.csv knows
 # of each, and the report of every stretch cleaning removed (build/ingest-report.jsonl).
 ingest: build/documents.parquet
-build/documents.parquet: $(RAW) dataset/raw/sources.csv $(SRC) src/stancekit/chrome.yaml $(STAMP)
+build/documents.parquet: $(RAW) dataset/raw/sources.csv $(SRC) src/stancekit/ingest/chrome.yaml $(STAMP)
 	$(BIN)/stancekit ingest $(RAW) --sources dataset/raw/sources.csv --out $@ --report build/ingest-report.jsonl
 
 # Stage: taxonomy -> JSON Schema of a Label Studio export (enums from the taxonomy).

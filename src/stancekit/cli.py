@@ -462,7 +462,7 @@ def agreement_cmd(exports, fmt, resamples, seed, documents_path, taxonomy_path):
 @DOCUMENTS_OPTION
 @TAXONOMY_OPTION
 def adjudicate_cmd(exports, out, tasks_out, review_all, documents_path, taxonomy_path):
-    """Merge annotations into gold; ground-truth annotations (the adjudicator's) override.
+    """Aggregate annotations into gold by majority vote; ground-truth annotations (the adjudicator's) override.
 
     Exit 1 when there are problems (they are printed; the gold is still written). When
     `stancekit validate` finds errors in the exports: exit 1 and write nothing (an earlier
@@ -470,7 +470,7 @@ def adjudicate_cmd(exports, out, tasks_out, review_all, documents_path, taxonomy
     """
     taxonomy = load_taxonomy(taxonomy_path)
     collection = _load_exports(exports, taxonomy, _documents(documents_path))
-    gold, tasks, problems = adjudicate_mod.adjudicate(collection, taxonomy, review_all)
+    gold, tasks, problems = adjudicate_mod.aggregate(collection, taxonomy, review_all)
     adjudicate_mod.write_json(out, gold)
     if tasks_out:
         adjudicate_mod.write_json(tasks_out, tasks)
