@@ -131,28 +131,13 @@ def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None, report:
     Exit 0 when every input was ingested, 1 when some were skipped (named on stderr), 2 when
     nothing could be ingested or --sources is unreadable (no file is written then).
     """
-    from . import sources as sources_mod
-
-    described = sources_mod.read(sources) if sources else None
     with progress_bar(quiet, None, "file", "ingest") as bar:
-        result = ingest_mod.ingest(list(paths), progress=_track(bar))
-    if described is not None:
-        for path in sources_mod.attach(result.documents, described):
-            result.warnings.append(f"{path}: not in {sources}; its source columns are null")
+        result = ingest_mod.ingest(list(paths), progress=_track(bar), sources=sources)
     for warning in result.warnings:
         click.echo(f"stancekit: warning: {warning}", err=True)
     for error in result.errors:
         click.echo(f"stancekit: error: {error}", err=True)
-    if not result.documents:
-        fail("nothing could be ingested; no output written", code=2)
-    writes = [(out, lambda: ingest_mod.write_documents(result.documents, out))]
-    if report:
-        writes.append((report, lambda: ingest_mod.write_report(result.report, report)))
-    for target, write in writes:
-        try:
-            write()
-        except OSError as exc:
-            fail(f"{target}: cannot write: {exc.strerror or exc}", code=2)
+    ingest_mod.write(result, out, report)
     click.echo(f"wrote {len(result.documents)} documents to {out}")
     if report:
         click.echo(f"wrote {len(result.report)} removed stretches to {report}")
