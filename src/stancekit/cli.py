@@ -613,3 +613,29 @@ def cli_reference() -> str:
             out += [f"## {' '.join(path)}", "", "```", command.get_help(ctx), "```", ""]
     return "\n".join(out)
 
+
+def _leaf_commands(command: click.Command = main, path: tuple[str, ...] = ("stancekit",)):
+    """(path, command) of every command that runs (not a group), in the order of the CLI."""
+    if isinstance(command, click.Group):
+        for name in command.list_commands(click.Context(command)):
+            sub = command.get_command(click.Context(command), name)
+            if sub is not None:
+                yield from _leaf_commands(sub, (*path, name))
+    else:
+        yield path, command
+
+
+def readme_reference() -> str:
+    """Markdown table for README's CLI reference: every verb with its arguments, its options and the
+    first paragraph of its `--help` (the whole text is in docs/cli-reference.md)."""
+    from ._files import markdown_table
+
+    rows = []
+    for path, command in _leaf_commands():
+        arguments = " ".join(p.make_metavar(click.Context(command)) for p in command.params
+                             if isinstance(p, click.Argument))
+        options = ", ".join(f"`{opt}`" for p in command.params if isinstance(p, click.Option)
+                            for opt in p.opts if opt.startswith("--"))
+        summary = " ".join((command.help or "").split("\n\n")[0].split())
+        rows.append((f"`{' '.join(path)}`", f"`{arguments}`" if arguments else "", options, summary))
+    return "\n".join(markdown_table(("verb", "arguments", "options", "what it does"), rows)) + "\n"
