@@ -130,3 +130,20 @@ def test_load_errors_are_stancekit_errors(tmp_path):
         read.load(version="9.9.9", root=ROOT)
     with pytest.raises(errors.ReleaseInputError, match="is not X.Y.Z"):
         read.resolve("v2", ROOT / read.RELEASES_DIR)
+
+
+def test_a_damaged_release_is_one_error_saying_how_to_find_out_more(tmp_path):
+    import shutil
+
+    copy = tmp_path / "v2.0.0"
+    shutil.copytree(ROOT / "dataset/releases/v2.0.0", copy)
+    (copy / "spans.parquet").write_bytes(b"not parquet")
+    with pytest.raises(errors.ReleaseInputError, match=r"spans.parquet: cannot read .*stancekit verify"):
+        read.load(path=copy)
+    (copy / "spans.parquet").unlink()
+    with pytest.raises(errors.ReleaseInputError, match="spans.parquet"):
+        read.load(path=copy)
+    with pytest.raises(errors.ReleaseInputError, match="not both"):
+        read.load(path=ROOT / "dataset/releases/v2.0.0", version="1.0.0")
+    with pytest.raises(errors.ReleaseInputError, match="is not X.Y.Z"):
+        read.load(version="garbage", releases_dir=tmp_path / "nothing-here")

@@ -488,6 +488,14 @@ def test_find_inputs_skips_absent_defaults_and_refuses_what_was_asked_for(inputs
         release.find_inputs(inputs["documents"], [str(tmp_path / "nothing-*.json")])
     result = run(release_args(inputs, tmp_path / "out", "--version", "1.0.0") + ["--rules", str(tmp_path / "no.yaml")])
     assert result.exit_code == 2 and "no.yaml: no such file" in result.output
+    one = release.find_inputs(inputs["documents"], str(inputs["export"]))  # one path, not a list of them
+    assert one.exports == [inputs["export"]]
+    # Export files listed after the options replace the default glob (annotation/exports/*.json, absent here).
+    listed = run(["release", "--taxonomy", str(ROOT / "schema/taxonomy.yaml"), "--documents", str(inputs["documents"]),
+                  "--out-dir", str(tmp_path / "listed"), "--version", "1.0.0", str(inputs["export"])])
+    assert listed.exit_code == 0, listed.output
+    manifest = json.loads((tmp_path / "listed/v1.0.0/manifest.json").read_text())
+    assert [item["path"] for item in manifest["inputs"] if item["role"] == "export"] == [str(inputs["export"])]
 
 
 def test_publish_promotes_the_verified_build_and_never_overwrites(inputs, built, tmp_path):

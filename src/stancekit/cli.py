@@ -40,13 +40,16 @@ def exit_code(exc: StancekitError) -> int:
 
 
 class _Main(click.Group):
-    """The command group: any StancekitError a verb lets through becomes one line and its exit code."""
+    """The command group: any StancekitError a verb lets through becomes one line and its exit code; so
+    does a file the system refuses to read or write (OSError: exit 2, naming the file)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except StancekitError as exc:
             fail(str(exc), exit_code(exc))
+        except OSError as exc:
+            fail(f"{exc.filename or 'a file'}: {exc.strerror or exc}", 2)
 
 
 DOCUMENTS_OPTION = click.option(
@@ -502,7 +505,8 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
 @click.option("--documents", type=click.Path(path_type=Path), default=paths.DOCUMENTS, show_default=True,
               help="The documents (ingest output).")
 @click.option("--exports", "export_globs", multiple=True, default=[paths.EXPORTS_GLOB], show_default=True,
-              help="Label Studio JSON exports: paths or quoted globs; repeatable, or list the files after it.")
+              help="Label Studio JSON exports: paths or quoted globs; repeatable. Files listed after the options "
+                   "replace this default.")
 @click.argument("more_exports", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--gold", type=click.Path(path_type=Path), default=paths.GOLD, show_default=True,
               help="Gold (adjudicate output); skipped when the default path does not exist.")
@@ -523,13 +527,19 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
 @click.pass_context
 def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, rules, agreement,
                 out_dir, metadata, quiet) -> None:
-    """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions."""
+    """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions.
+
+    Give exactly one of --version and --bump. Exit 1 when the exports have validation errors, the
+    version exists or the bump is smaller than the changes need; 2 when an input cannot be read.
+    """
     from . import release as release_mod
 
     if (version is None) == (bump is None):
         fail("give exactly one of --version X.Y.Z and --bump")
     optional = {"gold": gold, "tasks": tasks, "rules": rules, "agreement": agreement, "metadata": metadata}
     explicit = [name for name in optional if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    if more_exports and ctx.get_parameter_source("export_globs") is click.core.ParameterSource.DEFAULT:
+        export_globs = ()  # files listed after the options replace the default glob
     inputs = release_mod.find_inputs(documents, [*export_globs, *more_exports], required=explicit, **optional)
     try:
         with progress_bar(quiet, _size([*inputs.exports, *([inputs.tasks] if inputs.tasks else [])]), "B",
