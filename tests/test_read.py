@@ -60,8 +60,8 @@ def _imports(path: Path, module: str, is_package: bool) -> set[str]:
     package = module.split(".") if is_package else module.split(".")[:-1]
     out = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level:
-            base = package[: len(package) - node.level + 1]
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "stancekit"):
+            base = package[: len(package) - node.level + 1] if node.level else []
             target = ".".join([*base, *(node.module.split(".") if node.module else [])])
             for alias in node.names:
                 candidate = f"{target}.{alias.name}"
@@ -112,6 +112,13 @@ def test_no_import_cycle_in_the_package():
     graph = {name: {m for m in _imports(path, name, is_package) if not name.startswith(m + ".")}
              for name, (path, is_package) in MODULES.items()}
     assert _cycle(graph) is None, f"import cycle: {' -> '.join(_cycle(graph) or [])}"
+
+
+def test_absolute_and_relative_imports_are_both_seen(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("from stancekit import read\nfrom stancekit.release import builder\nfrom .. import errors\n")
+    assert _imports(module, "stancekit.release.m", False) == {"stancekit.read", "stancekit.release.builder",
+                                                              "stancekit.errors"}
 
 
 def test_the_cycle_check_finds_a_cycle():

@@ -368,7 +368,8 @@ def ls_users_add(emails: tuple[str, ...], state_dir: Path, url: str | None) -> N
 
 
 @ls_users.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="A table to read, or JSON for machines.")
 @LS_STATE_OPTION
 @LS_URL_OPTION
 def ls_users_list(fmt: str, state_dir: Path, url: str | None) -> None:
@@ -555,7 +556,10 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
 @main.command("verify")
 @click.argument("release_dir", type=click.Path(path_type=Path))
 def verify_cmd(release_dir: Path) -> None:
-    """Recompute a release's checksums, sizes, rows and schemas against its manifest; exit 1 naming each bad file."""
+    """Recompute a release's checksums, sizes, rows and schemas against its manifest; exit 1 naming each bad file.
+
+    Exit 2 when RELEASE_DIR has no readable manifest.
+    """
     from . import release as release_mod
 
     problems = release_mod.verify(release_dir)
@@ -574,8 +578,9 @@ def publish_cmd(build_dir: Path, releases_dir: Path) -> None:
     """Publish a verified build (e.g. build/releases/vX.Y.Z) into the releases directory, never over a release.
 
     The build is verified, copied next to its target, verified again and renamed into place; the
-    CHANGELOG is regenerated. Exit 1 when it does not verify, was built against another previous
-    release, or its version is already published.
+    CHANGELOG is regenerated. Exit 1 when it does not verify, an input changed since the build, it
+    was built against another previous release, or its version is published already or not the
+    newest; 2 when BUILD_DIR is not a release directory.
     """
     from . import release as release_mod
 
@@ -586,8 +591,10 @@ def publish_cmd(build_dir: Path, releases_dir: Path) -> None:
 @TAXONOMY_OPTION
 @click.option("--release", "version", default="latest", show_default=True,
               help="The release to describe: latest, X.Y.Z, or a release directory.")
-@click.option("--releases-dir", type=click.Path(path_type=Path), default=paths.RELEASES_DIR, show_default=True)
-@click.option("--datasheet", "datasheet_path", type=click.Path(path_type=Path), default=paths.DATASHEET, show_default=True)
+@click.option("--releases-dir", type=click.Path(path_type=Path), default=paths.RELEASES_DIR, show_default=True,
+              help="Where the releases are.")
+@click.option("--datasheet", "datasheet_path", type=click.Path(path_type=Path), default=paths.DATASHEET, show_default=True,
+              help="The datasheet whose generated blocks are rewritten.")
 @click.option("--plots", type=click.Path(path_type=Path), default=paths.PLOTS_DIR, show_default=True,
               help="Where the PNG plots go (linked from the datasheet).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a generated block or plot is stale.")

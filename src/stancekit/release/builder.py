@@ -268,6 +268,7 @@ def agreement_summary(path: Path | None) -> dict:
     F1 per match mode (all spans and per label), agreement on the attributes of matched spans.
 
     Every number carries its n and 95% interval, or a null value and the reason it is undefined.
+    Raises ReleaseInputError when the report cannot be read or is not such a report.
     """
     if path is None:
         return {"undefined": "no agreement report: run `stancekit agreement --format json EXPORT... > FILE`, "
