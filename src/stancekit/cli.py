@@ -226,12 +226,6 @@ LS_SETTINGS_OPTION = click.option("--settings", "settings_path", type=click.Path
                                   help="Annotators per task, predictions shown, skipping: applied to the project.")
 
 
-def _settings(path: Path):
-    from . import labelstudio as ls
-
-    return ls.load_settings(path)
-
-
 def _project_title(title: str | None, taxonomy_path: Path) -> str:
     return title or f"stancekit {load_taxonomy(taxonomy_path).name}"
 
@@ -289,16 +283,8 @@ def ls_push(tasks_file: Path, state_dir: Path, url: str | None, settings_path: P
     from . import labelstudio as ls
 
     title = _project_title(title, taxonomy_path)
-    settings = _settings(settings_path)
-    tasks = tasks_mod.read(tasks_file)
-    client = ls.connect(state_dir, url)
-    project_id = client.project_id(title)
-    changed = ls.apply_settings(client, client.call("reading the project", client.sdk.projects.get, id=project_id),
-                                settings)
-    if changed:
-        click.echo(f"project settings updated: {', '.join(changed)}")
     with progress_bar(quiet, None, "task", "ls push") as bar:
-        result = ls.push(client, project_id, tasks, say=click.echo, progress=_track(bar))
+        result = ls.push_file(tasks_file, title, state_dir, url, settings_path, say=click.echo, progress=_track(bar))
     click.echo(f"imported {result.imported} new tasks; {result.already_there} already in project {title!r}")
     if result.conflicts:
         doc_id, chunk = result.conflicts[0]
