@@ -51,7 +51,8 @@ def resolve(version: str = "latest", out_dir: Path = RELEASES_DIR) -> Path:
     releases = list_releases(out_dir)
     if version == "latest":
         if not releases:
-            raise ReleaseNotFound(f"no release in {out_dir}: build one with `stancekit release`")
+            raise ReleaseNotFound(f"no release in {out_dir}: build one with `stancekit release` "
+                                  "(in the repository: `make dataset`, then `make publish`)")
         return releases[-1]
     path = Path(out_dir) / f"v{format_version(parse_version(version))}"
     if path not in releases:
