@@ -374,7 +374,7 @@ def test_cli_help_documents_the_verb():
 def test_readme_and_makefile_know_the_stage():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "| ingest | `stancekit ingest` |" in readme
-    assert "`stancekit ingest PATH... --out FILE [--sources CSV] [--report FILE.jsonl]`" in readme and "## Ingest" in readme
+    assert "| `stancekit ingest` | `PATHS...` | `--out`, `--sources`, `--report`" in readme and "## Ingest" in readme
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert "build/documents.parquet: $(RAW)" in makefile and "--report build/ingest-report.jsonl" in makefile
     assert re.search(r"^dataset:.*build/documents\.parquet", makefile, re.M)
