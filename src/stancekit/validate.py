@@ -633,20 +633,19 @@ class Reader:
         ctx = (path, index, checked.task_id)
         problems = checked.problems
         problems += self._task_identity(ctx, checked.doc_id, checked.text, checked.offset)
-        if checked.task_id is not None and isinstance(checked.doc_id, str) and checked.data_digest is not None:
-            digest, where = self._tasks.setdefault(_hash((checked.task_id, checked.doc_id, checked.chunk)),
-                                                   checked.data_digest, self._where(path, index))
+        if checked.key is not None and checked.data_digest is not None:
+            digest, where = self._tasks.setdefault(checked.key, checked.data_digest, self._where(path, index))
             if digest != checked.data_digest:
                 problems.append(self.validator._problem(
                     ctx, "CONFLICTING_TASK", "/data", f"task {ctx[2]} of document {checked.doc_id} has other "
                     f"data at {self._place(where)}, expected one task per id"))
         fresh = []
-        for i, annotation_id, digest, vote, record in checked.annotations:
+        for i, annotation_id, digest, key, vote, record in checked.annotations:
             if digest == _CANCELLED:
                 self.summary.excluded += 1
                 continue
             self.summary.annotations += 1
-            if self._annotation_identity(ctx, problems, checked, i, annotation_id, digest):
+            if self._annotation_identity(ctx, problems, i, annotation_id, digest, key):
                 fresh.append((i, annotation_id, vote, record))
         self.summary.excluded += checked.drafts
         if not any(p.level == ERROR for p in problems):
@@ -678,14 +677,14 @@ class Reader:
                                         f"text == documents.text[{offset}:{offset + len(text)}]"))
         return problems
 
-    def _annotation_identity(self, ctx: tuple, problems: list[Problem], checked: _Checked, i: int,
-                             annotation_id: object, digest: int | None) -> bool:
-        """False when this annotation was read before (reported as a duplicate or a conflict)."""
-        if ctx[2] is None or annotation_id is None or digest is None:
+    def _annotation_identity(self, ctx: tuple, problems: list[Problem], i: int, annotation_id: object,
+                             digest: int | None, key: int | None) -> bool:
+        """False when this annotation was read before (reported as a duplicate or a conflict). `key` is
+        the hash of (task id, doc_id, chunk, annotation id), None when they are not all usable."""
+        if key is None or digest is None:
             return True  # no usable identity: a schema violation, reported already
         here = self._where(ctx[0], ctx[1], i)
-        first_digest, first = self._annotations.setdefault(
-            _hash((ctx[2], checked.doc_id, checked.chunk, annotation_id)), digest, here)
+        first_digest, first = self._annotations.setdefault(key, digest, here)
         if first == here:
             return True
         if first_digest == digest:
@@ -700,9 +699,10 @@ class Reader:
         return False
 
     def _vote(self, ctx: tuple, problems: list[Problem], checked: _Checked, i: int, annotation_id: object,
-              vote: tuple[str | None, bool]) -> None:
-        """ANNOTATOR_MISSING and REPEATED_ANNOTATOR of annotation i, by `vote` (annotator, ground truth)."""
-        annotator, ground_truth = vote
+              vote: tuple[str | None, bool, int]) -> None:
+        """ANNOTATOR_MISSING and REPEATED_ANNOTATOR of annotation i, by `vote`: (annotator, ground truth,
+        hash of (doc_id, chunk, annotator, ground truth))."""
+        annotator, ground_truth, key = vote
         pointer = f"/annotations/{i}"
         if annotator is None:
             problems.append(self.validator._problem(ctx, "ANNOTATOR_MISSING", pointer, f"annotation {annotation_id} "
@@ -710,7 +710,7 @@ class Reader:
                                                     annotation_id))
             return
         here = self._where(ctx[0], ctx[1], i)
-        _, first = self._votes.setdefault(_hash((checked.doc_id, checked.chunk, annotator, ground_truth)), 0, here)
+        _, first = self._votes.setdefault(key, 0, here)
         if first != here:
             role = "ground-truth annotation" if ground_truth else "annotation"
             problems.append(self.validator._problem(ctx, "REPEATED_ANNOTATOR", pointer,
@@ -802,9 +802,12 @@ class _Checked:
     chunk: object
     offset: object
     text: str | None
+    key: int | None  # hash of (task id, doc_id, chunk), when the task has a usable id and doc_id
     data_digest: int | None  # of data, when the task has a usable id and doc_id
-    annotations: list[tuple]  # (index, id as a key, digest or _CANCELLED, vote, record) per annotation object:
-    # vote (annotator, ground truth) and record (only when asked for) when the task is clean, else None
+    annotations: list[tuple]  # (index, id as a key, digest or _CANCELLED, key, vote, record) per annotation object:
+    # key: hash of (task id, doc_id, chunk, annotation id) when the digest is not None; vote (annotator,
+    # ground truth, hash of (doc_id, chunk, annotator, ground truth)) and record (only when asked for)
+    # when the task is clean, else None
     drafts: int
 
 
@@ -816,26 +819,33 @@ def _check(validator: Validator, path: str, index: int, raw: bytes | dict, recor
     task_id = _key(task.get("id"))
     data = task.get("data") if isinstance(task.get("data"), dict) else None
     doc_id = data.get("doc_id") if data is not None else None
+    chunk = data.get("chunk", 0) if data is not None else 0
     clean = isinstance(doc_id, str) and doc_id and not any(p.level == ERROR for p in problems)
-    annotations: list[tuple[int, str | int | None, int | None, tuple[str | None, bool] | None, Record | None]] = []
+    annotations: list[tuple[int, str | int | None, int | None, int | None, tuple[str | None, bool, int] | None,
+                            Record | None]] = []
     given = task.get("annotations")
     for i, annotation in enumerate(given if isinstance(given, list) else []):
         if not isinstance(annotation, dict):
             continue
         if annotation.get("was_cancelled") is True:
-            annotations.append((i, None, _CANCELLED, None, None))
+            annotations.append((i, None, _CANCELLED, None, None, None))
             continue
         annotation_id = _key(annotation.get("id"))
-        digest = _digest(annotation) if task_id is not None and annotation_id is not None and data is not None else None
-        vote = (annotator_id(annotation.get("completed_by")), annotation.get("ground_truth") is True) if clean else None
+        identified = task_id is not None and annotation_id is not None and data is not None
+        digest = _digest(annotation) if identified else None
+        key = _hash((task_id, doc_id, chunk, annotation_id)) if identified else None
+        vote = None
+        if clean:
+            annotator, ground_truth = annotator_id(annotation.get("completed_by")), annotation.get("ground_truth") is True
+            vote = (annotator, ground_truth, _hash((doc_id, chunk, annotator, ground_truth)))
         record = annotation_record(path, index, f"/{index}/annotations/{i}", task, annotation,
                                    validator.taxonomy) if clean and records else None
-        annotations.append((i, annotation_id, digest, vote, record))
+        annotations.append((i, annotation_id, digest, key, vote, record))
     drafts = task.get("drafts")
     identified = task_id is not None and isinstance(doc_id, str)
-    return _Checked(task_id, problems, doc_id, (data or {}).get("chunk", 0), (data or {}).get("offset", 0),
-                    _text_of(task), _digest(data) if identified else None, annotations,
-                    len(drafts) if isinstance(drafts, list) else 0)
+    return _Checked(task_id, problems, doc_id, chunk, (data or {}).get("offset", 0), _text_of(task),
+                    _hash((task_id, doc_id, chunk)) if identified else None, _digest(data) if identified else None,
+                    annotations, len(drafts) if isinstance(drafts, list) else 0)
 
 
 def _start_worker(validator: Validator) -> None:
@@ -902,7 +912,7 @@ class _FirstSeen:
         found = self._recent.get(key)
         if found is not None:
             return found
-        i = int(np.searchsorted(self._keys, key))
+        i = int(self._keys.searchsorted(key))
         if i < len(self._keys) and self._keys[i] == key:
             return (0 if self._values is None else int(self._values[i])), int(self._where[i])
         self._recent[key] = (value, where)
