@@ -4,14 +4,14 @@
 # make dataset: venv -> config -> schema -> ingest -> tasks -> validate -> gold -> release-build
 #   (build/releases/v$(VERSION), verified) -> reproducible (byte-identical to the committed
 #   dataset/releases/v$(VERSION), when there is one).
-# make publish: the same build into dataset/releases/v$(VERSION) (refused when it exists), then
-#   the DATASHEET statistics. The version is in one place: dataset/VERSION.
+# make publish: that verified build promoted into dataset/releases/v$(VERSION) (refused when it exists),
+#   then the DATASHEET statistics. The version is in one place: dataset/VERSION.
 PYTHON  ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 RAW     := $(sort $(wildcard dataset/raw/*.txt dataset/raw/*.html dataset/raw/*.jsonl))
-SRC     := $(wildcard src/stancekit/*.py)
+SRC     := $(shell find src/stancekit -name "*.py")
 VERSION := $(shell cat dataset/VERSION)
 
 .PHONY: venv config ingest test clean schema validate
@@ -137,15 +137,12 @@ reproducible: release-build
 # The main job on the bundled data: every stage, in order.
 dataset: config schema build/documents.parquet annotation/tasks/tasks.json validate gold agreement release-build reproducible
 
-# Publish dataset/releases/v$(VERSION) (never overwritten: set a new version in dataset/VERSION, the one
-# `stancekit release --bump` derives from the diff against the latest release: TFDS semantics).
+# Publish dataset/releases/v$(VERSION): the build `make dataset` verified, promoted as it is (verified,
+# copied, verified again, renamed into place; never over a published release: set a new version in
+# dataset/VERSION, the one `stancekit release --bump` derives from the diff: TFDS semantics), then the
+# DATASHEET statistics.
 publish: release-build
-	@if [ -e dataset/releases/v$(VERSION) ]; then \
-	  echo "dataset/releases/v$(VERSION) exists: a release is never overwritten; set a new version in dataset/VERSION" >&2; \
-	  exit 1; fi
-	$(BIN)/stancekit release --version $(VERSION)
-	$(BIN)/stancekit verify dataset/releases/v$(VERSION)
-	diff -r dataset/releases/v$(VERSION) build/releases/v$(VERSION)
+	$(BIN)/stancekit publish build/releases/v$(VERSION)
 	$(BIN)/stancekit datasheet
 
 # DATASHEET.md statistics and plots, and README's release columns, from the latest release.

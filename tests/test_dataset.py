@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import stancekit
-from stancekit import ingest, release, taxonomy
+from stancekit import ingest, read, release, taxonomy
 from stancekit.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ def test_raw_offsets_of_the_bundled_corpus_give_each_span_in_its_raw_file(tmp_pa
     tables = stancekit.load(layer=None, releases_dir=built.parent)
     docs = tables["documents"].set_index("doc_id")
     spans = tables["spans"]
-    assert set(spans["layer"]) == set(release.LAYERS)
+    assert set(spans["layer"]) == set(read.LAYERS)
     assert spans["raw_start"].notna().all() and spans["raw_end"].notna().all()
     raw = {doc_id: Path(path).read_bytes() for doc_id, path in docs["source_file"].items()}
     whole = 0

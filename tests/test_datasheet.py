@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from release_fixtures import write_inputs
-from stancekit import datasheet, release, taxonomy
+from stancekit import datasheet, read, release, taxonomy
 from stancekit.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ def test_datasheet_has_the_seven_sections_and_the_known_limits():
 
 
 def test_committed_statistics_are_from_the_latest_release():
-    releases = release.list_releases(ROOT / release.RELEASES_DIR)
+    releases = read.list_releases(ROOT / read.RELEASES_DIR)
     latest = releases[-1] if releases else None
     stats = datasheet.statistics(latest, TAXONOMY) if latest else None
     assert block(ROOT / "DATASHEET.md").strip() == datasheet.render_block(stats, TAXONOMY).strip(), \
@@ -53,7 +53,7 @@ def test_committed_statistics_are_from_the_latest_release():
 
 
 def test_committed_removal_counts_are_from_ingesting_the_latest_release():
-    latest = release.list_releases(ROOT / release.RELEASES_DIR)[-1]
+    latest = read.list_releases(ROOT / read.RELEASES_DIR)[-1]
     text = (ROOT / "DATASHEET.md").read_text(encoding="utf-8")
     committed = text.split(datasheet.REMOVALS_BEGIN, 1)[1].split(datasheet.REMOVALS_END, 1)[0]
     counts = datasheet.removal_counts(latest, ROOT)

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import stancekit
 from release_fixtures import TEXTS, _attrs, _doc_choice, _region, doc_id, write_agreement, write_export, write_inputs
 from stancekit import gold as gold_mod
-from stancekit import preannotate, release, taxonomy
+from stancekit import preannotate, read, release, taxonomy
 from stancekit.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ def test_span_text_is_the_document_slice_in_every_layer(built):
     tables = stancekit.load(layer=None, releases_dir=built.parent)
     texts = dict(zip(tables["documents"]["doc_id"], tables["documents"]["text"]))
     spans = tables["spans"]
-    assert set(spans["layer"]) == set(release.LAYERS)
+    assert set(spans["layer"]) == set(read.LAYERS)
     for row in spans.itertuples():
         assert row.text == texts[row.doc_id][row.start:row.end]
     assert "🕊️" in "".join(spans["text"])  # offsets are code points, past emoji and Cyrillic
@@ -351,7 +351,7 @@ def test_duckdb_reads_the_release(built):
         "WHERE s.text = substring(d.text, s.start + 1, s.end - s.start) GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     total = pq.read_metadata(built / "spans.parquet").num_rows
-    assert sum(n for _, n in rows) == total and {layer for layer, _ in rows} == set(release.LAYERS)
+    assert sum(n for _, n in rows) == total and {layer for layer, _ in rows} == set(read.LAYERS)
 
 
 def test_bump_follows_the_diff(inputs, built, tmp_path):
@@ -475,3 +475,37 @@ def test_chunked_tasks_give_document_offsets_and_a_wrong_text_is_refused(inputs,
     inputs["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
     result = run(release_args(inputs, out, "--version", "1.0.1"))
     assert result.exit_code == 1 and "#/0/data/text: TASK_TEXT_MISMATCH: the task text differs from document" in result.output
+
+
+def test_find_inputs_skips_absent_defaults_and_refuses_what_was_asked_for(inputs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no repository layout here: every default is absent
+    found = release.find_inputs(inputs["documents"], [str(inputs["export"].parent / "*.json")])
+    assert found.exports == sorted(p for p in inputs["export"].parent.glob("*.json"))
+    assert (found.gold, found.tasks, found.rules, found.agreement, found.metadata) == (None,) * 5
+    given = release.find_inputs(inputs["documents"], [inputs["export"]], gold=inputs["gold"], tasks=tmp_path / "none.json")
+    assert given.gold == inputs["gold"] and given.tasks is None
+    with pytest.raises(release.ReleaseInputError, match="none.json: no such file"):
+        release.find_inputs(inputs["documents"], [inputs["export"]], required=["tasks"], tasks=tmp_path / "none.json")
+    with pytest.raises(release.ReleaseInputError, match=r"nothing-\*.json: no such file"):
+        release.find_inputs(inputs["documents"], [str(tmp_path / "nothing-*.json")])
+    result = run(release_args(inputs, tmp_path / "out", "--version", "1.0.0") + ["--rules", str(tmp_path / "no.yaml")])
+    assert result.exit_code == 2 and "no.yaml: no such file" in result.output
+
+
+def test_publish_promotes_the_verified_build_and_never_overwrites(inputs, built, tmp_path):
+    published = tmp_path / "published"
+    assert run(["publish", str(built), "--releases-dir", str(published)]).exit_code == 0
+    assert tree(published / "v1.0.0") == tree(built) and release.verify(published / "v1.0.0") == []
+    assert "## v1.0.0" in (published / "CHANGELOG.md").read_text()
+    again = run(["publish", str(built), "--releases-dir", str(published)])
+    assert again.exit_code == 1 and "exists: a release is never overwritten" in again.output
+    # A build whose manifest recorded another history: its diff would describe the wrong previous release.
+    assert run(release_args(inputs, built.parent, "--version", "1.0.1")).exit_code == 0
+    other = tmp_path / "other"
+    stray = run(["publish", str(built.parent / "v1.0.1"), "--releases-dir", str(other)])
+    assert stray.exit_code == 1 and "built against previous release 1.0.0" in stray.output and not other.exists()
+    # A build edited after it was verified is refused, and nothing is published.
+    (built.parent / "v1.0.1/documents.parquet").write_bytes(b"edited")
+    edited = run(["publish", str(built.parent / "v1.0.1"), "--releases-dir", str(published)])
+    assert edited.exit_code == 1 and "documents.parquet" in edited.output
+    assert sorted(p.name for p in published.iterdir()) == ["CHANGELOG.md", "v1.0.0"]

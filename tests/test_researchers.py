@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import stancekit
-from stancekit import columns, croissant, release, sources, taxonomy
+from stancekit import columns, croissant, read, release, sources, taxonomy
 from stancekit.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def tree(root: Path) -> dict[str, bytes]:
 # ---------------------------------------------------------------- the published and the next release
 
 def test_every_committed_release_verifies():
-    releases = release.list_releases(ROOT / release.RELEASES_DIR)
+    releases = read.list_releases(ROOT / read.RELEASES_DIR)
     assert releases and releases[0].name == "v1.0.0"
     for path in releases:
         assert release.verify(path) == [], path
@@ -77,7 +77,7 @@ def test_the_committed_inputs_give_one_deterministic_release_of_dataset_version(
     assert release.verify(first) == []
     # That a published release is exactly what the committed inputs give is `make dataset`'s check
     # (tests/test_dataset.py), with make's own input paths, which the manifest records.
-    manifest = json.loads((first / release.MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((first / read.MANIFEST).read_text(encoding="utf-8"))
     assert croissant.FILE in manifest["files"] and release.CARD in manifest["files"]
 
 
@@ -181,7 +181,7 @@ def test_an_undeclared_column_is_refused(tmp_path):
 # ---------------------------------------------------------------- Croissant, read back by mlcroissant
 
 def _releases_with_croissant(committed) -> list[Path]:
-    published = [p for p in release.list_releases(ROOT / release.RELEASES_DIR) if (p / croissant.FILE).is_file()]
+    published = [p for p in read.list_releases(ROOT / read.RELEASES_DIR) if (p / croissant.FILE).is_file()]
     return published + [committed[0]]
 
 
@@ -195,7 +195,7 @@ def test_every_croissant_json_validates_and_its_records_equal_the_parquet_rows(c
         for key in ("name", "description", "license", "citeAs", "version", "dateModified", "creator", "subjectOf",
                     "rai:dataLimitations", "rai:dataAnnotationPlatform", "rai:annotatorDemographics"):
             assert doc.get(key), key
-        manifest = json.loads((root / release.MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((root / read.MANIFEST).read_text(encoding="utf-8"))
         parquet = {n: e for n, e in manifest["files"].items() if n.endswith(".parquet")}
         assert {f["contentUrl"]: f["sha256"] for f in doc["distribution"]} == {
             n: hashlib.sha256((root / n).read_bytes()).hexdigest() for n in parquet}
@@ -232,9 +232,9 @@ def test_croissant_of_a_release_with_emoji_and_cyrillic_spans(tmp_path):
     regions = list(dict.fromkeys(item["id"] for item in result if item["type"] == "labels"))
     result.append({"type": "relation", "from_id": regions[0], "to_id": regions[1], "direction": "right", "labels": []})
     paths["export"].write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
-    built = release.build(release.Inputs(paths["documents"], [paths["export"]], paths["gold"], paths["tasks"]),
-                          TAXONOMY, tmp_path / "releases", version="0.1.0",
-                          metadata=croissant.read_metadata(ROOT / "dataset/metadata.yaml"))
+    built = release.build(release.Inputs(paths["documents"], [paths["export"]], paths["gold"], paths["tasks"],
+                                         metadata=ROOT / "dataset/metadata.yaml"),
+                          TAXONOMY, tmp_path / "releases", version="0.1.0")
     dataset = mlc.Dataset(jsonld=built / croissant.FILE)
     spans = pd.read_parquet(built / "spans.parquet")
     got = [(r["spans/start"], r["spans/end"], r["spans/text"].decode()) for r in dataset.records(record_set="spans")]
@@ -293,7 +293,7 @@ def test_hf_stale_release_a_rebuilt_folder_is_read_afresh(tmp_path, monkeypatch)
 
 def test_the_card_yaml_carries_the_content_fingerprint(committed):
     card = (committed[0] / release.CARD).read_text(encoding="utf-8")
-    manifest = json.loads((committed[0] / release.MANIFEST).read_text(encoding="utf-8"))
+    manifest = json.loads((committed[0] / read.MANIFEST).read_text(encoding="utf-8"))
     front = card.split("---\n")[1]
     assert f"content sha256 {manifest['content_sha256']}" in front
     assert manifest["content_sha256"] == release.content_sha256(manifest["files"])

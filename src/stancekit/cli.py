@@ -569,33 +569,18 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
 def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, rules, agreement,
                 out_dir, metadata, quiet) -> None:
     """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions."""
-    import glob
-
     from . import release as release_mod
 
     if (version is None) == (bump is None):
         fail("give exactly one of --version X.Y.Z and --bump")
-    exports = sorted({Path(p) for pattern in export_globs for p in (glob.glob(pattern) or [pattern])} | set(more_exports))
-    optional = {}
-    for name, path in (("gold", gold), ("tasks", tasks), ("rules", rules), ("agreement", agreement),
-                       ("metadata", metadata)):
-        explicit = ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
-        if path.exists():
-            optional[name] = path
-        elif explicit:
-            fail(f"{path}: no such file")
-    for path in [documents, *exports]:
-        if not path.exists():
-            fail(f"{path}: no such file")
-    from . import croissant as croissant_mod
-
-    dataset_metadata = croissant_mod.read_metadata(optional.pop("metadata")) if "metadata" in optional else None
-    inputs = release_mod.Inputs(documents, exports, **optional)
+    optional = {"gold": gold, "tasks": tasks, "rules": rules, "agreement": agreement, "metadata": metadata}
+    explicit = [name for name in optional if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    inputs = release_mod.find_inputs(documents, [*export_globs, *more_exports], required=explicit, **optional)
     try:
-        with progress_bar(quiet, _size([*exports, *([optional["tasks"]] if "tasks" in optional else [])]), "B",
+        with progress_bar(quiet, _size([*inputs.exports, *([inputs.tasks] if inputs.tasks else [])]), "B",
                           "release") as bar:
             final = release_mod.build(inputs, load_taxonomy(taxonomy_path), out_dir, version=version, bump=bump,
-                                      metadata=dataset_metadata, on_bytes=bar.update)
+                                      on_bytes=bar.update)
     except release_mod.Unchanged as exc:
         click.echo(str(exc))
         return
@@ -616,6 +601,22 @@ def verify_cmd(release_dir: Path) -> None:
     click.echo(f"{release_dir}: every file matches the manifest")
 
 
+@main.command("publish")
+@click.argument("build_dir", type=click.Path(path_type=Path))
+@click.option("--releases-dir", type=click.Path(path_type=Path), default=paths.RELEASES_DIR, show_default=True,
+              help="Where published releases live.")
+def publish_cmd(build_dir: Path, releases_dir: Path) -> None:
+    """Publish a verified build (e.g. build/releases/vX.Y.Z) into the releases directory, never over a release.
+
+    The build is verified, copied next to its target, verified again and renamed into place; the
+    CHANGELOG is regenerated. Exit 1 when it does not verify, was built against another previous
+    release, or its version is already published.
+    """
+    from . import release as release_mod
+
+    click.echo(f"published {release_mod.publish(build_dir, releases_dir)}")
+
+
 @main.command("datasheet")
 @TAXONOMY_OPTION
 @click.option("--release", "version", default="latest", show_default=True,
@@ -629,15 +630,9 @@ def verify_cmd(release_dir: Path) -> None:
 def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, readme, plots, check) -> None:
     """Regenerate DATASHEET.md's statistics and plots, and README's release columns, from a release."""
     from . import datasheet as datasheet_mod
-    from . import release as release_mod
 
     taxonomy = load_taxonomy(taxonomy_path)
-    if Path(version).is_dir():
-        release_dir = Path(version)
-    elif version == "latest" and not release_mod.list_releases(releases_dir):
-        release_dir = None
-    else:
-        release_dir = release_mod.resolve(version, releases_dir)
+    release_dir = datasheet_mod.release_to_describe(version, releases_dir)
     stale = datasheet_mod.update(datasheet_path, readme, taxonomy, release_dir, plots, check=check)
     if check:
         if stale:

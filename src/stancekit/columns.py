@@ -19,7 +19,6 @@ import pyarrow as pa
 from .gold import DOC_STATUSES
 from .taxonomy import Taxonomy
 
-LAYERS = ("annotation", "gold", "prediction")
 # What `source_kind` may say about a raw article (dataset/raw/sources.csv).
 SOURCE_KINDS = ("news", "blog", "content_farm", "unknown")
 

@@ -25,3 +25,20 @@ class InputError(StancekitError, ValueError):
 
 class CheckFailed(StancekitError):
     """The input was read and a check refused it."""
+
+
+class ReleaseError(StancekitError):
+    """A release cannot be built, verified or found (one of the kinds below)."""
+
+
+class ReleaseInputError(ReleaseError, InputError):
+    """An input of the release, a release directory or its manifest cannot be read or used."""
+
+
+class ReleaseNotFound(ReleaseInputError, FileNotFoundError):
+    """There is no such release (or none at all) where it was looked for; the message says where."""
+
+
+class ReleaseRefused(ReleaseError, CheckFailed):
+    """The inputs were read and the release is refused: validation errors in the exports or
+    predictions, gold that does not fit the documents, an existing version, or the wrong bump."""
