@@ -534,7 +534,7 @@ class Reader:
         self.summary = Summary()
         self.on_problem = on_problem
         self.on_bytes = on_bytes  # called with the bytes of each export read, as it is read (progress bars)
-        self.workers = default_workers() if workers is None else workers
+        self.workers = workers  # None: default_workers() for each file
         self.min_pool_bytes = POOL_MIN_BYTES  # a smaller export is read in this process (no pool to start)
         self.paths: list[str] = []
         self.prediction_paths: list[str] = []
@@ -582,15 +582,16 @@ class Reader:
             size = os.path.getsize(path)
         except OSError:
             size = 0
-        if self.workers <= 1 or size < self.min_pool_bytes:
+        workers = default_workers(records) if self.workers is None else self.workers
+        if workers <= 1 or size < self.min_pool_bytes:
             for index, raw in raws:
                 yield index, _check(self.validator, path, index, raw, records)
             return
         pending: deque = deque()
-        with multiprocessing.get_context("fork").Pool(self.workers, _start_worker, (self.validator,)) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, _start_worker, (self.validator,)) as pool:
             for batch in _batches(raws):
                 pending.append(batch if isinstance(batch, Exception) else pool.apply_async(_check_batch, (path, batch, records)))
-                while len(pending) > 2 * self.workers + 1 or (pending and isinstance(pending[-1], Exception)):
+                while len(pending) > 2 * workers + 1 or (pending and isinstance(pending[-1], Exception)):
                     yield from _done(pending.popleft())
             while pending:
                 yield from _done(pending.popleft())
@@ -778,18 +779,22 @@ _CANCELLED = -1  # the digest slot of a cancelled annotation
 _worker_validator: Validator  # set in each worker process by _start_worker
 
 
-def default_workers() -> int:
-    """Processes that check tasks: $STANCEKIT_WORKERS, else 2 when the machine has a core to spare
-    (load average over the last minute at least one below the cores), else 1 (checked in this process).
+def default_workers(records: bool = True) -> int:
+    """Processes that check tasks: $STANCEKIT_WORKERS; else, on a machine of two cores or more, 2 for
+    a check without records (`Reader.check`), and for a read with records 2 only when the load average
+    over the last minute leaves a core idle; else 1 (checked in the calling process).
 
-    Workers pay only with a free core: shipping records back costs about a quarter of checking them,
-    and on this project's shared 2-core machine under a load of 2 to 4, two workers made `release`
-    slower (38.6 s against 23.1 s at 10k tasks)."""
+    A check ships back only problems, and pays even on a busy machine (issue 15, 10k tasks under a load
+    of 4 to 7 on this project's shared 2-core machine: 16-22 s with two workers, 37-52 s in one process).
+    A read ships back every record, which costs about a quarter of checking it: there, under such a
+    load, two workers made `release` slower (54 s against 47 s)."""
     try:
         return max(1, int(os.environ["STANCEKIT_WORKERS"]))
     except (KeyError, ValueError):
         cores = os.cpu_count() or 1
-        return 2 if cores >= 2 and cores - os.getloadavg()[0] >= 1 else 1
+        if cores < 2:
+            return 1
+        return 2 if not records or cores - os.getloadavg()[0] >= 1 else 1
 
 
 @dataclass
