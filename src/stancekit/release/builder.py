@@ -250,10 +250,12 @@ class _Build:
                    "created_at": record.created_at, "updated_at": record.updated_at}
         layer, doc_id, annotation_id = record.layer, record.doc_id, record.annotation_id
         annotator, model_version = base.get("annotator"), base.get("model_version")
-        for span in record.spans:
+        omap = self.store.offset_map(doc_id) if record.spans else None
+        for span in record.spans:  # the reader checked labels and attributes against the taxonomy
+            start, end = span.start, span.end
+            raw_start, raw_end = ingest.to_raw_offsets(omap, start, end) if omap else (None, None)
             self.spans.add_values((layer, doc_id, annotation_id, span.region_id, annotator, model_version, span.label,
-                                   span.start, span.end, *self._raw(doc_id, span.start, span.end), span.text,
-                                   *span.attributes.values(), None, None), f"{where}, region {span.region_id}")
+                                   start, end, raw_start, raw_end, span.text, *span.attributes.values(), None, None))
         for relation in record.relations:
             self.relations.add({**base, "task_id": record.task_id, "from_id": relation.from_id, "to_id": relation.to_id,
                                 "direction": relation.direction, "labels": list(relation.labels)}, where)

@@ -41,7 +41,6 @@ class TableWriter:
         self.layers: Counter = Counter()  # rows per layer
         self._dicts = {name: (pa.array(values, pa.string()), {v: i for i, v in enumerate(values)})
                        for name, values in dictionaries.items() if name in schema.names}
-        self._checked = [(self.names.index(name), name, index) for name, (_, index) in self._dicts.items()]
         self._layer_at = self.names.index("layer") if "layer" in self.names else None
         self._buffer: list[tuple] = []
         self._batches: list[pa.RecordBatch] = []  # rows passed through in Arrow form (add_batch)
@@ -62,12 +61,10 @@ class TableWriter:
         if len(self._buffer) >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
             self._flush()
 
-    def add_values(self, values: tuple, where: str) -> None:
-        """Buffer one row given as a tuple in the order of `names` (as `add`, without a dict)."""
-        for at, name, index in self._checked:
-            value = values[at]
-            if value is not None and value not in index:
-                raise ReleaseRefused(f"{where}: {name} {value!r} is not in the taxonomy (expected one of {', '.join(index)})")
+    def add_values(self, values: tuple) -> None:
+        """Buffer one row given as a tuple in the order of `names`: for rows whose dictionary values were
+        checked before (records of the reader); one outside its dictionary still raises ReleaseRefused,
+        naming the file, when its row group is written."""
         self._buffer.append(values)
         self.layers[None if self._layer_at is None else values[self._layer_at]] += 1
         self._chars += sum([len(v) for v in values if type(v) is str])
@@ -95,7 +92,11 @@ class TableWriter:
         for field, values in zip(self.schema, zip(*self._buffer)):
             if field.name in self._dicts:
                 dictionary, index = self._dicts[field.name]
-                indices = pa.array([None if v is None else index[v] for v in values], pa.int32())
+                try:
+                    indices = pa.array([None if v is None else index[v] for v in values], pa.int32())
+                except KeyError as exc:
+                    raise ReleaseRefused(f"{self.path.name}: {field.name} {exc.args[0]!r} is not in the taxonomy "
+                                         f"(expected one of {', '.join(index)})") from None
                 columns.append(pa.DictionaryArray.from_arrays(indices, dictionary))
             else:
                 columns.append(pa.array(list(values), field.type))
