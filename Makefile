@@ -32,7 +32,7 @@ schema/labeling-config.xml: schema/taxonomy.yaml $(STAMP)
 # Stage: raw articles -> clean documents with a map back to the raw bytes and what sources.csv knows
 # of each, and the report of every stretch cleaning removed (build/ingest-report.jsonl).
 ingest: build/documents.parquet
-build/documents.parquet: $(RAW) dataset/raw/sources.csv $(SRC) src/stancekit/chrome.yaml $(STAMP)
+build/documents.parquet: $(RAW) dataset/raw/sources.csv $(SRC) src/stancekit/ingest/chrome.yaml $(STAMP)
 	$(BIN)/stancekit ingest $(RAW) --sources dataset/raw/sources.csv --out $@ --report build/ingest-report.jsonl
 
 # Stage: taxonomy -> JSON Schema of a Label Studio export (enums from the taxonomy).
@@ -87,11 +87,12 @@ test: $(STAMP) $(LS_BIN) system-deps
 	$(BIN)/pytest
 
 # Lint (ruff), types of src/ (mypy, 0 errors) and the generated docs (cog): seconds, no server.
+COGGED := README.md annotation/GUIDELINES.md docs/cli-reference.md
 .PHONY: check
 check: $(STAMP)
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/mypy
-	$(BIN)/cog --check README.md docs/cli-reference.md
+	$(BIN)/cog --check $(COGGED)
 
 # Debian's headless Chromium and colour emoji font, for tests/test_browser.py (Playwright drives
 # /usr/bin/chromium; it never downloads a browser), and Debian's PostgreSQL server, for the team
@@ -145,14 +146,15 @@ publish: release-build
 	$(BIN)/stancekit publish build/releases/v$(VERSION)
 	$(BIN)/stancekit datasheet
 
-# DATASHEET.md statistics and plots, and README's release columns, from the latest release.
+# DATASHEET.md statistics and plots, from the latest release.
 datasheet: $(STAMP)
 	$(BIN)/stancekit datasheet
 
-# README tables and docs/cli-reference.md generated from the code by cog (tests/test_docs.py fails when stale).
+# README's tables, GUIDELINES.md's taxonomy tables and docs/cli-reference.md: cog blocks generated from
+# the code and the taxonomy (`make check` and tests/test_docs.py fail when one is stale).
 .PHONY: docs
 docs: $(STAMP)
-	$(BIN)/cog -r README.md docs/cli-reference.md
+	$(BIN)/cog -r $(COGGED)
 
 # Benchmark validate and release against baselines on synthetic exports (TASKS="10000 100000"; README "Performance").
 .PHONY: bench

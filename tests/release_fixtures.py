@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stancekit import agreement, ingest
+from stancekit.ingest.decoding import byte_offsets, units_of
 from stancekit.taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
 TEXTS = {
@@ -26,7 +27,7 @@ def doc_id(text: str) -> str:
 
 def identity_offset_map(text: str) -> dict:
     """Ingest's offset map for a raw file that is `text` in UTF-8 (nothing cleaned)."""
-    return ingest.offset_map(ingest._units_of(text, ingest._byte_offsets(text, "utf-8", 0)), "utf-8")
+    return ingest.offset_map(units_of(text, byte_offsets(text, "utf-8", 0)), "utf-8")
 
 
 def write_documents(path: Path, texts: dict[str, str] = TEXTS) -> list[dict]:

@@ -33,7 +33,7 @@ ADJUDICATOR = 9
 
 
 def gold_for(*paths):
-    gold, tasks, problems = adjudicate.adjudicate(agreement.load_exports(list(paths), TAXONOMY), TAXONOMY)
+    gold, tasks, problems = adjudicate.aggregate(agreement.load_exports(list(paths), TAXONOMY), TAXONOMY)
     return gold, tasks, problems
 
 
@@ -345,6 +345,6 @@ def test_constructed_exports_and_adjudication_results_pass_the_validator(tmp_pat
 def test_review_all_sends_undisputed_documents_too(tmp_path):
     path = export(tmp_path, "e.json", {A: plan_of(BASE_STANCES), B: plan_of(BASE_STANCES)})
     collection = agreement.load_exports([path], TAXONOMY)
-    gold, tasks, _ = adjudicate.adjudicate(collection, TAXONOMY, review_all=True)
+    gold, tasks, _ = adjudicate.aggregate(collection, TAXONOMY, review_all=True)
     assert tasks and sorted({t["data"]["doc_id"] for t in tasks}) == sorted(d["doc_id"] for d in gold["documents"])
     assert all(len(t["predictions"]) == 2 for t in tasks)

@@ -224,9 +224,9 @@ def test_chunked_tasks_of_one_document_combine(tmp_path):
         tasks.append(lx.task(10 + chunk, "doc_a", part, anns, chunk=chunk, offset=offset))
     collection = agreement.load_exports([lx.write(tmp_path / "e.json", tasks)], TAXONOMY)
     [doc] = collection.documents
-    ann = doc.annotations[EMAIL[1]]
-    assert ann.choices == {"doc_stance": "conditional_support"}
-    [span] = ann.spans
+    coding = doc.codings[EMAIL[1]]
+    assert coding.choices == {"doc_stance": "conditional_support"}
+    [span] = coding.spans
     assert text[span["start"]:span["end"]] == "must not rearm"
     report = agreement.measure(collection, TAXONOMY, resamples=0)
     assert report["document_choices"]["doc_stance"]["alpha"]["n"] == {"documents": 1, "values": 2}
@@ -239,7 +239,7 @@ def test_conflicting_choices_across_chunks_are_a_problem(tmp_path):
     collection = agreement.load_exports([lx.write(tmp_path / "e.json", tasks)], TAXONOMY)
     assert collection.problems == [f"{EMAIL[1]} gave document doc_a different doc_stance values in different chunks "
                                    f"(oppose, support): left out"]
-    assert collection.documents[0].annotations[EMAIL[1]].choices == {"doc_stance": None}
+    assert collection.documents[0].codings[EMAIL[1]].choices == {"doc_stance": None}
 
 
 @pytest.mark.parametrize("content, message", [

@@ -45,8 +45,8 @@ def test_prediction_result_round_trips_document_offsets(text, offset, data):
     end = data.draw(st.integers(start + 1, len(text)))
     span = {"region_id": "r1", "label": "CONDITION", "start": offset + start, "end": offset + end, "text": None,
             "polarity": None, "condition_type": "other", "attribution": "actor", "modality": None}
-    annotation = agreement.Annotation("someone", {"doc_stance": "oppose"}, {3: [span]}, [])
-    result = prediction_result(annotation, 3, {"text": text, "offset": offset}, TAXONOMY)
+    coding = agreement.Coding("someone", {"doc_stance": "oppose"}, {3: [span]}, [])
+    result = prediction_result(coding, 3, {"text": text, "offset": offset}, TAXONOMY)
     choices, [back], _ = parse_result(result, TAXONOMY, text, offset)
     assert choices == {"doc_stance": "oppose"}
     assert back.text == text[start:end] and [r["value"]["text"] for r in result if r["type"] == "labels"] == [back.text]

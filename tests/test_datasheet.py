@@ -21,11 +21,10 @@ def build(tmp_path: Path) -> Path:
     return release.build(inputs, TAXONOMY, tmp_path / "releases", version="1.0.0")
 
 
-def copies(tmp_path: Path) -> tuple[Path, Path]:
-    sheet, readme = tmp_path / "DATASHEET.md", tmp_path / "README.md"
+def copies(tmp_path: Path) -> Path:
+    sheet = tmp_path / "DATASHEET.md"
     shutil.copy(ROOT / "DATASHEET.md", sheet)
-    shutil.copy(ROOT / "README.md", readme)
-    return sheet, readme
+    return sheet
 
 
 def block(path: Path) -> str:
@@ -64,10 +63,10 @@ def test_committed_removal_counts_are_from_ingesting_the_latest_release():
 
 def test_statistics_block_and_plots_from_a_release(tmp_path):
     built = build(tmp_path)
-    sheet, readme = copies(tmp_path)
+    sheet = copies(tmp_path)
     plots = tmp_path / "plots"
     args = ["datasheet", "--taxonomy", str(ROOT / "schema/taxonomy.yaml"), "--release", str(built),
-            "--datasheet", str(sheet), "--readme", str(readme), "--plots", str(plots)]
+            "--datasheet", str(sheet), "--plots", str(plots)]
     check = CliRunner().invoke(main, args + ["--check"])
     assert check.exit_code == 1 and "stale" in check.output and str(sheet) in check.output
     assert CliRunner().invoke(main, args).exit_code == 0
@@ -96,9 +95,8 @@ def test_statistics_block_and_plots_from_a_release(tmp_path):
 
 
 def test_missing_markers_are_one_clear_line(tmp_path):
-    sheet, readme = copies(tmp_path)
+    sheet = copies(tmp_path)
     sheet.write_text("# no markers\n")
     result = CliRunner().invoke(main, ["datasheet", "--taxonomy", str(ROOT / "schema/taxonomy.yaml"),
-                                       "--releases-dir", str(tmp_path / "none"), "--datasheet", str(sheet),
-                                       "--readme", str(readme), "--check"])
+                                       "--releases-dir", str(tmp_path / "none"), "--datasheet", str(sheet), "--check"])
     assert result.exit_code == 2 and "missing the markers" in result.output and "Traceback" not in result.output

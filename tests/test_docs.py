@@ -22,10 +22,27 @@ def verbs(command: click.Command = main, path: tuple[str, ...] = ("stancekit",))
             yield from verbs(sub, (*path, name))
 
 
-@pytest.mark.parametrize("doc", ["README.md", "docs/cli-reference.md"])
-def test_cog_blocks_are_current(doc, capsys):
+COGGED = ("README.md", "annotation/GUIDELINES.md", "docs/cli-reference.md")  # as the Makefile's COGGED
+
+
+def test_the_makefile_cogs_the_same_files():
+    assert f"COGGED := {' '.join(COGGED)}" in (ROOT / "Makefile").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("doc", COGGED)
+def test_cog_blocks_are_current(doc, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the blocks read schema/taxonomy.yaml, as `make docs` does, from the repository root
     status = Cog().main(["cog", "--check", str(ROOT / doc)])
     assert status == 0, f"{doc} is stale: run `make docs` ({capsys.readouterr().out.strip()})"
+
+
+def test_a_stale_block_is_caught(tmp_path, monkeypatch, capsys):
+    """The check can fail: a hand edit inside GUIDELINES.md's generated tables."""
+    monkeypatch.chdir(ROOT)
+    copy = tmp_path / "GUIDELINES.md"
+    text = (ROOT / "annotation/GUIDELINES.md").read_text(encoding="utf-8")
+    copy.write_text(text.replace("| `asserted` |", "| `claimed` |", 1), encoding="utf-8")
+    assert Cog().main(["cog", "--check", str(copy)]) != 0
 
 
 @pytest.mark.parametrize("path, command", list(verbs()), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")

@@ -447,9 +447,7 @@ def test_split_depends_on_the_doc_id_only():
 
 def test_readme_documents_the_release_columns():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    begin, end = "<!-- BEGIN release columns -->", "<!-- END release columns -->"
-    block = readme.split(begin, 1)[1].split(end, 1)[0]
-    assert block.strip() == release.columns_table(TAXONOMY).strip(), "regenerate with `stancekit datasheet`"
+    assert release.columns_table(TAXONOMY) in readme, "regenerate with `make docs`"
 
 
 def test_chunked_tasks_give_document_offsets_and_a_wrong_text_is_refused(inputs, tmp_path):

@@ -40,6 +40,16 @@ def write_text(path: str | Path, text: str, mode: int = 0o666) -> None:
         stream.write(text)
 
 
+def update_generated(path: str | Path, text: str, check: bool = False) -> bool:
+    """Bring a generated file in line with `text` (written atomically); with `check`, write nothing.
+    Returns True when the file was stale: missing or different. Raises OSError when it cannot be written."""
+    path = Path(path)
+    stale = not path.exists() or path.read_text(encoding="utf-8") != text
+    if stale and not check:
+        write_text(path, text)
+    return stale
+
+
 def file_sha256(path: str | Path) -> str:
     """The sha256 of a file's bytes, as 64 hex digits (read in blocks: memory stays flat)."""
     with open(path, "rb") as stream:

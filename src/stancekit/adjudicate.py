@@ -1,6 +1,7 @@
-"""Merge annotators' work into gold, and send disputed documents back to Label Studio.
+"""Gold by majority vote with ground-truth overrides (`aggregate`), and the disputed documents sent
+back to Label Studio for adjudication.
 
-Per document (chunked tasks combined):
+Per document (each annotator's `Coding`: their chunked tasks combined):
 - an annotation marked ground truth in Label Studio (the adjudicator's) is the gold for the
   whole document: status `adjudicated`;
 - a document with one annotator passes through: status `single`;
@@ -21,22 +22,26 @@ from pathlib import Path
 
 from . import records
 from ._files import write_text
-from .agreement import Annotation, Collection, Document
+from .agreement import Coding, Collection, Document
 from .taxonomy import TEXT_NAME, Taxonomy
 
 
-def adjudicate(collection: Collection, taxonomy: Taxonomy, review_all: bool = False) -> tuple[dict, list[dict], list[str]]:
-    """(gold, adjudication tasks, problems) for the documents of `collection`.
+def aggregate(collection: Collection, taxonomy: Taxonomy, review_all: bool = False) -> tuple[dict, list[dict], list[str]]:
+    """Aggregate the codings of each document of `collection` into gold: majority vote, overridden by
+    a ground-truth coding where there is one. Returns (gold, adjudication tasks, problems): gold is
+    the gold file's shape (`stancekit.gold`; span offsets in code points of the document), the tasks
+    are Label Studio tasks (one per chunk of each disputed document), problems one line each.
 
     With review_all, every document without an adjudication goes to the adjudicator, disputed
-    or not (for a review pass, e.g. after the guidelines changed).
+    or not (for a review pass, e.g. after the guidelines changed). Raises nothing: what cannot be
+    aggregated (a span outside every task's text) is a problem.
     """
     problems = list(collection.problems)
     documents, tasks = [], []
     for doc in collection.documents:
         if doc.adjudication is not None:
             documents.append(_adjudicated(doc, doc.adjudication, taxonomy, problems))
-        elif doc.annotations:
+        elif doc.codings:
             gold_doc = _merged(doc, taxonomy, problems)
             documents.append(gold_doc)
             if review_all or _disputed(gold_doc, taxonomy):
@@ -66,12 +71,12 @@ def _document(doc: Document, choices: dict, adjudicator: str | None, spans: list
     for name, (value, status) in choices.items():
         out[name] = value
         out[f"{name}_status"] = status
-    out.update({"annotators": list(doc.annotations), "adjudicator": adjudicator,
+    out.update({"annotators": list(doc.codings), "adjudicator": adjudicator,
                 "spans": sorted(spans, key=lambda s: (s["start"], s["end"], s["label"]))})
     return out
 
 
-def _adjudicated(doc: Document, truth: Annotation, taxonomy: Taxonomy, problems: list[str]) -> dict:
+def _adjudicated(doc: Document, truth: Coding, taxonomy: Taxonomy, problems: list[str]) -> dict:
     choices = {q.name: (truth.choices.get(q.name), "adjudicated") for q in taxonomy.document_choices}
     spans = [_gold_span(doc, s, taxonomy, "adjudicated", [truth.annotator], problems) for s in truth.spans]
     return _document(doc, choices, truth.annotator, spans)
@@ -90,35 +95,35 @@ def _vote(values: list) -> tuple[object, str]:
 
 
 def _merged(doc: Document, taxonomy: Taxonomy, problems: list[str]) -> dict:
-    annotations = list(doc.annotations.values())
-    if len(annotations) == 1:
-        only = annotations[0]
+    codings = list(doc.codings.values())
+    if len(codings) == 1:
+        only = codings[0]
         choices: dict[str, tuple[object, str]] = {q.name: (only.choices.get(q.name), "single")
                                                   for q in taxonomy.document_choices}
         spans = [_gold_span(doc, s, taxonomy, "single", [only.annotator], problems) for s in only.spans]
         return _document(doc, choices, None, spans)
     choices = {}
     for q in taxonomy.document_choices:
-        choices[q.name] = _vote([a.choices.get(q.name) for a in annotations])
+        choices[q.name] = _vote([a.choices.get(q.name) for a in codings])
     spans = []
-    for chunk in sorted({c for a in annotations for c in a.chunks}):
-        present = [a for a in annotations if chunk in a.chunks]
+    for chunk in sorted({c for a in codings for c in a.chunks}):
+        present = [a for a in codings if chunk in a.chunks]
         spans += _merge_chunk(doc, present, chunk, taxonomy, problems)
     return _document(doc, choices, None, spans)
 
 
-def _merge_chunk(doc: Document, annotations: list[Annotation], chunk: int, taxonomy: Taxonomy,
+def _merge_chunk(doc: Document, codings: list[Coding], chunk: int, taxonomy: Taxonomy,
                  problems: list[str]) -> list[dict]:
     """Merge the spans of one chunk: clusters of same-label spans linked by overlap."""
     marked = []
-    for ann in annotations:
+    for coding in codings:
         seen = set()
-        for span in ann.chunks[chunk]:
+        for span in coding.chunks[chunk]:
             key = (span["start"], span["end"], span["label"])
             if key not in seen:
                 seen.add(key)
-                marked.append((ann.annotator, span))
-    if len(annotations) == 1:
+                marked.append((coding.annotator, span))
+    if len(codings) == 1:
         return [_gold_span(doc, s, taxonomy, "single", [who], problems) for who, s in marked]
     marked.sort(key=lambda m: (m[1]["label"], m[1]["start"], m[1]["end"], m[0]))
     clusters: list[list[tuple[str, dict]]] = []
@@ -145,8 +150,8 @@ def _merge_chunk(doc: Document, annotations: list[Annotation], chunk: int, taxon
         for q in taxonomy.attributes_for(label):
             span[q.name], status = _vote([s.get(q.name) for _, s in cluster])
             attribute_status.append(status)
-        everyone = len(supporters) == len(annotations)
-        if not agreed_bounds or 2 * len(supporters) <= len(annotations) or "tie" in attribute_status:
+        everyone = len(supporters) == len(codings)
+        if not agreed_bounds or 2 * len(supporters) <= len(codings) or "tie" in attribute_status:
             status = "disputed"
         elif everyone and all(s == "unanimous" for s in attribute_status):
             status = "unanimous"
@@ -156,21 +161,23 @@ def _merge_chunk(doc: Document, annotations: list[Annotation], chunk: int, taxon
     return out
 
 
-def prediction_result(annotation: Annotation, chunk: int, data: dict, taxonomy: Taxonomy) -> list[dict]:
-    """An annotator's work on one chunk as a Label Studio result (offsets relative to the chunk)."""
+def prediction_result(coding: Coding, chunk: int, data: dict, taxonomy: Taxonomy) -> list[dict]:
+    """An annotator's coding of one chunk as a Label Studio result: document offsets (code points)
+    made relative to the chunk's `offset`, span text from the chunk's text. Raises nothing."""
     offset = data.get("offset", 0) if isinstance(data.get("offset"), int) else 0
-    return (records.choice_items(annotation.choices)
-            + records.span_items(taxonomy, data.get(TEXT_NAME, ""), annotation.chunks.get(chunk, []), offset))
+    return (records.choice_items(coding.choices)
+            + records.span_items(taxonomy, data.get(TEXT_NAME, ""), coding.chunks.get(chunk, []), offset))
 
 
 def adjudication_tasks(doc: Document, taxonomy: Taxonomy) -> list[dict]:
-    """One task per chunk of a disputed document, every annotator's version as a prediction."""
+    """One Label Studio task per chunk of a disputed document, every annotator's version as a
+    prediction (model_version = the annotator). Raises nothing."""
     tasks = []
     for chunk in sorted(doc.tasks):
         data = doc.tasks[chunk]
-        predictions = [{"model_version": ann.annotator, "score": None,
-                        "result": prediction_result(ann, chunk, data, taxonomy)}
-                       for ann in doc.annotations.values() if chunk in ann.chunks]
+        predictions = [{"model_version": coding.annotator, "score": None,
+                        "result": prediction_result(coding, chunk, data, taxonomy)}
+                       for coding in doc.codings.values() if chunk in coding.chunks]
         tasks.append({"data": data, "predictions": predictions})
     return tasks
 
@@ -181,7 +188,7 @@ def write_json(path: str | Path, value) -> None:
 
 
 def summary(gold: dict, tasks: list[dict], taxonomy: Taxonomy) -> str:
-    """A few lines: documents and spans per status, disputed documents."""
+    """A few lines: documents and spans per status, disputed documents. Raises nothing."""
     lines = [f"{len(gold['documents'])} documents"]
     for q in taxonomy.document_choices:
         counts = Counter(d[f"{q.name}_status"] for d in gold["documents"])

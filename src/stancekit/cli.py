@@ -14,7 +14,6 @@ from . import adjudicate as adjudicate_mod
 from . import agreement as agreement_mod
 from . import config as config_mod
 from . import documents as documents_mod
-from . import guidelines as guidelines_mod
 from . import ingest as ingest_mod
 from . import schema as schema_mod
 from . import tasks as tasks_mod
@@ -92,15 +91,11 @@ def load_taxonomy(path: Path) -> taxonomy_mod.Taxonomy:
 
 
 def write_generated(out: Path, text: str, check: bool, verb: str) -> None:
-    """Write a generated file atomically, or with check, exit 1 when the file on disk differs."""
-    if check:
-        current = out.read_text(encoding="utf-8") if out.exists() else None
-        if current != text:
-            fail(f"{out} is stale: run `stancekit {verb} --out {out}`", code=1)
-        click.echo(f"{out} is up to date")
-        return
-    _files.write_text(out, text)
-    click.echo(f"wrote {out}")
+    """Write a generated file, or with check, exit 1 when the file on disk is stale."""
+    stale = _files.update_generated(out, text, check)
+    if check and stale:
+        fail(f"{out} is stale: run `stancekit {verb} --out {out}`", code=1)
+    click.echo(f"{out} is up to date" if check else f"wrote {out}")
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
@@ -117,23 +112,6 @@ def main() -> None:
 def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
     """Render the Label Studio labeling config (XML) from the taxonomy."""
     write_generated(out, config_mod.render(load_taxonomy(taxonomy_path)), check, "config")
-
-
-@main.command("guidelines")
-@TAXONOMY_OPTION
-@click.option("--path", "guidelines_path", type=click.Path(path_type=Path), default=paths.GUIDELINES,
-              show_default=True, help="The guidelines file whose generated block is rewritten.")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the generated block is stale.")
-def guidelines_cmd(taxonomy_path: Path, guidelines_path: Path, check: bool) -> None:
-    """Regenerate the taxonomy tables between the GENERATED markers in GUIDELINES.md."""
-    taxonomy = load_taxonomy(taxonomy_path)
-    if check:
-        if not guidelines_mod.is_current(guidelines_path, taxonomy):
-            fail(f"{guidelines_path}: the taxonomy tables are stale: run `stancekit guidelines`", code=1)
-        click.echo(f"{guidelines_path} is up to date")
-        return
-    changed = guidelines_mod.write(guidelines_path, taxonomy)
-    click.echo(f"{'wrote' if changed else 'unchanged'} {guidelines_path}")
 
 
 @main.command("ingest")
@@ -298,22 +276,14 @@ def ls_up(state_dir: Path, port: int, ls_venv: Path | None, config_path: Path, d
     from . import labelstudio as ls
 
     title = _project_title(title, taxonomy_path)
-    try:
-        label_config = config_path.read_text(encoding="utf-8")
-    except OSError as exc:
-        fail(f"{config_path}: cannot read the labeling config ({exc.strerror})")
-    settings = _settings(settings_path)
-    creds, _ = ls.ensure_credentials(state_dir)
-    database = ls.remember_database(state_dir, database)
-    server, _ = ls.ensure_server(state_dir, port, creds, ls_venv, say=click.echo, database=database)
-    project_id, what = ls.ensure_project(ls.connect(state_dir), title, label_config, settings)
-    click.echo(f"project {title!r} {what}: {server.url}/projects/{project_id}/data "
-               f"({settings.annotators_per_task} annotator(s) per task)")
-    if ls.first_showing(state_dir):
-        click.echo(f"log in as {creds.email} with password {creds.password}  (shown once; kept in "
+    done = ls.up(state_dir, port, config_path, title, settings_path, ls_venv, database, say=click.echo)
+    click.echo(f"project {title!r} {done.what}: {done.server.url}/projects/{done.project_id}/data "
+               f"({done.settings.annotators_per_task} annotator(s) per task)")
+    if done.show_password:
+        click.echo(f"log in as {done.creds.email} with password {done.creds.password}  (shown once; kept in "
                    f"{state_dir / 'credentials.json'}, with the API token)")
     else:
-        click.echo(f"log in as {creds.email}; password in {state_dir / 'credentials.json'}")
+        click.echo(f"log in as {done.creds.email}; password in {state_dir / 'credentials.json'}")
 
 
 @ls_group.command("push")
@@ -492,7 +462,7 @@ def agreement_cmd(exports, fmt, resamples, seed, documents_path, taxonomy_path):
 @DOCUMENTS_OPTION
 @TAXONOMY_OPTION
 def adjudicate_cmd(exports, out, tasks_out, review_all, documents_path, taxonomy_path):
-    """Merge annotations into gold; ground-truth annotations (the adjudicator's) override.
+    """Aggregate annotations into gold by majority vote; ground-truth annotations (the adjudicator's) override.
 
     Exit 1 when there are problems (they are printed; the gold is still written). When
     `stancekit validate` finds errors in the exports: exit 1 and write nothing (an earlier
@@ -500,7 +470,7 @@ def adjudicate_cmd(exports, out, tasks_out, review_all, documents_path, taxonomy
     """
     taxonomy = load_taxonomy(taxonomy_path)
     collection = _load_exports(exports, taxonomy, _documents(documents_path))
-    gold, tasks, problems = adjudicate_mod.adjudicate(collection, taxonomy, review_all)
+    gold, tasks, problems = adjudicate_mod.aggregate(collection, taxonomy, review_all)
     adjudicate_mod.write_json(out, gold)
     if tasks_out:
         adjudicate_mod.write_json(tasks_out, tasks)
@@ -623,23 +593,22 @@ def publish_cmd(build_dir: Path, releases_dir: Path) -> None:
               help="The release to describe: latest, X.Y.Z, or a release directory.")
 @click.option("--releases-dir", type=click.Path(path_type=Path), default=paths.RELEASES_DIR, show_default=True)
 @click.option("--datasheet", "datasheet_path", type=click.Path(path_type=Path), default=paths.DATASHEET, show_default=True)
-@click.option("--readme", type=click.Path(path_type=Path), default=paths.README, show_default=True)
 @click.option("--plots", type=click.Path(path_type=Path), default=paths.PLOTS_DIR, show_default=True,
               help="Where the PNG plots go (linked from the datasheet).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a generated block or plot is stale.")
-def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, readme, plots, check) -> None:
-    """Regenerate DATASHEET.md's statistics and plots, and README's release columns, from a release."""
+def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, plots, check) -> None:
+    """Regenerate DATASHEET.md's statistics and plots from a release."""
     from . import datasheet as datasheet_mod
 
     taxonomy = load_taxonomy(taxonomy_path)
     release_dir = datasheet_mod.release_to_describe(version, releases_dir)
-    stale = datasheet_mod.update(datasheet_path, readme, taxonomy, release_dir, plots, check=check)
+    stale = datasheet_mod.update(datasheet_path, taxonomy, release_dir, plots, check=check)
     if check:
         if stale:
             fail(f"stale: {', '.join(stale)}: run `stancekit datasheet`", 1)
-        click.echo("DATASHEET.md and README.md are up to date")
+        click.echo(f"{datasheet_path} is up to date")
         return
-    click.echo(f"updated {datasheet_path}, {readme}" + (f" and {plots}/" if release_dir else ""))
+    click.echo(f"updated {datasheet_path}" + (f" and {plots}/" if release_dir else ""))
 
 
 def cli_reference() -> str:

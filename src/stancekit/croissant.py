@@ -79,7 +79,8 @@ def read_metadata(path: str | Path) -> dict:
 
 
 def data_type(typ: pa.DataType) -> tuple[str, bool]:
-    """The Croissant dataType of an Arrow type, and whether the field is repeated (a list)."""
+    """The Croissant dataType of an Arrow type, and whether the field is repeated (a list).
+    Raises CroissantError for an Arrow type Croissant has no dataType for."""
     if pa.types.is_list(typ):
         inner, _ = data_type(typ.value_type)
         return inner, True

@@ -501,6 +501,41 @@ def ensure_project(client: Client, title: str, label_config: str,
     return project.id, "updated"
 
 
+@dataclass
+class Up:
+    """What `up` did: the server, the project and what happened to it, and the admin's credentials
+    (`show_password`: True the first time after a successful start, when the password is shown once)."""
+
+    server: Server
+    project_id: int
+    what: str  # "created" | "updated" | "unchanged"
+    creds: Credentials
+    settings: ProjectSettings
+    show_password: bool
+
+
+def up(state_dir: Path, port: int, config_path: Path, title: str, settings_path: Path = DEFAULT_SETTINGS,
+       ls_venv: str | Path | None = None, database: str | None = None,
+       say: Callable[[str], None] = lambda s: None) -> Up:
+    """Start Label Studio on 127.0.0.1 (unless it runs already) with the admin of state_dir, on
+    `database` (a postgresql:// URL, remembered in state_dir) or SQLite; create or update the
+    project `title` with the labeling config at config_path and the settings at settings_path.
+
+    Raises InputError when the labeling config cannot be read, SettingsError for a bad settings
+    file, LabelStudioError when the server cannot be started or refuses the project.
+    """
+    try:
+        label_config = Path(config_path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{config_path}: cannot read the labeling config ({getattr(exc, 'strerror', None) or exc})") from exc
+    settings = load_settings(settings_path)
+    creds, _ = ensure_credentials(state_dir)
+    database = remember_database(state_dir, database)
+    server, _ = ensure_server(state_dir, port, creds, ls_venv, say=say, database=database)
+    project_id, what = ensure_project(connect(state_dir), title, label_config, settings)
+    return Up(server, project_id, what, creds, settings, first_showing(state_dir))
+
+
 # --- tasks in ------------------------------------------------------------------------------
 
 def task_key(task: dict) -> tuple[str, int | str]:
@@ -548,7 +583,8 @@ def push(client: Client, project_id: int, tasks: list[dict], batch_size: int = I
     Each batch is one request, which Label Studio imports in one transaction. After a failed
     batch the project's keys are read again before retrying with backoff, so a batch that did
     land (only the reply was lost) is not imported twice; re-running after an interruption
-    imports only what is still missing.
+    imports only what is still missing. Raises LabelStudioError when a batch still fails after
+    the retries, or the project cannot be read.
     """
     keys = [task_key(t) for t in tasks]
     seen: set = set()
@@ -724,6 +760,7 @@ def campaign_status(client: Client, project_id: int) -> dict:
     account of the organization), "documents_short" ([{"doc_id", "tasks", "tasks_short",
     "fewest_submitted"}]: documents with a task still below the target)}. A skipped task is
     an annotation with was_cancelled; drafts are Label Studio's autosaved, unsubmitted work.
+    Raises LabelStudioError when the server cannot be read.
     """
     project = client.call(f"reading project {project_id}", client.sdk.projects.get, id=project_id)
     target = max(1, int(project.maximum_annotations or 1))

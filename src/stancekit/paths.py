@@ -15,7 +15,6 @@ PREANNOTATOR = Path("schema/preannotator.yaml")
 LS_PROJECT_SETTINGS = Path("schema/labelstudio-project.yaml")  # annotators per task, predictions shown, skipping
 
 # annotation/: guidelines, tasks, Label Studio exports, gold
-GUIDELINES = Path("annotation/GUIDELINES.md")
 TASKS = Path("annotation/tasks/tasks.json")
 EXPORTS_DIR = Path("annotation/exports")
 EXPORTS_GLOB = f"{EXPORTS_DIR.as_posix()}/*.json"
@@ -29,7 +28,6 @@ AGREEMENT = Path("build/agreement.json")
 RELEASES_DIR = Path("dataset/releases")
 METADATA = Path("dataset/metadata.yaml")  # what croissant.json says about the dataset
 DATASHEET = Path("DATASHEET.md")
-README = Path("README.md")
 PLOTS_DIR = Path("docs/datasheet")
 
 # Label Studio: its state (credentials, pid, log; kept out of git) and its own virtual environment

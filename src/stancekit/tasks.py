@@ -36,7 +36,8 @@ def chunk_bounds(text: str, max_chars: int | None) -> list[tuple[int, int]]:
     """[start, end) ranges that tile the text, each at most max_chars long (None: one chunk).
 
     Each chunk ends after a paragraph break if one lies in reach, else after a line break,
-    else after whitespace, else at the limit moved back to a grapheme boundary.
+    else after whitespace, else at the limit moved back to a grapheme boundary. Offsets are
+    code points. Raises ValueError when max_chars is below 1.
     """
     if max_chars is not None and max_chars < 1:
         raise ValueError("max_chars must be at least 1")

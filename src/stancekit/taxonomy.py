@@ -72,6 +72,7 @@ class Taxonomy:
         return self.document_choices + self.region_attributes
 
     def question(self, name: str) -> Question:
+        """The document choice or region attribute named `name`; raises KeyError when there is none."""
         for q in self.questions:
             if q.name == name:
                 return q
