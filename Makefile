@@ -138,11 +138,13 @@ reproducible: release-build
 # The main job on the bundled data: every stage, in order.
 dataset: config schema build/documents.parquet annotation/tasks/tasks.json validate gold agreement release-build reproducible
 
-# Publish dataset/releases/v$(VERSION): the build `make dataset` verified, promoted as it is (verified,
-# copied, verified again, renamed into place; never over a published release: set a new version in
-# dataset/VERSION, the one `stancekit release --bump` derives from the diff: TFDS semantics), then the
-# DATASHEET statistics.
-publish: release-build
+# Publish dataset/releases/v$(VERSION): the build `make dataset` verified, promoted as it is, not built
+# again (verified, copied, verified again, renamed into place; refused when an input changed since the
+# build, and never over a published release: set a new version in dataset/VERSION, the one
+# `stancekit release --bump` derives from the diff: TFDS semantics), then the DATASHEET statistics.
+publish: $(STAMP)
+	@test -f build/releases/v$(VERSION)/manifest.json || { \
+	  echo "build/releases/v$(VERSION) is not built: run 'make dataset' first" >&2; exit 1; }
 	$(BIN)/stancekit publish build/releases/v$(VERSION)
 	$(BIN)/stancekit datasheet
 

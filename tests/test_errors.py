@@ -53,3 +53,19 @@ def test_the_cli_maps_branches_to_exit_codes():
 
 def test_no_library_error_carries_an_exit_code():
     assert [c.__qualname__ for c in exception_classes() if "code" in vars(c)] == []
+
+
+@pytest.mark.parametrize("verb", [["config"], ["schema"]])
+def test_an_unwritable_output_is_one_line_and_exit_2(verb, tmp_path):
+    """The system refuses the write (a path under a regular file): one line naming it, no traceback."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    root = Path(__file__).resolve().parents[1]
+    result = CliRunner().invoke(cli.main, [*verb, "--taxonomy", str(root / "schema/taxonomy.yaml"),
+                                           "--out", str(blocker / "out.txt")])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and result.output.count("\n") == 1 and str(blocker) in result.output

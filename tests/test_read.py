@@ -60,8 +60,8 @@ def _imports(path: Path, module: str, is_package: bool) -> set[str]:
     package = module.split(".") if is_package else module.split(".")[:-1]
     out = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level:
-            base = package[: len(package) - node.level + 1]
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "stancekit"):
+            base = package[: len(package) - node.level + 1] if node.level else []
             target = ".".join([*base, *(node.module.split(".") if node.module else [])])
             for alias in node.names:
                 candidate = f"{target}.{alias.name}"
@@ -114,6 +114,13 @@ def test_no_import_cycle_in_the_package():
     assert _cycle(graph) is None, f"import cycle: {' -> '.join(_cycle(graph) or [])}"
 
 
+def test_absolute_and_relative_imports_are_both_seen(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("from stancekit import read\nfrom stancekit.release import builder\nfrom .. import errors\n")
+    assert _imports(module, "stancekit.release.m", False) == {"stancekit.read", "stancekit.release.builder",
+                                                              "stancekit.errors"}
+
+
 def test_the_cycle_check_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
@@ -130,3 +137,20 @@ def test_load_errors_are_stancekit_errors(tmp_path):
         read.load(version="9.9.9", root=ROOT)
     with pytest.raises(errors.ReleaseInputError, match="is not X.Y.Z"):
         read.resolve("v2", ROOT / read.RELEASES_DIR)
+
+
+def test_a_damaged_release_is_one_error_saying_how_to_find_out_more(tmp_path):
+    import shutil
+
+    copy = tmp_path / "v2.0.0"
+    shutil.copytree(ROOT / "dataset/releases/v2.0.0", copy)
+    (copy / "spans.parquet").write_bytes(b"not parquet")
+    with pytest.raises(errors.ReleaseInputError, match=r"spans.parquet: cannot read .*stancekit verify"):
+        read.load(path=copy)
+    (copy / "spans.parquet").unlink()
+    with pytest.raises(errors.ReleaseInputError, match="spans.parquet"):
+        read.load(path=copy)
+    with pytest.raises(errors.ReleaseInputError, match="not both"):
+        read.load(path=ROOT / "dataset/releases/v2.0.0", version="1.0.0")
+    with pytest.raises(errors.ReleaseInputError, match="is not X.Y.Z"):
+        read.load(version="garbage", releases_dir=tmp_path / "nothing-here")

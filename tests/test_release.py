@@ -488,6 +488,14 @@ def test_find_inputs_skips_absent_defaults_and_refuses_what_was_asked_for(inputs
         release.find_inputs(inputs["documents"], [str(tmp_path / "nothing-*.json")])
     result = run(release_args(inputs, tmp_path / "out", "--version", "1.0.0") + ["--rules", str(tmp_path / "no.yaml")])
     assert result.exit_code == 2 and "no.yaml: no such file" in result.output
+    one = release.find_inputs(inputs["documents"], str(inputs["export"]))  # one path, not a list of them
+    assert one.exports == [inputs["export"]]
+    # Export files listed after the options replace the default glob (annotation/exports/*.json, absent here).
+    listed = run(["release", "--taxonomy", str(ROOT / "schema/taxonomy.yaml"), "--documents", str(inputs["documents"]),
+                  "--out-dir", str(tmp_path / "listed"), "--version", "1.0.0", str(inputs["export"])])
+    assert listed.exit_code == 0, listed.output
+    manifest = json.loads((tmp_path / "listed/v1.0.0/manifest.json").read_text())
+    assert [item["path"] for item in manifest["inputs"] if item["role"] == "export"] == [str(inputs["export"])]
 
 
 def test_publish_promotes_the_verified_build_and_never_overwrites(inputs, built, tmp_path):
@@ -502,6 +510,19 @@ def test_publish_promotes_the_verified_build_and_never_overwrites(inputs, built,
     other = tmp_path / "other"
     stray = run(["publish", str(built.parent / "v1.0.1"), "--releases-dir", str(other)])
     assert stray.exit_code == 1 and "built against previous release 1.0.0" in stray.output and not other.exists()
+    # An input changed since the build: the build no longer is what the inputs give.
+    second = tmp_path / "second"
+    shutil.copytree(built, second / "v1.0.0")
+    assert run(release_args(inputs, second, "--version", "1.1.0")).exit_code == 0
+    inputs["gold"].write_text(inputs["gold"].read_text() + "\n")
+    stale = run(["publish", str(second / "v1.1.0"), "--releases-dir", str(published)])
+    assert stale.exit_code == 1 and f"its input {inputs['gold']} has changed" in stale.output
+    # A version older than the newest published one would rewrite history.
+    (published / "v3.0.0").mkdir()
+    shutil.copy(built / "manifest.json", published / "v3.0.0/manifest.json")
+    older = run(["publish", str(second / "v1.1.0"), "--releases-dir", str(published)])
+    assert older.exit_code == 1 and "older than" in older.output
+    shutil.rmtree(published / "v3.0.0")
     # A build edited after it was verified is refused, and nothing is published.
     (built.parent / "v1.0.1/documents.parquet").write_bytes(b"edited")
     edited = run(["publish", str(built.parent / "v1.0.1"), "--releases-dir", str(published)])

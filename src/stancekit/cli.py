@@ -40,13 +40,16 @@ def exit_code(exc: StancekitError) -> int:
 
 
 class _Main(click.Group):
-    """The command group: any StancekitError a verb lets through becomes one line and its exit code."""
+    """The command group: any StancekitError a verb lets through becomes one line and its exit code; so
+    does a file the system refuses to read or write (OSError: exit 2, naming the file)."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except StancekitError as exc:
             fail(str(exc), exit_code(exc))
+        except OSError as exc:
+            fail(f"{exc.filename or 'a file'}: {exc.strerror or exc}", 2)
 
 
 DOCUMENTS_OPTION = click.option(
@@ -131,28 +134,13 @@ def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None, report:
     Exit 0 when every input was ingested, 1 when some were skipped (named on stderr), 2 when
     nothing could be ingested or --sources is unreadable (no file is written then).
     """
-    from . import sources as sources_mod
-
-    described = sources_mod.read(sources) if sources else None
     with progress_bar(quiet, None, "file", "ingest") as bar:
-        result = ingest_mod.ingest(list(paths), progress=_track(bar))
-    if described is not None:
-        for path in sources_mod.attach(result.documents, described):
-            result.warnings.append(f"{path}: not in {sources}; its source columns are null")
+        result = ingest_mod.ingest(list(paths), progress=_track(bar), sources=sources)
     for warning in result.warnings:
         click.echo(f"stancekit: warning: {warning}", err=True)
     for error in result.errors:
         click.echo(f"stancekit: error: {error}", err=True)
-    if not result.documents:
-        fail("nothing could be ingested; no output written", code=2)
-    writes = [(out, lambda: ingest_mod.write_documents(result.documents, out))]
-    if report:
-        writes.append((report, lambda: ingest_mod.write_report(result.report, report)))
-    for target, write in writes:
-        try:
-            write()
-        except OSError as exc:
-            fail(f"{target}: cannot write: {exc.strerror or exc}", code=2)
+    ingest_mod.write(result, out, report)
     click.echo(f"wrote {len(result.documents)} documents to {out}")
     if report:
         click.echo(f"wrote {len(result.report)} removed stretches to {report}")
@@ -238,12 +226,6 @@ LS_SETTINGS_OPTION = click.option("--settings", "settings_path", type=click.Path
                                   help="Annotators per task, predictions shown, skipping: applied to the project.")
 
 
-def _settings(path: Path):
-    from . import labelstudio as ls
-
-    return ls.load_settings(path)
-
-
 def _project_title(title: str | None, taxonomy_path: Path) -> str:
     return title or f"stancekit {load_taxonomy(taxonomy_path).name}"
 
@@ -301,16 +283,8 @@ def ls_push(tasks_file: Path, state_dir: Path, url: str | None, settings_path: P
     from . import labelstudio as ls
 
     title = _project_title(title, taxonomy_path)
-    settings = _settings(settings_path)
-    tasks = tasks_mod.read(tasks_file)
-    client = ls.connect(state_dir, url)
-    project_id = client.project_id(title)
-    changed = ls.apply_settings(client, client.call("reading the project", client.sdk.projects.get, id=project_id),
-                                settings)
-    if changed:
-        click.echo(f"project settings updated: {', '.join(changed)}")
     with progress_bar(quiet, None, "task", "ls push") as bar:
-        result = ls.push(client, project_id, tasks, say=click.echo, progress=_track(bar))
+        result = ls.push_file(tasks_file, title, state_dir, url, settings_path, say=click.echo, progress=_track(bar))
     click.echo(f"imported {result.imported} new tasks; {result.already_there} already in project {title!r}")
     if result.conflicts:
         doc_id, chunk = result.conflicts[0]
@@ -380,7 +354,8 @@ def ls_users_add(emails: tuple[str, ...], state_dir: Path, url: str | None) -> N
 
 
 @ls_users.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="A table to read, or JSON for machines.")
 @LS_STATE_OPTION
 @LS_URL_OPTION
 def ls_users_list(fmt: str, state_dir: Path, url: str | None) -> None:
@@ -517,7 +492,8 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
 @click.option("--documents", type=click.Path(path_type=Path), default=paths.DOCUMENTS, show_default=True,
               help="The documents (ingest output).")
 @click.option("--exports", "export_globs", multiple=True, default=[paths.EXPORTS_GLOB], show_default=True,
-              help="Label Studio JSON exports: paths or quoted globs; repeatable, or list the files after it.")
+              help="Label Studio JSON exports: paths or quoted globs; repeatable. Files listed after the options "
+                   "replace this default.")
 @click.argument("more_exports", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--gold", type=click.Path(path_type=Path), default=paths.GOLD, show_default=True,
               help="Gold (adjudicate output); skipped when the default path does not exist.")
@@ -538,13 +514,19 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
 @click.pass_context
 def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more_exports, gold, tasks, rules, agreement,
                 out_dir, metadata, quiet) -> None:
-    """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions."""
+    """Build the immutable Parquet release dataset/releases/vX.Y.Z from documents, exports, gold and predictions.
+
+    Give exactly one of --version and --bump. Exit 1 when the exports have validation errors, the
+    version exists or the bump is smaller than the changes need; 2 when an input cannot be read.
+    """
     from . import release as release_mod
 
     if (version is None) == (bump is None):
         fail("give exactly one of --version X.Y.Z and --bump")
     optional = {"gold": gold, "tasks": tasks, "rules": rules, "agreement": agreement, "metadata": metadata}
     explicit = [name for name in optional if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT]
+    if more_exports and ctx.get_parameter_source("export_globs") is click.core.ParameterSource.DEFAULT:
+        export_globs = ()  # files listed after the options replace the default glob
     inputs = release_mod.find_inputs(documents, [*export_globs, *more_exports], required=explicit, **optional)
     try:
         with progress_bar(quiet, _size([*inputs.exports, *([inputs.tasks] if inputs.tasks else [])]), "B",
@@ -560,7 +542,10 @@ def release_cmd(ctx, taxonomy_path, version, bump, documents, export_globs, more
 @main.command("verify")
 @click.argument("release_dir", type=click.Path(path_type=Path))
 def verify_cmd(release_dir: Path) -> None:
-    """Recompute a release's checksums, sizes, rows and schemas against its manifest; exit 1 naming each bad file."""
+    """Recompute a release's checksums, sizes, rows and schemas against its manifest; exit 1 naming each bad file.
+
+    Exit 2 when RELEASE_DIR has no readable manifest.
+    """
     from . import release as release_mod
 
     problems = release_mod.verify(release_dir)
@@ -579,8 +564,9 @@ def publish_cmd(build_dir: Path, releases_dir: Path) -> None:
     """Publish a verified build (e.g. build/releases/vX.Y.Z) into the releases directory, never over a release.
 
     The build is verified, copied next to its target, verified again and renamed into place; the
-    CHANGELOG is regenerated. Exit 1 when it does not verify, was built against another previous
-    release, or its version is already published.
+    CHANGELOG is regenerated. Exit 1 when it does not verify, an input changed since the build, it
+    was built against another previous release, or its version is published already or not the
+    newest; 2 when BUILD_DIR is not a release directory.
     """
     from . import release as release_mod
 
@@ -591,8 +577,10 @@ def publish_cmd(build_dir: Path, releases_dir: Path) -> None:
 @TAXONOMY_OPTION
 @click.option("--release", "version", default="latest", show_default=True,
               help="The release to describe: latest, X.Y.Z, or a release directory.")
-@click.option("--releases-dir", type=click.Path(path_type=Path), default=paths.RELEASES_DIR, show_default=True)
-@click.option("--datasheet", "datasheet_path", type=click.Path(path_type=Path), default=paths.DATASHEET, show_default=True)
+@click.option("--releases-dir", type=click.Path(path_type=Path), default=paths.RELEASES_DIR, show_default=True,
+              help="Where the releases are.")
+@click.option("--datasheet", "datasheet_path", type=click.Path(path_type=Path), default=paths.DATASHEET, show_default=True,
+              help="The datasheet whose generated blocks are rewritten.")
 @click.option("--plots", type=click.Path(path_type=Path), default=paths.PLOTS_DIR, show_default=True,
               help="Where the PNG plots go (linked from the datasheet).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if a generated block or plot is stale.")
@@ -628,3 +616,29 @@ def cli_reference() -> str:
             out += [f"## {' '.join(path)}", "", "```", command.get_help(ctx), "```", ""]
     return "\n".join(out)
 
+
+def _leaf_commands(command: click.Command = main, path: tuple[str, ...] = ("stancekit",)):
+    """(path, command) of every command that runs (not a group), in the order of the CLI."""
+    if isinstance(command, click.Group):
+        for name in command.list_commands(click.Context(command)):
+            sub = command.get_command(click.Context(command), name)
+            if sub is not None:
+                yield from _leaf_commands(sub, (*path, name))
+    else:
+        yield path, command
+
+
+def readme_reference() -> str:
+    """Markdown table for README's CLI reference: every verb with its arguments, its options and the
+    first paragraph of its `--help` (the whole text is in docs/cli-reference.md)."""
+    from ._files import markdown_table
+
+    rows = []
+    for path, command in _leaf_commands():
+        arguments = " ".join(p.make_metavar(click.Context(command)) for p in command.params
+                             if isinstance(p, click.Argument))
+        options = ", ".join(f"`{opt}`" for p in command.params if isinstance(p, click.Option)
+                            for opt in p.opts if opt.startswith("--"))
+        summary = " ".join((command.help or "").split("\n\n")[0].split())
+        rows.append((f"`{' '.join(path)}`", f"`{arguments}`" if arguments else "", options, summary))
+    return "\n".join(markdown_table(("verb", "arguments", "options", "what it does"), rows)) + "\n"

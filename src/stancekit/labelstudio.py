@@ -41,12 +41,12 @@ from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
 from . import paths
+from . import tasks as tasks_mod
 from ._files import atomic_path, write_text
 from .errors import InputError, StancekitError
 
 LS_VERSION = "1.23.2"
 HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
 DEFAULT_STATE_DIR = paths.LS_STATE_DIR
 DEFAULT_LS_VENV = paths.LS_VENV
 DEFAULT_EXPORT_DIR = paths.EXPORTS_DIR
@@ -628,6 +628,26 @@ EXPORT_OPTIONS = {
     "predictions": {"only_id": False},  # the plain export gives prediction ids only
     "annotations__completed_by": {"only_id": False},  # the annotator's email, not just an id
 }
+
+
+def push_file(tasks_path: Path, title: str, state_dir: Path = DEFAULT_STATE_DIR, url: str | None = None,
+              settings_path: Path = DEFAULT_SETTINGS, say: Callable[[str], None] = lambda s: None,
+              progress: Callable[[int, int], None] | None = None) -> PushResult:
+    """`ls push`: bring the project `title`'s settings in line with settings_path (saying which
+    changed), then `push` the tasks of tasks_path (a file `stancekit tasks` writes).
+
+    Raises SettingsError for a bad settings file, TasksError for a bad tasks file (both before
+    the server is contacted), LabelStudioError when the server cannot be reached or has no such project.
+    """
+    settings = load_settings(settings_path)
+    tasks = tasks_mod.read(tasks_path)
+    client = connect(state_dir, url)
+    project_id = client.project_id(title)
+    changed = apply_settings(client, client.call("reading the project", client.sdk.projects.get, id=project_id),
+                             settings)
+    if changed:
+        say(f"project settings updated: {', '.join(changed)}")
+    return push(client, project_id, tasks, say=say, progress=progress)
 
 
 def pull(client: Client, project_id: int, out_dir: Path = DEFAULT_EXPORT_DIR, timeout: float = 600.0,

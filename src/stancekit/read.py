@@ -51,7 +51,8 @@ def resolve(version: str = "latest", out_dir: Path = RELEASES_DIR) -> Path:
     releases = list_releases(out_dir)
     if version == "latest":
         if not releases:
-            raise ReleaseNotFound(f"no release in {out_dir}: build one with `stancekit release`")
+            raise ReleaseNotFound(f"no release in {out_dir}: build one with `stancekit release` "
+                                  "(in the repository: `make dataset`, then `make publish`)")
         return releases[-1]
     path = Path(out_dir) / f"v{format_version(parse_version(version))}"
     if path not in releases:
@@ -78,9 +79,14 @@ def pandas_dtype(arrow_type) -> str:
 
 
 def _frame(path: Path, layer: str | None):
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, filters=[("layer", "=", layer)] if layer else None)
+    try:
+        table = pq.read_table(path, filters=[("layer", "=", layer)] if layer else None)
+    except (OSError, pa.ArrowException) as exc:
+        raise ReleaseInputError(f"{path}: cannot read this table of the release ({exc}): "
+                                f"`stancekit verify {path.parent}` lists what differs from its manifest") from exc
     return table.to_pandas(types_mapper=_pandas_types().get)
 
 
@@ -101,8 +107,8 @@ def load(version: str = "latest", layer: str | None = "gold", releases_dir: str 
          root: str | Path | None = None, path: str | Path | None = None) -> dict:
     """The release's tables {documents, annotations, spans[, relations]} as pandas DataFrames.
 
-    Which release: `path` (a release directory, e.g. ".../dataset/releases/v2.0.0"), else
-    `version` ("latest", "X.Y.Z") among the releases in `releases_dir`, else in
+    Which release: `path` (a release directory, e.g. ".../dataset/releases/v2.0.0"; `version`
+    must then stay "latest"), else `version` ("latest", "X.Y.Z") among the releases in `releases_dir`, else in
     `root`/dataset/releases (`root`: a stancekit repository), else in $STANCEKIT_RELEASES, else in
     dataset/releases of the working directory or the nearest parent that has one.
     annotations, spans and relations (there only when the release has relations.parquet) are
@@ -111,12 +117,17 @@ def load(version: str = "latest", layer: str | None = "gold", releases_dir: str 
     (source_kind, source_caveats, outlet, author).
 
     Raises ReleaseNotFound (a FileNotFoundError) saying where it looked and what to pass when
-    there is no such release; ReleaseInputError (a ValueError) for a version that is not X.Y.Z or
-    an unknown layer. Both derive from `stancekit.errors.StancekitError`.
+    there is no such release; ReleaseInputError (a ValueError) for a version that is not X.Y.Z, an
+    unknown layer, both `path` and a `version`, or a table that cannot be read. Both derive from
+    `stancekit.errors.StancekitError`.
     """
     if layer is not None and layer not in LAYERS:
         raise ReleaseInputError(f"layer must be one of {', '.join(LAYERS)} or None, not {layer!r}")
+    if version != "latest":
+        parse_version(version)  # a malformed version is said so, wherever the releases are looked for
     if path is not None:
+        if version != "latest":
+            raise ReleaseInputError(f"give path= or version=, not both (path={path}, version={version})")
         path = Path(path)
         if not (path / MANIFEST).is_file():
             raise ReleaseNotFound(f"{path.resolve()} is not a release directory (it has no {MANIFEST}): "
@@ -140,6 +151,7 @@ def read_release(root: str | Path, layer: str | None = None) -> dict:
     """The tables of the release directory `root`, annotations, spans and relations filtered to `layer`.
 
     "relations" is there only when the release has relations.parquet (some annotation drew relations).
+    Raises ReleaseInputError naming the file when a table is missing or not readable as Parquet.
     """
     root = Path(root)
     tables = {

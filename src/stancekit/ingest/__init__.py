@@ -33,6 +33,7 @@ from .driver import (
     expand_inputs,
     ingest,
     removal_report,
+    write,
     write_documents,
     write_report,
 )
@@ -42,5 +43,5 @@ from .units import IngestError, Removal, Unit
 __all__ = [
     "REPORT_FIELDS", "RULES", "SCHEMA", "WEB_ENCODINGS", "IngestError", "IngestResult", "Removal", "Unit",
     "chrome_kind", "documents_table", "expand_inputs", "ingest", "metadata_fields", "offset_map", "raw_pieces",
-    "removal_report", "to_raw_offsets", "write_documents", "write_report",
+    "removal_report", "to_raw_offsets", "write", "write_documents", "write_report",
 ]

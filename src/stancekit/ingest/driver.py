@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import columns
+from .. import sources as sources_mod
 from .._files import atomic_path
 from .chrome import CHROME
 from .dedup import drop_duplicates
@@ -49,13 +50,17 @@ def expand_inputs(paths: list[str | Path]) -> tuple[list[str], list[str]]:
     return sorted(files), errors
 
 
-def ingest(paths: list[str | Path], progress: Callable[[int, int], None] | None = None) -> IngestResult:
-    """Read and clean every input; one document per .txt/.html file and per JSONL line. Raises
-    nothing for a bad input: it is skipped and named in the result's `errors`.
+def ingest(paths: list[str | Path], progress: Callable[[int, int], None] | None = None,
+           sources: str | Path | None = None) -> IngestResult:
+    """Read and clean every input; one document per .txt/.html file and per JSONL line. A bad
+    input raises nothing: it is skipped and named in the result's `errors`.
 
-    `progress`, when given, is called with (files done, files) before and after each file.
-    Offsets in the documents' offset maps and in the report are bytes of the input files; the
-    documents' text positions are code points."""
+    `sources`: sources.csv, read before any input (`stancekit.sources.read`: raises SourcesError
+    when it is unreadable or malformed); it fills each document's source columns, and a raw file
+    it does not describe is a warning. `progress`, when given, is called with (files done, files)
+    before and after each file. Offsets in the documents' offset maps and in the report are bytes
+    of the input files; the documents' text positions are code points."""
+    described = sources_mod.read(sources) if sources is not None else None
     files, errors = expand_inputs(paths)
     warnings: list[str] = []
     documents: list[dict] = []
@@ -73,6 +78,9 @@ def ingest(paths: list[str | Path], progress: Callable[[int, int], None] | None 
     if progress is not None:
         progress(len(files), len(files))
     kept, notes = drop_duplicates(documents)
+    if described is not None:
+        notes += [f"{path}: not in {sources}; its source columns are null"
+                  for path in sources_mod.attach(kept, described)]
     return IngestResult(kept, warnings + notes, errors, removal_report(documents, kept))
 
 
@@ -134,3 +142,19 @@ def write_documents(documents: list[dict], out: str | Path) -> None:
     raises OSError when it cannot."""
     with atomic_path(out) as tmp:
         pq.write_table(documents_table(documents), tmp, compression="zstd")
+
+
+def write(result: IngestResult, out: str | Path, report: str | Path | None = None) -> None:
+    """Write documents.parquet to `out` and, when given, the removal report to `report`, each
+    atomically. Raises IngestError when there is no document to write (nothing is written then),
+    or naming the file that cannot be written."""
+    if not result.documents:
+        raise IngestError("nothing could be ingested; no output written")
+    writes = [(out, lambda: write_documents(result.documents, out))]
+    if report is not None:
+        writes.append((report, lambda: write_report(result.report, report)))
+    for target, write_one in writes:
+        try:
+            write_one()
+        except OSError as exc:
+            raise IngestError(f"{target}: cannot write: {exc.strerror or exc}") from exc

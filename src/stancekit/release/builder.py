@@ -81,31 +81,34 @@ OPTIONAL_INPUTS = {"gold": paths.GOLD, "tasks": paths.TASKS, "rules": paths.PREA
                    "agreement": paths.AGREEMENT, "metadata": paths.METADATA}
 
 
-def find_inputs(documents: str | Path = paths.DOCUMENTS, exports: Iterable[str | Path] = (paths.EXPORTS_GLOB,),
+def find_inputs(documents: str | Path = paths.DOCUMENTS,
+                exports: str | Path | Iterable[str | Path] = (paths.EXPORTS_GLOB,),
                 required: Iterable[str] = (), **optional: str | Path | None) -> Inputs:
     """The inputs of a release, found the way `stancekit release` finds them.
 
-    `exports`: paths or glob patterns (a pattern that matches nothing stays a path, so that its
-    absence is reported). `optional`: a path for any of OPTIONAL_INPUTS (default: where the
-    repository layout keeps it); each is used when its file exists and skipped when it does not,
-    unless its name is in `required`. Raises ReleaseInputError naming the first missing file
-    (the documents, an export, or a required optional input).
+    `exports`: a path or glob pattern, or several (a pattern that matches nothing stays a path, so
+    that its absence is reported). `optional`: a path for any of OPTIONAL_INPUTS (default: where
+    the repository layout keeps it); each is used when its file exists and skipped when it does
+    not, unless its name is in `required`. Relative paths are from the working directory. Raises
+    ReleaseInputError naming the first missing file (the documents, an export, or a required
+    optional input), TypeError for an input name that is not one of OPTIONAL_INPUTS.
     """
     unknown = sorted((set(optional) | set(required)) - OPTIONAL_INPUTS.keys())
     if unknown:
         raise TypeError(f"find_inputs: unknown inputs {unknown}; the optional ones are {', '.join(OPTIONAL_INPUTS)}")
-    found = sorted({Path(p) for pattern in exports for p in (glob.glob(str(pattern)) or [str(pattern)])})
+    patterns = [exports] if isinstance(exports, (str, Path)) else list(exports)
+    found = sorted({Path(p) for pattern in patterns for p in (glob.glob(str(pattern)) or [str(pattern)])})
     for path in [Path(documents), *found]:
-        if not path.exists():
-            raise ReleaseInputError(f"{path}: no such file")
+        if not path.is_file():
+            raise ReleaseInputError(f"{path}: no such file (relative paths are from {Path.cwd()})")
     chosen: dict[str, Path] = {}
     for name, default in OPTIONAL_INPUTS.items():
         given = optional.get(name)
         path = Path(given) if given is not None else default
-        if path.exists():
+        if path.is_file():
             chosen[name] = path
         elif name in required:
-            raise ReleaseInputError(f"{path}: no such file")
+            raise ReleaseInputError(f"{path}: no such file (relative paths are from {Path.cwd()})")
     return Inputs(Path(documents), found, **chosen)
 
 
@@ -271,6 +274,7 @@ def agreement_summary(path: Path | None) -> dict:
     F1 per match mode (all spans and per label), agreement on the attributes of matched spans.
 
     Every number carries its n and 95% interval, or a null value and the reason it is undefined.
+    Raises ReleaseInputError when the report cannot be read or is not such a report.
     """
     if path is None:
         return {"undefined": "no agreement report: run `stancekit agreement --format json EXPORT... > FILE`, "
