@@ -45,10 +45,11 @@ def test_benchmark_reports_every_approach_with_numbers(tmp_path):
     assert [(r["tasks"], r["approach"]) for r in rows] == [(n, a) for n in (30, 50) for a in bench.APPROACHES]
     for r in rows:
         assert r["exit"] == 0, r
-        for key in ("seconds", "peak_rss_mb", "peak_mb", "x_floor", "x_ls_export", "export_mb"):
+        for key in ("seconds", "cpu_seconds", "peak_rss_mb", "peak_mb", "x_floor", "x_floor_cpu", "x_ls_export", "export_mb"):
             assert isinstance(r[key], (int, float)) and r[key] > 0, (key, r)
         assert isinstance(r["tree_pss_mb"], (int, float)) and r["peak_mb"] >= r["peak_rss_mb"]
     assert [r["x_floor"] for r in rows if r["approach"] == "floor"] == [1.0, 1.0]
+    assert [r["x_floor_cpu"] for r in rows if r["approach"] == "floor"] == [1.0, 1.0]
     # per bar (validate, release): time and memory at each N, and the growth between the two N
     assert len(report["targets"]) == 2 * (2 * 2 + 1)
     assert all(line.endswith((": met", ": NOT met")) for line in report["targets"])

@@ -149,7 +149,10 @@ def test_what_validate_accepts_is_released_whole_and_what_it_rejects_is_refused(
 # -- grapheme boundaries: one home, checked against a full \X scan -----------------------------
 
 PIECES = ["a", "Ж", "й", "e\u0301", "\r\n", "\n", " ", "👍🏽", "👨\u200d👩\u200d👧", "🇺🇦", "🇷", "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
-          "\u0301", "\u200d", "\ufe0f", "❤️", "क्षि", "각"]
+          "\u0301", "\u200d", "\ufe0f", "❤️", "क्षि", "각",
+          # break properties the fast path must not take for Other: SpacingMark (Thai SARA AM, a letter),
+          # Prepend (Arabic number sign), Hangul jamo L and V, a half-width voiced mark (Extend, a letter)
+          "กำ", "\u0600١", "\u1100", "\u1161", "ｶ\uff9e", "\u0e33"]
 
 
 @given(st.lists(st.sampled_from(PIECES), max_size=30).map("".join))

@@ -528,3 +528,30 @@ def test_publish_promotes_the_verified_build_and_never_overwrites(inputs, built,
     edited = run(["publish", str(built.parent / "v1.0.1"), "--releases-dir", str(published)])
     assert edited.exit_code == 1 and "documents.parquet" in edited.output
     assert sorted(p.name for p in published.iterdir()) == ["CHANGELOG.md", "v1.0.0"]
+
+
+def test_table_writer_rows_as_dicts_or_tuples_give_the_same_file(tmp_path):
+    """add (a dict) and add_values (a tuple in column order) buffer the same row; a dictionary value outside
+    the taxonomy is refused: at once by add, naming the row, and when its row group is written by add_values."""
+    from stancekit.release.writer import TableWriter
+
+    schema = pa.schema([("layer", pa.dictionary(pa.int32(), pa.string())), ("label", pa.dictionary(pa.int32(), pa.string())),
+                        ("start", pa.int64()), ("text", pa.string())])
+    dicts = {"layer": ["annotation", "gold"], "label": ["STANCE", "ACTOR"]}
+    rows = [{"layer": "gold", "label": "ACTOR", "start": 3, "text": "Путин"},
+            {"layer": "annotation", "label": None, "start": None, "text": "🇺🇦"}]
+    by_dict, by_tuple = TableWriter(tmp_path / "a.parquet", schema, dicts), TableWriter(tmp_path / "b.parquet", schema, dicts)
+    for row in rows:
+        by_dict.add(row, "here")
+        by_tuple.add_values(tuple(row[name] for name in by_tuple.names))
+    by_dict.close()
+    by_tuple.close()
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    assert pq.read_table(tmp_path / "b.parquet").to_pylist() == rows
+    assert by_dict.layers == by_tuple.layers == Counter({"gold": 1, "annotation": 1})
+    with pytest.raises(release.ReleaseRefused, match="here: label 'CLAIM' is not in the taxonomy"):
+        TableWriter(tmp_path / "c.parquet", schema, dicts).add({**rows[0], "label": "CLAIM"}, "here")
+    late = TableWriter(tmp_path / "d.parquet", schema, dicts)
+    late.add_values(("gold", "CLAIM", 0, "x"))
+    with pytest.raises(release.ReleaseRefused, match="d.parquet: label 'CLAIM' is not in the taxonomy"):
+        late.close()

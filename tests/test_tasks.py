@@ -118,3 +118,21 @@ def test_bad_task_files_are_rejected(tmp_path, body, message):
     path.write_text(body)
     with pytest.raises(tasks.TasksError, match=message):
         tasks.read(path)
+
+
+@pytest.mark.parametrize("repeat_of, at", [(3, 7), (10, 120), (130, 249)])
+def test_document_store_refuses_a_repeated_doc_id_as_read_documents_does(tmp_path, repeat_of, at):
+    """The store keeps no set of doc_ids (it asks its table): a repeat within a batch or across batches of
+    documents.BATCH_ROWS rows gets the message of read_documents, naming the same row."""
+    from stancekit import documents
+
+    rows = [{"doc_id": f"d{i}", "title": "", "text": "t", "source_file": "s"} for i in range(250)]
+    rows[at] = dict(rows[repeat_of])
+    path = _documents(tmp_path, rows)
+    with pytest.raises(documents.DocumentsError) as read:
+        documents.read_documents(path)
+    with pytest.raises(documents.DocumentsError) as stored:
+        documents.DocumentStore.open(path)
+    assert str(stored.value) == str(read.value) == f"{path}: row {at}: doc_id d{repeat_of} appears twice"
+    store = documents.DocumentStore.open(_documents(tmp_path, rows[:at]))
+    assert store.text(f"d{at - 1}") == "t" and f"d{at}" not in store

@@ -346,16 +346,21 @@ def test_workers_give_the_records_and_problems_of_one_process(tmp_path):
     text = data["export"].read_text(encoding="utf-8")
     second = tmp_path / "again.json"  # a repeat and a conflict across files, so identity checks run too
     second.write_text(text.replace('"lead_time": 42.5', '"lead_time": 43.5', 1), encoding="utf-8")
-    runs = []
+    runs, checks = [], []
     for workers in (1, 2):
-        found = []
-        reader = validate.Reader(tax, on_problem=found.append, workers=workers)
-        reader.min_pool_bytes = 0
-        validate.BATCH_BYTES, old = 50_000, validate.BATCH_BYTES
-        try:
-            records = list(reader.read([data["export"], second]))
-        finally:
-            validate.BATCH_BYTES = old
-        runs.append((records, found, reader.summary.counts))
+        for with_records in (True, False):  # read (a stage) and check (the report): the same problems
+            found = []
+            reader = validate.Reader(tax, on_problem=found.append, workers=workers)
+            reader.min_pool_bytes = 0
+            validate.BATCH_BYTES, old = 50_000, validate.BATCH_BYTES
+            try:
+                if with_records:
+                    runs.append((list(reader.read([data["export"], second])), found, reader.summary.counts))
+                else:
+                    assert list(reader.check([data["export"], second])) == [*range(60), *range(60)]
+                    checks.append((found, reader.summary.counts))
+            finally:
+                validate.BATCH_BYTES = old
     assert runs[0] == runs[1]
+    assert checks[0] == checks[1] == runs[0][1:]
     assert runs[0][2]["DUPLICATE_ANNOTATION"] and runs[0][2]["CONFLICTING_ANNOTATION"] == 1

@@ -57,9 +57,24 @@ def read_documents(path: str | Path) -> list[dict]:
     return rows
 
 
-def iter_batches(path: str | Path, seen: set[str] | None = None) -> Iterator[pa.RecordBatch]:
+class _Stored:
+    """The doc_ids seen by a DocumentStore's `load`: those stored (asked of its table) and those of the batch
+    being read, so that no set of every doc_id is kept in memory."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self.batch: set[str] = set()
+
+    def __contains__(self, doc_id: str) -> bool:
+        return doc_id in self.batch or self._db.execute("SELECT 1 FROM doc WHERE doc_id = ?", (doc_id,)).fetchone() is not None
+
+    def add(self, doc_id: str) -> None:
+        self.batch.add(doc_id)
+
+
+def iter_batches(path: str | Path, seen: set[str] | _Stored | None = None) -> Iterator[pa.RecordBatch]:
     """The table in record batches of BATCH_ROWS rows, every row checked as in `read_documents`
-    (raises DocumentsError as it does)."""
+    (raises DocumentsError as it does); `seen` holds the doc_ids already read."""
     source = _open(path)
     seen = set() if seen is None else seen
     row = 0
@@ -104,12 +119,14 @@ class DocumentStore:
         """Store every document of `path`, yielding each batch once stored; raises DocumentsError as
         `read_documents` does."""
         self.path = Path(path)
-        for batch in iter_batches(path):
+        seen = _Stored(self._db)
+        for batch in iter_batches(path, seen):
             maps = (batch.column("offset_map").to_pylist() if "offset_map" in batch.schema.names
                     else [None] * batch.num_rows)
             self._db.executemany("INSERT INTO doc VALUES (?, ?, ?)", (
                 (doc_id, text, None if omap is None else marshal.dumps(omap))
                 for doc_id, text, omap in zip(batch.column("doc_id").to_pylist(), batch.column(TEXT_NAME).to_pylist(), maps)))
+            seen.batch.clear()  # stored: asked of the table from now on
             yield batch
 
     def _row(self, doc_id: str) -> tuple | None:

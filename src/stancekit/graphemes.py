@@ -11,15 +11,24 @@ from __future__ import annotations
 import regex
 
 _CLUSTER = regex.compile(r"\X", regex.DOTALL)
+# Grapheme_Cluster_Break Other, Control, CR or LF: between two such characters no UAX #29 rule but
+# CR x LF (GB3) keeps a cluster together (GB9-GB13 need Extend, ZWJ, SpacingMark, Prepend, Hangul
+# or Regional_Indicator on one side). Every ASCII and whitespace character is one of them.
+_SIMPLE = regex.compile(r"[\p{Grapheme_Cluster_Break=Other}\p{Grapheme_Cluster_Break=Control}"
+                        r"\p{Grapheme_Cluster_Break=CR}\p{Grapheme_Cluster_Break=LF}]")
+_simple_chars: dict[str, bool] = {}  # character -> whether _SIMPLE matches it (bounded by the characters seen)
 
 
 def _plain(ch: str) -> bool:
-    return ch < "\x80" or ch.isspace()
+    plain = _simple_chars.get(ch)
+    if plain is None:
+        plain = _simple_chars[ch] = _SIMPLE.match(ch) is not None
+    return plain
 
 
 def _safe_start(text: str, i: int) -> int:
-    """A position <= i where a cluster certainly starts: between two characters that are each ASCII or
-    whitespace, other than CR LF (no UAX #29 rule joins those), else the start of the text."""
+    """A position <= i where a cluster certainly starts: between two characters of break property
+    Other, Control, CR or LF, other than CR LF (no UAX #29 rule joins those), else the start of the text."""
     for p in range(i, 0, -1):
         a, b = text[p - 1], text[p]
         if _plain(a) and _plain(b) and not (a == "\r" and b == "\n"):

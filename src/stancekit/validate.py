@@ -19,6 +19,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from ._files import markdown_table, table_cell
 from .documents import DocumentStore
 from .errors import CheckFailed, InputError
 from .exports import ExportReadError, iter_raw_tasks, parse_task
-from .records import Record, annotation_record
+from .records import Record, annotation_record, annotator_id
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
 ERROR, WARNING = "error", "warning"
@@ -215,7 +216,9 @@ def _ls_text(piece: str) -> str:
 def _cuts(text: str, i: int) -> bool:
     """True when a span boundary at code point i (0 < i < len(text)) cuts a word or a grapheme cluster."""
     a, b = text[i - 1], text[i]
-    return ((a.isalnum() or a == "_") and (b.isalnum() or b == "_")) or not graphemes.is_boundary(text, i)
+    if (a.isalnum() or a == "_") and (b.isalnum() or b == "_"):
+        return True
+    return (a > "\x7f" or b > "\x7f" or a == "\r") and not graphemes.is_boundary(text, i)  # ASCII: boundary but CR LF
 
 
 def check_config(config_xml: str, taxonomy: Taxonomy, where: str = "config") -> None:
@@ -360,44 +363,44 @@ class Validator:
         self._check_annotation(ctx, problems, at, None, result, text, complete=False)
         return problems
 
-    def _check_offsets(self, ctx, problems, at, annotation_id, rid, value, text) -> tuple[int, int] | None:
-        """Check one span's offsets and text; return (start, end) when they are usable."""
+    def _check_offsets(self, ctx, problems, at, j, annotation_id, rid, value, text) -> tuple[int, int] | None:
+        """Check the offsets and text of the span at result item j of `at`; return (start, end) when usable."""
         start, end = value.get("start"), value.get("end")
         if type(start) is not int or type(end) is not int:  # bool is not an offset either
             for name, offset in (("start", start), ("end", end)):
                 if isinstance(offset, float):  # the schema accepts 3.0 as an integer; Python slicing does not
-                    problems.append(self._problem(ctx, "OFFSET_NOT_INT", f"{at}/value/{name}",
+                    problems.append(self._problem(ctx, "OFFSET_NOT_INT", f"{at}/{j}/value/{name}",
                                                   f"{name} is {offset!r}, expected an integer code point index",
                                                   annotation_id, rid))
             return None
         if text is None:
             return None
-        if start < 0 or end > len(text):
-            problems.append(self._problem(ctx, "OFFSET_OUT_OF_RANGE", f"{at}/value/{'start' if start < 0 else 'end'}",
-                                          f"span [{start}, {end}) is outside the task text, expected 0 <= start and end <= {len(text)}",
+        size = len(text)
+        if start < 0 or end > size:
+            problems.append(self._problem(ctx, "OFFSET_OUT_OF_RANGE", f"{at}/{j}/value/{'start' if start < 0 else 'end'}",
+                                          f"span [{start}, {end}) is outside the task text, expected 0 <= start and end <= {size}",
                                           annotation_id, rid))
             return None
         if start >= end:
-            problems.append(self._problem(ctx, "SPAN_EMPTY_OR_REVERSED", f"{at}/value/end",
+            problems.append(self._problem(ctx, "SPAN_EMPTY_OR_REVERSED", f"{at}/{j}/value/end",
                                           f"span [{start}, {end}): expected start < end", annotation_id, rid))
             return None
         piece = text[start:end]
         shown = value.get("text")
-        if isinstance(shown, str) and shown != piece and shown != _ls_text(piece):
-            problems.append(self._problem(ctx, "SPAN_TEXT_MISMATCH", f"{at}/value/text",
+        if shown != piece and isinstance(shown, str) and shown != _ls_text(piece):
+            problems.append(self._problem(ctx, "SPAN_TEXT_MISMATCH", f"{at}/{j}/value/text",
                                           f"value.text is {_show(shown)}, expected text[{start}:{end}] = {_show(piece)} "
                                           f"(or with each CR and LF written as \\n)", annotation_id, rid))
         if piece.isspace():
-            problems.append(self._problem(ctx, "SPAN_WHITESPACE_ONLY", f"{at}/value",
+            problems.append(self._problem(ctx, "SPAN_WHITESPACE_ONLY", f"{at}/{j}/value",
                                           f"span [{start}, {end}) is {_show(piece)}, expected some non-whitespace text",
                                           annotation_id, rid))
-        else:
+        elif (start > 0 and _cuts(text, start)) or (end < size and _cuts(text, end)):
             cuts = [f"start {start} splits {_show(text[start - 1:start + 1])}"] if start > 0 and _cuts(text, start) else []
-            if end < len(text) and _cuts(text, end):
+            if end < size and _cuts(text, end):
                 cuts.append(f"end {end} splits {_show(text[end - 1:end + 1])}")
-            if cuts:
-                problems.append(self._problem(ctx, "SPAN_BOUNDARY_IN_WORD", f"{at}/value",
-                                              f"span {_show(piece)}: {'; '.join(cuts)}, expected whole words", annotation_id, rid))
+            problems.append(self._problem(ctx, "SPAN_BOUNDARY_IN_WORD", f"{at}/{j}/value",
+                                          f"span {_show(piece)}: {'; '.join(cuts)}, expected whole words", annotation_id, rid))
         return start, end
 
     def _check_annotation(self, ctx, problems, at, annotation_id, result, text, complete: bool = True) -> None:
@@ -430,7 +433,7 @@ class Validator:
                                                   annotation_id, rid))
                 elif rid is not None:
                     spans[rid] = (j, label)
-                offsets = self._check_offsets(ctx, problems, f"{at}/{j}", annotation_id, rid, value, text)
+                offsets = self._check_offsets(ctx, problems, at, j, annotation_id, rid, value, text)
                 if offsets and label is not None:
                     other = by_offsets.setdefault((label, *offsets), (j, rid))
                     if other[0] != j:
@@ -466,9 +469,9 @@ class Validator:
                                               f"{name} of span {_show(rid)} is answered again (first at result item "
                                               f"{first}), expected one answer",
                                               annotation_id, rid))
-        for rid, (j, label) in spans.items():
+        for rid, (j, label) in (spans.items() if complete else ()):
             missing = [name for name in self._required_attributes.get(label, ()) if (rid, name) not in answered]
-            if missing and complete:
+            if missing:
                 problems.append(self._problem(ctx, "REQUIRED_CHOICE_MISSING", f"{at}/{j}",
                                               f"{label} span {_show(rid)} has no {', '.join(missing)}, expected one answer each",
                                               annotation_id, rid))
@@ -482,7 +485,7 @@ class Validator:
                                               f"{q.name} is answered {len(items)} times, expected exactly one", annotation_id))
             for j, choices in items:
                 excluded = set().union(*(self._incompatible.get((q.name, c), set()) for c in choices if isinstance(c, str)))
-                clashing = [rid for rid, (_, label) in spans.items() if label in excluded]
+                clashing = [rid for rid, (_, label) in spans.items() if label in excluded] if excluded else None
                 if clashing:
                     problems.append(self._problem(ctx, "SPAN_CONTRADICTS_DOC_CHOICE", f"{at}/{j}",
                                                   f"{q.name} is {_show(choices[0])} but the annotation marks {len(clashing)} "
@@ -531,7 +534,7 @@ class Reader:
         self.summary = Summary()
         self.on_problem = on_problem
         self.on_bytes = on_bytes  # called with the bytes of each export read, as it is read (progress bars)
-        self.workers = default_workers() if workers is None else workers
+        self.workers = workers  # None: default_workers() for each file
         self.min_pool_bytes = POOL_MIN_BYTES  # a smaller export is read in this process (no pool to start)
         self.paths: list[str] = []
         self.prediction_paths: list[str] = []
@@ -553,13 +556,24 @@ class Reader:
 
         Tasks are checked in batches by `workers` processes (for an export of POOL_MIN_BYTES or more)
         and taken back in task order, so records and problems come out exactly as from one process."""
+        for _, records in self._read(paths, True):
+            yield from records
+
+    def check(self, paths: Iterable[str | Path]) -> Iterator[int]:
+        """Validate like `read` without building records (the report only: `stancekit validate`);
+        yield each task's index once its problems are reported. Raises ExportReadError as `read`."""
+        for index, _ in self._read(paths, False):
+            yield index
+
+    def _read(self, paths: Iterable[str | Path], records: bool) -> Iterator[tuple[int, list[Record]]]:
+        """(index, records) of each task of each file: records only when asked for."""
         for path in paths:
             self.paths.append(str(path))
             self.summary.files += 1
-            for index, checked in self._checked(str(path)):
-                yield from self._task(str(path), index, checked)
+            for index, checked in self._checked(str(path), records):
+                yield index, list(self._task(str(path), index, checked))
 
-    def _checked(self, path: str) -> Iterator[tuple[int, _Checked]]:
+    def _checked(self, path: str, records: bool) -> Iterator[tuple[int, _Checked]]:
         """(index, what `_check` found) for each task of one export, in task order."""
         raws = iter_raw_tasks(path)
         if self.on_bytes is not None:
@@ -568,15 +582,16 @@ class Reader:
             size = os.path.getsize(path)
         except OSError:
             size = 0
-        if self.workers <= 1 or size < self.min_pool_bytes:
+        workers = default_workers(records) if self.workers is None else self.workers
+        if workers <= 1 or size < self.min_pool_bytes:
             for index, raw in raws:
-                yield index, _check(self.validator, path, index, raw)
+                yield index, _check(self.validator, path, index, raw, records)
             return
         pending: deque = deque()
-        with multiprocessing.get_context("fork").Pool(self.workers, _start_worker, (self.validator,)) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, _start_worker, (self.validator,)) as pool:
             for batch in _batches(raws):
-                pending.append(batch if isinstance(batch, Exception) else pool.apply_async(_check_batch, (path, batch)))
-                while len(pending) > 2 * self.workers + 1 or (pending and isinstance(pending[-1], Exception)):
+                pending.append(batch if isinstance(batch, Exception) else pool.apply_async(_check_batch, (path, batch, records)))
+                while len(pending) > 2 * workers + 1 or (pending and isinstance(pending[-1], Exception)):
                     yield from _done(pending.popleft())
             while pending:
                 yield from _done(pending.popleft())
@@ -619,28 +634,27 @@ class Reader:
         ctx = (path, index, checked.task_id)
         problems = checked.problems
         problems += self._task_identity(ctx, checked.doc_id, checked.text, checked.offset)
-        if checked.task_id is not None and isinstance(checked.doc_id, str) and checked.data_digest is not None:
-            digest, where = self._tasks.setdefault(_hash((checked.task_id, checked.doc_id, checked.chunk)),
-                                                   checked.data_digest, self._where(path, index))
+        if checked.key is not None and checked.data_digest is not None:
+            digest, where = self._tasks.setdefault(checked.key, checked.data_digest, self._where(path, index))
             if digest != checked.data_digest:
                 problems.append(self.validator._problem(
                     ctx, "CONFLICTING_TASK", "/data", f"task {ctx[2]} of document {checked.doc_id} has other "
                     f"data at {self._place(where)}, expected one task per id"))
         fresh = []
-        for i, annotation_id, digest, record in checked.annotations:
+        for i, annotation_id, digest, key, vote, record in checked.annotations:
             if digest == _CANCELLED:
                 self.summary.excluded += 1
                 continue
             self.summary.annotations += 1
-            if self._annotation_identity(ctx, problems, checked, i, annotation_id, digest):
-                fresh.append(record)
+            if self._annotation_identity(ctx, problems, i, annotation_id, digest, key):
+                fresh.append((i, annotation_id, vote, record))
         self.summary.excluded += checked.drafts
         if not any(p.level == ERROR for p in problems):
-            for record in fresh:
-                self._vote(ctx, problems, record)
+            for i, annotation_id, vote, _ in fresh:
+                self._vote(ctx, problems, checked, i, annotation_id, vote)
         self._report(problems)
         if not any(p.level == ERROR for p in problems):
-            yield from fresh
+            yield from (record for *_, record in fresh if record is not None)
 
     def _task_identity(self, ctx: tuple, doc_id: object, text: str | None, offset: object) -> list[Problem]:
         """UNKNOWN_DOCUMENT and TASK_TEXT_MISMATCH of one task."""
@@ -664,14 +678,14 @@ class Reader:
                                         f"text == documents.text[{offset}:{offset + len(text)}]"))
         return problems
 
-    def _annotation_identity(self, ctx: tuple, problems: list[Problem], checked: _Checked, i: int,
-                             annotation_id: object, digest: int | None) -> bool:
-        """False when this annotation was read before (reported as a duplicate or a conflict)."""
-        if ctx[2] is None or annotation_id is None or digest is None:
+    def _annotation_identity(self, ctx: tuple, problems: list[Problem], i: int, annotation_id: object,
+                             digest: int | None, key: int | None) -> bool:
+        """False when this annotation was read before (reported as a duplicate or a conflict). `key` is
+        the hash of (task id, doc_id, chunk, annotation id), None when they are not all usable."""
+        if key is None or digest is None:
             return True  # no usable identity: a schema violation, reported already
         here = self._where(ctx[0], ctx[1], i)
-        first_digest, first = self._annotations.setdefault(
-            _hash((ctx[2], checked.doc_id, checked.chunk, annotation_id)), digest, here)
+        first_digest, first = self._annotations.setdefault(key, digest, here)
         if first == here:
             return True
         if first_digest == digest:
@@ -685,23 +699,25 @@ class Reader:
                                                     annotation_id))
         return False
 
-    def _vote(self, ctx: tuple, problems: list[Problem], record: Record) -> None:
-        """ANNOTATOR_MISSING and REPEATED_ANNOTATOR of one annotation record."""
-        pointer = record.pointer[len(f"/{ctx[1]}"):]
-        if record.annotator is None:
-            problems.append(self.validator._problem(ctx, "ANNOTATOR_MISSING", pointer, f"annotation {record.annotation_id} "
+    def _vote(self, ctx: tuple, problems: list[Problem], checked: _Checked, i: int, annotation_id: object,
+              vote: tuple[str | None, bool, int]) -> None:
+        """ANNOTATOR_MISSING and REPEATED_ANNOTATOR of annotation i, by `vote`: (annotator, ground truth,
+        hash of (doc_id, chunk, annotator, ground truth))."""
+        annotator, ground_truth, key = vote
+        pointer = f"/annotations/{i}"
+        if annotator is None:
+            problems.append(self.validator._problem(ctx, "ANNOTATOR_MISSING", pointer, f"annotation {annotation_id} "
                                                     f"has no completed_by, expected the annotator's user id or object",
-                                                    record.annotation_id))
+                                                    annotation_id))
             return
-        here = self._where(ctx[0], ctx[1], int(pointer.rsplit("/", 1)[1]))
-        _, first = self._votes.setdefault(_hash((record.doc_id, record.chunk, record.annotator, record.ground_truth)),
-                                          0, here)
+        here = self._where(ctx[0], ctx[1], i)
+        _, first = self._votes.setdefault(key, 0, here)
         if first != here:
-            role = "ground-truth annotation" if record.ground_truth else "annotation"
+            role = "ground-truth annotation" if ground_truth else "annotation"
             problems.append(self.validator._problem(ctx, "REPEATED_ANNOTATOR", pointer,
-                                                    f"{record.annotator} has another {role} of document {record.doc_id} "
-                                                    f"chunk {record.chunk} at {self._place(first)}, expected one per person",
-                                                    record.annotation_id))
+                                                    f"{annotator} has another {role} of document {checked.doc_id} "
+                                                    f"chunk {checked.chunk} at {self._place(first)}, expected one per person",
+                                                    annotation_id))
 
     def _where(self, path: str, index: int, annotation: int | None = None) -> int:
         """A location packed into 63 bits: file number (15), task index (32), annotation index + 1 (16; 0: the task)."""
@@ -733,22 +749,26 @@ def _text_of(task: dict) -> str | None:
     return text if isinstance(text, str) else None
 
 
+def _canonical(value: object) -> bytes:
+    """The value's canonical JSON (sorted keys), so that values equal as JSON give the same bytes."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):  # an integer past 64 bits, which orjson does not write
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+
+
 def _hash(value: object) -> int:
-    """63 bits of blake2b over the value's canonical JSON (sorted keys): the identity keys of `_FirstSeen`.
+    """63 bits of blake2b over the value's canonical JSON: the identity keys of `_FirstSeen`.
 
     Two values hash alike when they are equal as JSON. With 63 bits, a false match among a million
     keys has a chance of about 1 in 10^7."""
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except (TypeError, orjson.JSONEncodeError):  # an integer past 64 bits, which orjson does not write
-        text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
-    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
+    return int.from_bytes(hashlib.blake2b(_canonical(value), digest_size=8).digest(), "big") >> 1
 
 
 def _digest(value: object) -> int:
-    """A 32-bit content digest (the low bits of `_hash`): whether a repeat of a key holds the same content.
-    Two different contents under one key look alike with a chance of 1 in 4 * 10^9."""
-    return _hash(value) & 0xFFFFFFFF
+    """A 32-bit content digest (CRC-32 of the canonical JSON): whether a repeat of a key holds the same
+    content. Two different contents under one key look alike with a chance of about 1 in 4 * 10^9."""
+    return zlib.crc32(_canonical(value))
 
 
 # ---------------------------------------------------------------- workers
@@ -759,18 +779,22 @@ _CANCELLED = -1  # the digest slot of a cancelled annotation
 _worker_validator: Validator  # set in each worker process by _start_worker
 
 
-def default_workers() -> int:
-    """Processes that check tasks: $STANCEKIT_WORKERS, else 2 when the machine has a core to spare
-    (load average over the last minute at least one below the cores), else 1 (checked in this process).
+def default_workers(records: bool = True) -> int:
+    """Processes that check tasks: $STANCEKIT_WORKERS; else, on a machine of two cores or more, 2 for
+    a check without records (`Reader.check`), and for a read with records 2 only when the load average
+    over the last minute leaves a core idle; else 1 (checked in the calling process).
 
-    Workers pay only with a free core: shipping records back costs about a quarter of checking them,
-    and on this project's shared 2-core machine under a load of 2 to 4, two workers made `release`
-    slower (38.6 s against 23.1 s at 10k tasks)."""
+    A check ships back only problems, and pays even on a busy machine (issue 15, 10k tasks under a load
+    of 4 to 7 on this project's shared 2-core machine: 16-22 s with two workers, 37-52 s in one process).
+    A read ships back every record, which costs about a quarter of checking it: there, under such a
+    load, two workers made `release` slower (54 s against 47 s)."""
     try:
         return max(1, int(os.environ["STANCEKIT_WORKERS"]))
     except (KeyError, ValueError):
         cores = os.cpu_count() or 1
-        return 2 if cores >= 2 and cores - os.getloadavg()[0] >= 1 else 1
+        if cores < 2:
+            return 1
+        return 2 if not records or cores - os.getloadavg()[0] >= 1 else 1
 
 
 @dataclass
@@ -783,37 +807,50 @@ class _Checked:
     chunk: object
     offset: object
     text: str | None
+    key: int | None  # hash of (task id, doc_id, chunk), when the task has a usable id and doc_id
     data_digest: int | None  # of data, when the task has a usable id and doc_id
-    annotations: list[tuple]  # (index, id as a key, digest or _CANCELLED, record or None) per annotation object
+    annotations: list[tuple]  # (index, id as a key, digest or _CANCELLED, key, vote, record) per annotation object:
+    # key: hash of (task id, doc_id, chunk, annotation id) when the digest is not None; vote (annotator,
+    # ground truth, hash of (doc_id, chunk, annotator, ground truth)) and record (only when asked for)
+    # when the task is clean, else None
     drafts: int
 
 
-def _check(validator: Validator, path: str, index: int, raw: bytes | dict) -> _Checked:
-    """Parse and check one task, and build the records of its annotations (when it has no error of its own)."""
+def _check(validator: Validator, path: str, index: int, raw: bytes | dict, records: bool = True) -> _Checked:
+    """Parse and check one task, and (when it has no error of its own) take the vote of each annotation
+    and, with `records`, build its record."""
     task = parse_task(path, index, raw)
     problems = validator.check_task(path, index, task)
     task_id = _key(task.get("id"))
     data = task.get("data") if isinstance(task.get("data"), dict) else None
     doc_id = data.get("doc_id") if data is not None else None
+    chunk = data.get("chunk", 0) if data is not None else 0
     clean = isinstance(doc_id, str) and doc_id and not any(p.level == ERROR for p in problems)
-    annotations: list[tuple[int, str | int | None, int | None, Record | None]] = []
+    annotations: list[tuple[int, str | int | None, int | None, int | None, tuple[str | None, bool, int] | None,
+                            Record | None]] = []
     given = task.get("annotations")
     for i, annotation in enumerate(given if isinstance(given, list) else []):
         if not isinstance(annotation, dict):
             continue
         if annotation.get("was_cancelled") is True:
-            annotations.append((i, None, _CANCELLED, None))
+            annotations.append((i, None, _CANCELLED, None, None, None))
             continue
         annotation_id = _key(annotation.get("id"))
-        digest = _digest(annotation) if task_id is not None and annotation_id is not None and data is not None else None
+        identified = task_id is not None and annotation_id is not None and data is not None
+        digest = _digest(annotation) if identified else None
+        key = _hash((task_id, doc_id, chunk, annotation_id)) if identified else None
+        vote = None
+        if clean:
+            annotator, ground_truth = annotator_id(annotation.get("completed_by")), annotation.get("ground_truth") is True
+            vote = (annotator, ground_truth, _hash((doc_id, chunk, annotator, ground_truth)))
         record = annotation_record(path, index, f"/{index}/annotations/{i}", task, annotation,
-                                   validator.taxonomy) if clean else None
-        annotations.append((i, annotation_id, digest, record))
+                                   validator.taxonomy) if clean and records else None
+        annotations.append((i, annotation_id, digest, key, vote, record))
     drafts = task.get("drafts")
     identified = task_id is not None and isinstance(doc_id, str)
-    return _Checked(task_id, problems, doc_id, (data or {}).get("chunk", 0), (data or {}).get("offset", 0),
-                    _text_of(task), _digest(data) if identified else None, annotations,
-                    len(drafts) if isinstance(drafts, list) else 0)
+    return _Checked(task_id, problems, doc_id, chunk, (data or {}).get("offset", 0), _text_of(task),
+                    _hash((task_id, doc_id, chunk)) if identified else None, _digest(data) if identified else None,
+                    annotations, len(drafts) if isinstance(drafts, list) else 0)
 
 
 def _start_worker(validator: Validator) -> None:
@@ -821,8 +858,8 @@ def _start_worker(validator: Validator) -> None:
     _worker_validator = validator
 
 
-def _check_batch(path: str, batch: list[tuple[int, bytes | dict]]) -> list[tuple[int, _Checked]]:
-    return [(index, _check(_worker_validator, path, index, raw)) for index, raw in batch]
+def _check_batch(path: str, batch: list[tuple[int, bytes | dict]], records: bool) -> list[tuple[int, _Checked]]:
+    return [(index, _check(_worker_validator, path, index, raw, records)) for index, raw in batch]
 
 
 def _batches(raws: Iterator[tuple[int, bytes | dict]]) -> Iterator[list | Exception]:
@@ -880,7 +917,7 @@ class _FirstSeen:
         found = self._recent.get(key)
         if found is not None:
             return found
-        i = int(np.searchsorted(self._keys, key))
+        i = int(self._keys.searchsorted(key))
         if i < len(self._keys) and self._keys[i] == key:
             return (0 if self._values is None else int(self._values[i])), int(self._where[i])
         self._recent[key] = (value, where)
@@ -914,7 +951,7 @@ def validate_exports(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml
     reader = Reader(taxonomy, config_xml, documents, config_where, on_problem=found.append, on_bytes=on_bytes)
     if summary is not None:
         reader.summary = summary
-    for _ in (reader.read_predictions(paths) if predictions else reader.read(paths)):
+    for _ in (reader.read_predictions(paths) if predictions else reader.check(paths)):
         yield from found
         found.clear()
     yield from found
@@ -924,7 +961,7 @@ def check(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml: str | Non
           documents: DocumentStore | None = None) -> Summary:
     """Validate the exports and return the summary (counts per code, first records of each)."""
     reader = Reader(taxonomy, config_xml, documents)
-    for _ in reader.read(paths):
+    for _ in reader.check(paths):
         pass
     return reader.summary
 

@@ -145,7 +145,11 @@ class _Build:
         self.doc_questions = [q.name for q in taxonomy.document_choices]
         self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
         self.annotators: set[str | None] = set()  # None: ANNOTATOR_MISSING (an error: refused after the pass)
-        self.doc_ids: set[str] = set()
+        # spans.parquet's columns, in the order in which _record gives a span's values
+        span_names = ["layer", "doc_id", "annotation_id", "region_id", "annotator", "model_version", "label", "start",
+                      "end", "raw_start", "raw_end", "text", *(q.name for q in taxonomy.region_attributes), "status",
+                      "annotators"]
+        assert self.spans.names == span_names, f"spans columns {self.spans.names} are not in the order _record writes"
         self.counts: Counter = Counter()
 
     def run(self) -> None:
@@ -157,7 +161,7 @@ class _Build:
         documents = self._documents(gold)
         for writer in [documents, *self.hf.values()]:
             writer.close()  # done with the document texts: free their buffers before the exports
-        missing = sorted(set(gold) - self.doc_ids)
+        missing = sorted(doc_id for doc_id in gold if doc_id not in self.store)
         if missing:
             raise ReleaseRefused(f"{self.inputs.gold}: gold document {missing[0]} is not in {self.inputs.documents}")
         try:
@@ -192,7 +196,6 @@ class _Build:
             for batch in itertools.chain([first], batches):
                 used = [name for name in columns.HF_DOCUMENT_COLUMNS if name in batch.schema.names]
                 for doc in batch.select(used).to_pylist():
-                    self.doc_ids.add(doc["doc_id"])
                     self._gold_document(doc, gold.get(doc["doc_id"]))
                 writer.add_batch(batch)
         except documents_mod.DocumentsError as exc:
@@ -216,7 +219,7 @@ class _Build:
                     "layer": "gold", "doc_id": doc_id, "label": span["label"],
                     "start": span["start"], "end": span["end"],
                     "text": _slice(text, span["start"], span["end"], where),
-                    **self._raw(doc_id, span["start"], span["end"]),
+                    **dict(zip(("raw_start", "raw_end"), self._raw(doc_id, span["start"], span["end"]))),
                     "status": span["status"], "annotators": _strings(span["annotators"]),
                     **{q.name: span.get(q.name) for q in self.taxonomy.region_attributes},
                 }
@@ -225,11 +228,10 @@ class _Build:
             self.counts["gold_documents"] += 1
         self.hf[split_of(doc_id)].add(hf_row, where)
 
-    def _raw(self, doc_id: str, start: int, end: int) -> dict:
-        """raw_start and raw_end of a span already checked to lie in its document (None without an offset_map)."""
+    def _raw(self, doc_id: str, start: int, end: int) -> tuple[int | None, int | None]:
+        """(raw_start, raw_end) of a span already checked to lie in its document (None without an offset_map)."""
         omap = self.store.offset_map(doc_id)
-        raw_start, raw_end = ingest.to_raw_offsets(omap, start, end) if omap else (None, None)
-        return {"raw_start": raw_start, "raw_end": raw_end}
+        return ingest.to_raw_offsets(omap, start, end) if omap else (None, None)
 
     def _records(self, records: Iterable[Record]) -> None:
         """Write the rows of the reader's records, each task's annotations (or predictions) in id order."""
@@ -249,10 +251,14 @@ class _Build:
             self.annotators.add(record.annotator)
             row = {"ground_truth": record.ground_truth, "lead_time": record.lead_time,
                    "created_at": record.created_at, "updated_at": record.updated_at}
-        for span in record.spans:
-            self.spans.add({**base, "region_id": span.region_id, "label": span.label, "start": span.start,
-                            "end": span.end, "text": span.text, **self._raw(record.doc_id, span.start, span.end),
-                            **span.attributes}, f"{where}, region {span.region_id}")
+        layer, doc_id, annotation_id = record.layer, record.doc_id, record.annotation_id
+        annotator, model_version = base.get("annotator"), base.get("model_version")
+        omap = self.store.offset_map(doc_id) if record.spans else None
+        for span in record.spans:  # the reader checked labels and attributes against the taxonomy
+            start, end = span.start, span.end
+            raw_start, raw_end = ingest.to_raw_offsets(omap, start, end) if omap else (None, None)
+            self.spans.add_values((layer, doc_id, annotation_id, span.region_id, annotator, model_version, span.label,
+                                   start, end, raw_start, raw_end, span.text, *span.attributes.values(), None, None))
         for relation in record.relations:
             self.relations.add({**base, "task_id": record.task_id, "from_id": relation.from_id, "to_id": relation.to_id,
                                 "direction": relation.direction, "labels": list(relation.labels)}, where)

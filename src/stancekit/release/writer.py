@@ -29,27 +29,45 @@ PARQUET_OPTIONS = dict(
 
 
 class TableWriter:
-    """Buffer rows (dicts) and write them as row groups of a Parquet file."""
+    """Buffer rows and write them as row groups of a Parquet file.
+
+    A row is buffered as a tuple in the order of the schema's columns (`add` takes a dict, `add_values`
+    the tuple itself), and the buffer becomes Arrow columns at each row group: no dict is kept per row.
+    """
 
     def __init__(self, path: Path, schema: pa.Schema, dictionaries: dict[str, list[str]]):
         self.path, self.schema, self.rows = path, schema, 0
+        self.names: list[str] = schema.names
         self.layers: Counter = Counter()  # rows per layer
         self._dicts = {name: (pa.array(values, pa.string()), {v: i for i, v in enumerate(values)})
                        for name, values in dictionaries.items() if name in schema.names}
-        self._buffer: list[dict] = []
+        self._layer_at = self.names.index("layer") if "layer" in self.names else None
+        self._buffer: list[tuple] = []
         self._batches: list[pa.RecordBatch] = []  # rows passed through in Arrow form (add_batch)
         self._batch_rows = 0
         self._chars = 0
         self._writer = pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
 
     def add(self, row: dict, where: str) -> None:
+        """Buffer one row: column name -> value (a column it lacks is null). Raises ReleaseRefused, naming
+        `where`, for a value of a dictionary column that is not in its dictionary."""
         for name, (_, index) in self._dicts.items():
             value = row.get(name)
             if value is not None and value not in index:
                 raise ReleaseRefused(f"{where}: {name} {value!r} is not in the taxonomy (expected one of {', '.join(index)})")
-        self._buffer.append(row)
+        self._buffer.append(tuple([row.get(name) for name in self.names]))
         self.layers[row.get("layer")] += 1
         self._chars += sum([len(v) for v in row.values() if type(v) is str])
+        if len(self._buffer) >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
+            self._flush()
+
+    def add_values(self, values: tuple) -> None:
+        """Buffer one row given as a tuple in the order of `names`: for rows whose dictionary values were
+        checked before (records of the reader); one outside its dictionary still raises ReleaseRefused,
+        naming the file, when its row group is written."""
+        self._buffer.append(values)
+        self.layers[None if self._layer_at is None else values[self._layer_at]] += 1
+        self._chars += sum([len(v) for v in values if type(v) is str])
         if len(self._buffer) >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
             self._flush()
 
@@ -71,14 +89,17 @@ class TableWriter:
         if not self._buffer:
             return
         columns = []
-        for field in self.schema:
-            values = [row.get(field.name) for row in self._buffer]
+        for field, values in zip(self.schema, zip(*self._buffer)):
             if field.name in self._dicts:
                 dictionary, index = self._dicts[field.name]
-                indices = pa.array([None if v is None else index[v] for v in values], pa.int32())
+                try:
+                    indices = pa.array([None if v is None else index[v] for v in values], pa.int32())
+                except KeyError as exc:
+                    raise ReleaseRefused(f"{self.path.name}: {field.name} {exc.args[0]!r} is not in the taxonomy "
+                                         f"(expected one of {', '.join(index)})") from None
                 columns.append(pa.DictionaryArray.from_arrays(indices, dictionary))
             else:
-                columns.append(pa.array(values, field.type))
+                columns.append(pa.array(list(values), field.type))
         self._writer.write_table(pa.Table.from_arrays(columns, schema=self.schema), row_group_size=len(self._buffer))
         self.rows += len(self._buffer)
         self._buffer, self._chars = [], 0
