@@ -335,6 +335,19 @@ def prediction_summary(inputs: Inputs, taxonomy: Taxonomy) -> dict:
     return {"bootstrap": report["bootstrap"], "models": models, "problems": report["problems"]}
 
 
+def move_into_place(tmp: Path, final: Path, how: str) -> None:
+    """Rename the finished release directory `tmp` to `final`. A release directory is never empty,
+    and rename(2) onto a non-empty directory fails (ENOTEMPTY) instead of merging, so a release that
+    appeared meanwhile is never overwritten. `how` ("built", "published") goes into the message.
+    Raises ReleaseRefused when `final` exists, ReleaseInputError when the rename fails otherwise."""
+    try:
+        os.rename(tmp, final)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            raise ReleaseRefused(f"{final} already exists ({how} concurrently): a release is never overwritten") from exc
+        raise ReleaseInputError(f"{final}: cannot move the release into place ({exc.strerror})") from exc
+
+
 def remove_stale_builds(out_dir: Path) -> None:
     """Remove temporary build directories left by a killed release (their process is gone)."""
     for path in out_dir.iterdir():
@@ -431,14 +444,7 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
         manifest["files"] = {p.relative_to(root).as_posix(): files.get(p.relative_to(root).as_posix()) or file_entry(p)
                              for p in release_files(root)}
         (root / MANIFEST).write_text(sealed(manifest), encoding="utf-8")
-        try:
-            # The target is refused when it exists: a release directory is never empty, and
-            # rename(2) onto a non-empty directory fails (ENOTEMPTY) instead of merging.
-            os.rename(root, final)
-        except OSError as exc:
-            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                raise ReleaseRefused(f"{final} already exists (built concurrently): a release is never overwritten") from exc
-            raise ReleaseInputError(f"{final}: cannot move the release into place ({exc.strerror})") from exc
+        move_into_place(root, final, "built")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     write_changelog(out_dir)

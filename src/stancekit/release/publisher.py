@@ -6,7 +6,6 @@ build instead of building it a second time. A published release is never overwri
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -16,7 +15,7 @@ from pathlib import Path
 from .._files import file_sha256
 from ..errors import ReleaseInputError, ReleaseRefused
 from ..read import MANIFEST, RELEASES_DIR, VERSION_DIR, list_releases, parse_version
-from .builder import BUILD_DIR_PREFIX, remove_stale_builds
+from .builder import BUILD_DIR_PREFIX, move_into_place, remove_stale_builds
 from .changelog import write_changelog
 from .verifier import verify
 
@@ -73,12 +72,7 @@ def publish(build_dir: str | Path, releases_dir: str | Path = RELEASES_DIR) -> P
         problems = verify(tmp)
         if problems:
             raise ReleaseRefused(f"{build_dir}: the copy in {releases_dir} does not verify: {problems[0]}")
-        try:
-            os.rename(tmp, target)
-        except OSError as exc:
-            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                raise ReleaseRefused(f"{target} exists (published concurrently): a release is never overwritten") from exc
-            raise ReleaseInputError(f"{target}: cannot move the release into place ({exc.strerror})") from exc
+        move_into_place(tmp, target, "published")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     write_changelog(releases_dir)
