@@ -599,42 +599,35 @@ def datasheet_cmd(taxonomy_path, version, releases_dir, datasheet_path, plots, c
     click.echo(f"updated {datasheet_path}" + (f" and {plots}/" if release_dir else ""))
 
 
+def _commands(command: click.Command = main, path: tuple[str, ...] = ("stancekit",)):
+    """(path, command) of every command and group of the CLI, in the order of the CLI."""
+    yield path, command
+    if isinstance(command, click.Group):
+        for name in command.list_commands(click.Context(command)):
+            sub = command.get_command(click.Context(command), name)
+            if sub is not None:
+                yield from _commands(sub, (*path, name))
+
+
 def cli_reference() -> str:
     """Markdown: every verb's `--help` text, in the order of the CLI (for docs/cli-reference.md)."""
-    def walk(command: click.Command, path: list[str]):
-        yield path, command
-        if isinstance(command, click.Group):
-            for name in command.list_commands(click.Context(command)):
-                sub = command.get_command(click.Context(command), name)
-                if sub is not None:
-                    yield from walk(sub, [*path, name])
-
     out = []
-    for path, command in walk(main, ["stancekit"]):
+    for path, command in _commands():
         with click.Context(command, info_name=" ".join(path), terminal_width=80, max_content_width=80,
                            help_option_names=["-h", "--help"]) as ctx:
             out += [f"## {' '.join(path)}", "", "```", command.get_help(ctx), "```", ""]
     return "\n".join(out)
 
 
-def _leaf_commands(command: click.Command = main, path: tuple[str, ...] = ("stancekit",)):
-    """(path, command) of every command that runs (not a group), in the order of the CLI."""
-    if isinstance(command, click.Group):
-        for name in command.list_commands(click.Context(command)):
-            sub = command.get_command(click.Context(command), name)
-            if sub is not None:
-                yield from _leaf_commands(sub, (*path, name))
-    else:
-        yield path, command
-
-
 def readme_reference() -> str:
-    """Markdown table for README's CLI reference: every verb with its arguments, its options and the
-    first paragraph of its `--help` (the whole text is in docs/cli-reference.md)."""
+    """Markdown table for README's CLI reference: every verb that runs (not a group) with its arguments,
+    its options and the first paragraph of its `--help` (the whole text is in docs/cli-reference.md)."""
     from ._files import markdown_table
 
     rows = []
-    for path, command in _leaf_commands():
+    for path, command in _commands():
+        if isinstance(command, click.Group):
+            continue
         arguments = " ".join(p.make_metavar(click.Context(command)) for p in command.params
                              if isinstance(p, click.Argument))
         options = ", ".join(f"`{opt}`" for p in command.params if isinstance(p, click.Option)
