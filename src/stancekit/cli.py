@@ -178,10 +178,7 @@ def validate_cmd(exports: tuple[Path, ...], fmt: str, documents_path: Path | Non
     2 when an input cannot be read.
     """
     taxonomy = load_taxonomy(taxonomy_path)
-    try:
-        config_xml = config_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{config_path}: cannot read the labeling config ({getattr(exc, 'strerror', None) or exc})")
+    config_xml = config_mod.read(config_path)
     summary = validate_mod.Summary()
     documents = _documents(documents_path)
     with progress_bar(quiet, _size(exports), "B", "validate") as bar:

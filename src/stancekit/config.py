@@ -1,10 +1,12 @@
-"""Render the Label Studio labeling config (XML) from the taxonomy."""
+"""Render the Label Studio labeling config (XML) from the taxonomy, and read a config file."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from . import paths
+from .errors import InputError
 from .taxonomy import LABELS_NAME, TEXT_NAME, Question, Taxonomy
 
 DEFAULT_PATH = paths.LABELING_CONFIG
@@ -61,3 +63,12 @@ def render(taxonomy: Taxonomy) -> str:
         out.append("  </View>")
     out.append("</View>")
     return "\n".join(out) + "\n"
+
+
+def read(path: str | Path) -> str:
+    """The text of a labeling config file (what `render` wrote, or the project's own). Raises
+    InputError naming the file when it cannot be read or is not UTF-8."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the labeling config ({getattr(exc, 'strerror', None) or exc})") from exc

@@ -40,6 +40,7 @@ import yaml
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
+from . import config as config_mod
 from . import paths
 from . import tasks as tasks_mod
 from ._files import atomic_path, write_text
@@ -524,10 +525,7 @@ def up(state_dir: Path, port: int, config_path: Path, title: str, settings_path:
     Raises InputError when the labeling config cannot be read, SettingsError for a bad settings
     file, LabelStudioError when the server cannot be started or refuses the project.
     """
-    try:
-        label_config = Path(config_path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{config_path}: cannot read the labeling config ({getattr(exc, 'strerror', None) or exc})") from exc
+    label_config = config_mod.read(config_path)
     settings = load_settings(settings_path)
     creds, _ = ensure_credentials(state_dir)
     database = remember_database(state_dir, database)
