@@ -15,6 +15,7 @@ Library use (e.g. a release refusing invalid input):
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -606,13 +607,17 @@ class Reader:
                        for index, raw in batch]
             return
         pending: deque = deque()
-        with multiprocessing.get_context("fork").Pool(workers, _start_worker, (self.validator, self.documents, convert)) as pool:
-            for batch in _batches(raws):
-                pending.append(batch if isinstance(batch, Exception) else pool.apply_async(_check_batch, (path, batch, records)))
-                while len(pending) > 2 * workers + 1 or (pending and isinstance(pending[-1], Exception)):
+        gc.freeze()  # the forked workers then share this process's objects instead of copying them as the GC visits them
+        try:
+            with multiprocessing.get_context("fork").Pool(workers, _start_worker, (self.validator, self.documents, convert)) as pool:
+                for batch in _batches(raws):
+                    pending.append(batch if isinstance(batch, Exception) else pool.apply_async(_check_batch, (path, batch, records)))
+                    while len(pending) > 2 * workers + 1 or (pending and isinstance(pending[-1], Exception)):
+                        yield _done(pending.popleft())
+                while pending:
                     yield _done(pending.popleft())
-            while pending:
-                yield _done(pending.popleft())
+        finally:
+            gc.unfreeze()
 
     def read_predictions(self, paths: Iterable[str | Path]) -> Iterator[Record]:
         """Validate the `predictions` of task files (`stancekit tasks`) or export snapshots and yield their
@@ -777,12 +782,17 @@ def _canonical(value: object) -> bytes:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
 
 
-def _hash(value: object) -> int:
-    """63 bits of blake2b over the value's canonical JSON: the identity keys of `_FirstSeen`.
+def _hash(value: tuple) -> int:
+    """The identity keys of `_FirstSeen`: Python's hash of the tuple (the workers are forked, so they
+    share its seed), or, when the tuple holds something unhashable (a list or an object where a
+    malformed export has an id), 63 bits of blake2b over its canonical JSON.
 
-    Two values hash alike when they are equal as JSON. With 63 bits, a false match among a million
-    keys has a chance of about 1 in 10^7."""
-    return int.from_bytes(hashlib.blake2b(_canonical(value), digest_size=8).digest(), "big") >> 1
+    Equal values hash alike (1 and 1.0 too). With 64 bits, a false match among a million keys has a
+    chance of about 1 in 10^7."""
+    try:
+        return hash(value)
+    except TypeError:
+        return int.from_bytes(hashlib.blake2b(_canonical(value), digest_size=8).digest(), "big") >> 1
 
 
 def _digest(value: object) -> int:
@@ -920,7 +930,7 @@ def _counting(raws: Iterator[tuple[int, bytes | dict]], on_bytes: Callable[[int]
 
 
 class _FirstSeen:
-    """key -> (value, where) of the first time each 63-bit key was seen: 20 bytes a key (16 without values).
+    """key -> (value, where) of the first time each 64-bit key was seen: 20 bytes a key (16 without values).
 
     The keys of the last MERGE additions wait in a small dict; then they move into sorted numpy
     arrays (binary search), so memory grows by a 64-bit key, a 32-bit value (a content digest)
