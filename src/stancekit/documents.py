@@ -9,7 +9,10 @@ not grow with the corpus.
 from __future__ import annotations
 
 import marshal
+import shutil
 import sqlite3
+import tempfile
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,19 +96,36 @@ def iter_batches(path: str | Path, seen: set[str] | _Stored | None = None) -> It
 
 
 class DocumentStore:
-    """doc_id -> text and offset map of a documents table, on disk (a private SQLite file, deleted on close).
+    """doc_id -> text and offset map of a documents table, on disk (a SQLite file in a private temporary
+    directory, deleted on close).
 
     Fill it with `load`, which yields the table's batches as it stores them (the release writes
     them through); then `text(doc_id)` and `offset_map(doc_id)` read one document back, the
-    last one cached.
+    last one cached. A filled store can be opened again, read-only, by other processes (`reopen`:
+    the export reader's workers check each task against its document).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, db_path: Path | None = None) -> None:
         self.path: Path | None = None
-        self._db = sqlite3.connect("")
-        self._db.execute("CREATE TABLE doc (doc_id TEXT PRIMARY KEY, text TEXT, map BLOB)")
+        self._owned = db_path is None  # the store created its file, and deletes it
+        if db_path is None:
+            db_path = Path(tempfile.mkdtemp(prefix="stancekit-documents-")) / "documents.sqlite"
+            self._db = sqlite3.connect(db_path)
+            self._db.execute("CREATE TABLE doc (doc_id TEXT PRIMARY KEY, text TEXT, map BLOB)")
+            # deleted on close, or when the store is dropped or the program exits without closing it
+            self._remove = weakref.finalize(self, shutil.rmtree, db_path.parent, True)
+        else:
+            self._db = sqlite3.connect(f"{db_path.as_uri()}?mode=ro", uri=True)
+        self.db_path = db_path
         self._last: tuple[str | None, tuple | None] = (None, None)
         self._last_map: tuple[str | None, dict | None] = (None, None)
+
+    def reopen(self) -> DocumentStore:
+        """The same store through a new read-only connection (for another process: a SQLite connection
+        must not cross a fork)."""
+        store = DocumentStore(self.db_path)
+        store.path = self.path
+        return store
 
     @classmethod
     def open(cls, path: str | Path) -> DocumentStore:
@@ -128,6 +148,7 @@ class DocumentStore:
                 for doc_id, text, omap in zip(batch.column("doc_id").to_pylist(), batch.column(TEXT_NAME).to_pylist(), maps)))
             seen.batch.clear()  # stored: asked of the table from now on
             yield batch
+        self._db.commit()  # visible to the connections of `reopen`
 
     def _row(self, doc_id: str) -> tuple | None:
         if self._last[0] != doc_id:
@@ -152,3 +173,5 @@ class DocumentStore:
 
     def close(self) -> None:
         self._db.close()
+        if self._owned:
+            self._remove()
