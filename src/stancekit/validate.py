@@ -25,20 +25,23 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import jsonschema_rs
 import numpy as np
 import orjson
 
+from . import config as config_mod
 from . import graphemes
 from . import schema as schema_mod
 from ._files import markdown_table, table_cell
-from .documents import DocumentStore
 from .errors import CheckFailed, InputError
 from .exports import ExportReadError, iter_raw_tasks, parse_task
 from .records import Record, annotation_record, annotator_id
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
+
+if TYPE_CHECKING:  # only annotations name the class here; importing documents pulls pyarrow
+    from .documents import DocumentStore
 
 ERROR, WARNING = "error", "warning"
 T = TypeVar("T")
@@ -225,7 +228,13 @@ def _cuts(text: str, i: int) -> bool:
 
 
 def check_config(config_xml: str, taxonomy: Taxonomy, where: str = "config") -> None:
-    """Raise ConfigError unless the labeling config has exactly the taxonomy's controls and values."""
+    """Raise ConfigError unless the labeling config has exactly the taxonomy's controls and values.
+
+    The text `stancekit config` renders from this taxonomy (byte for byte) has them by construction
+    and is accepted without parsing; any other text is parsed with Label Studio's SDK (about 0.6 s
+    to import)."""
+    if config_xml == config_mod.render(taxonomy):
+        return
     from label_studio_sdk.label_interface import LabelInterface  # slow import, needed only here
 
     try:
