@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import jsonschema_rs
-import numpy as np
 import orjson
 
 from . import config as config_mod
@@ -40,7 +39,9 @@ from .exports import ExportReadError, iter_raw_tasks, parse_task
 from .records import Record, annotation_record, annotator_id
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
-if TYPE_CHECKING:  # only annotations name the class here; importing documents pulls pyarrow
+if TYPE_CHECKING:  # only annotations name these here: importing documents pulls pyarrow, and numpy is loaded at first use
+    import numpy as np
+
     from .documents import DocumentStore
 
 ERROR, WARNING = "error", "warning"
@@ -945,27 +946,29 @@ class _FirstSeen:
     arrays (binary search), so memory grows by a 64-bit key, a 32-bit value (a content digest)
     and a 64-bit packed location per key, not by a Python tuple and its objects. `prefetch` looks
     up a batch's keys in the arrays with one binary search, so that `setdefault` of each stays a
-    dict lookup.
+    dict lookup. numpy is imported at the first merge (a small export never needs it).
     """
 
     MERGE = 1 << 12
 
     def __init__(self, values: bool = True) -> None:
-        self._keys: np.ndarray = np.empty(0, np.int64)
-        self._values: np.ndarray | None = np.empty(0, np.uint32) if values else None
-        self._where: np.ndarray = np.empty(0, np.int64)
+        self._has_values = values
+        self._keys: np.ndarray | None = None  # sorted; None until the first merge
+        self._values: np.ndarray | None = None
+        self._where: np.ndarray | None = None
         self._recent: dict[int, tuple[int, int]] = {}
         self._asked: dict[int, int] = {}  # prefetched key -> its position in the arrays, -1 when absent
 
     def __len__(self) -> int:
-        return len(self._keys) + len(self._recent)
+        return (0 if self._keys is None else len(self._keys)) + len(self._recent)
 
     def prefetch(self, keys: list[int]) -> None:
         """Look the keys up in the arrays at once (the answers hold until the next merge)."""
-        self._asked = {}
-        if not keys or not len(self._keys):
+        if not keys or self._keys is None:
             self._asked = dict.fromkeys(keys, -1)
             return
+        import numpy as np
+
         wanted = np.fromiter(keys, np.int64, len(keys))
         at = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
         at[self._keys[at] != wanted] = -1
@@ -979,23 +982,34 @@ class _FirstSeen:
             return found
         i = self._asked.get(key)
         if i is None:  # not prefetched
-            i = int(self._keys.searchsorted(key))
-            i = i if i < len(self._keys) and self._keys[i] == key else -1
+            i = -1
+            if self._keys is not None:
+                i = int(self._keys.searchsorted(key))
+                i = i if i < len(self._keys) and self._keys[i] == key else -1
         if i >= 0:
+            assert self._where is not None
             return (0 if self._values is None else int(self._values[i])), int(self._where[i])
         self._recent[key] = (value, where)
         if len(self._recent) >= self.MERGE:
-            keys = np.fromiter(self._recent, np.int64, len(self._recent))
-            order = np.argsort(keys)
-            at = np.searchsorted(self._keys, keys[order])
-            if self._values is not None:
-                values = np.fromiter((v for v, _ in self._recent.values()), np.uint32, len(keys))[order]
-                self._values = np.insert(self._values, at, values)
-            places = np.fromiter((w for _, w in self._recent.values()), np.int64, len(keys))[order]
-            self._where = np.insert(self._where, at, places)
-            self._keys = np.insert(self._keys, at, keys[order])
-            self._recent, self._asked = {}, {}
+            self._merge()
         return value, where
+
+    def _merge(self) -> None:
+        import numpy as np
+
+        if self._keys is None or self._where is None:
+            self._keys, self._where = np.empty(0, np.int64), np.empty(0, np.int64)
+            self._values = np.empty(0, np.uint32) if self._has_values else None
+        keys = np.fromiter(self._recent, np.int64, len(self._recent))
+        order = np.argsort(keys)
+        at = np.searchsorted(self._keys, keys[order])
+        if self._values is not None:
+            values = np.fromiter((v for v, _ in self._recent.values()), np.uint32, len(keys))[order]
+            self._values = np.insert(self._values, at, values)
+        places = np.fromiter((w for _, w in self._recent.values()), np.int64, len(keys))[order]
+        self._where = np.insert(self._where, at, places)
+        self._keys = np.insert(self._keys, at, keys[order])
+        self._recent, self._asked = {}, {}
 
 
 def validate_exports(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml: str | None = None,
