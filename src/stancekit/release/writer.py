@@ -106,8 +106,11 @@ class TableWriter:
         self._buffer, self._chars = [], 0
 
     def close(self) -> None:
+        """Write the last row group and the footer. The closed writer is dropped: pyarrow's keeps every
+        row group's metadata in memory for as long as it lives."""
         self._flush()
         self._writer.close()
+        del self._writer
 
 
 def dump_json(obj) -> str:
