@@ -522,7 +522,7 @@ class Reader:
 
     One pass does both: `validate` is this reader's report, and every other stage consumes its
     records. Across all files read by one Reader, an annotation is identified by (task id,
-    annotation id), scoped by the task's doc_id and chunk (`_task_key`): a repeat with identical
+    annotation id), scoped by the task's doc_id and chunk (`_hash`): a repeat with identical
     content is DUPLICATE_ANNOTATION (counted once), with other content CONFLICTING_ANNOTATION;
     a task id with other data is CONFLICTING_TASK. With a
     `documents` store, each task's text must be documents.text[offset:offset + len(text)].
@@ -532,8 +532,9 @@ class Reader:
         reader.refuse_errors()   # raises InputRejected if any error was found
 
     Records of a task with an error-level problem are not yielded (a stage refuses such input
-    anyway). Memory holds a few batches of tasks plus 20 bytes per task and per annotation and 16 per
-    annotator vote (`_FirstSeen`).
+    anyway). `read_tasks` turns each record into what the stage needs where the task was checked.
+    Memory holds a few batches of tasks plus 20 bytes per task and per annotation and 16 per
+    annotator vote (`_FirstSeen`: about 13 MB for 100k tasks of 3 annotations).
     Raises ConfigError (config does not match the taxonomy) and
     stancekit.exports.ExportReadError (a file that cannot be read as an export).
     """
@@ -828,8 +829,9 @@ def default_workers(records: bool = True) -> int:
 
     A check ships back only problems, and pays even on a busy machine (issue 15, 10k tasks under a load
     of 4 to 7 on this project's shared 2-core machine: 16-22 s with two workers, 37-52 s in one process).
-    A read ships back every record, which costs about a quarter of checking it: there, under such a
-    load, two workers made `release` slower (54 s against 47 s)."""
+    A read ships back every record (`read`) or the stage's rows (`read_tasks`), which costs a good part of
+    what the workers save: there, under such a load, two workers made `release` slower (10k tasks, rows
+    built in the workers, under a load of 3: 43 s against 30 s in one process)."""
     try:
         return max(1, int(os.environ["STANCEKIT_WORKERS"]))
     except (KeyError, ValueError):
