@@ -318,7 +318,8 @@ def test_a_lone_surrogate_escape_is_unreadable_input_not_a_crash(tmp_path):
 
 
 def test_first_seen_keeps_the_first_value_and_place_across_merges(monkeypatch):
-    """The reader's compact identity map (sorted numpy arrays after every MERGE keys) answers like a dict."""
+    """The reader's compact identity map (sorted numpy arrays after every MERGE keys) answers like a dict,
+    whether a key was looked up with its batch (`prefetch`, as the reader does) or alone."""
     import random
 
     from stancekit.validate import _FirstSeen
@@ -326,8 +327,11 @@ def test_first_seen_keeps_the_first_value_and_place_across_merges(monkeypatch):
     monkeypatch.setattr(_FirstSeen, "MERGE", 7)
     seen, places, plain = _FirstSeen(), _FirstSeen(values=False), {}
     rng = random.Random(0)
-    for n in range(2000):
-        key = rng.randrange(300) * 7919 + (2**62 if n % 3 else 0)
+    keys = [rng.randrange(300) * 7919 + (2**62 if n % 3 else 0) - (2**63 if n % 5 == 0 else 0) for n in range(2000)]
+    for n, key in enumerate(keys):
+        if n % 10 == 0 and n % 20:  # a batch of the next keys, looked up at once (half of the batches)
+            seen.prefetch(keys[n:n + 10])
+            places.prefetch(keys[n:n + 10])
         value = (n * 2654435761) % 2**32
         assert seen.setdefault(key, value, n * 2**40) == plain.setdefault(key, (value, n * 2**40))
         assert places.setdefault(key, 0, n * 2**40) == (0, plain[key][1])
