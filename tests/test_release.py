@@ -75,6 +75,21 @@ def test_two_builds_are_byte_identical(inputs, built, tmp_path):
             assert first[name] == third[name], name
 
 
+def test_worker_processes_build_the_same_bytes(inputs, built, tmp_path, monkeypatch):
+    """Rows built in the reader's worker processes (each task its own batch, its spans' raw offsets read
+    from the workers' own connections to the document store) give the release of one process."""
+    from stancekit import validate
+
+    monkeypatch.setenv("STANCEKIT_WORKERS", "2")
+    monkeypatch.setattr(validate, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(validate, "BATCH_BYTES", 1)
+    result = run(release_args(inputs, tmp_path / "pooled", "--version", "1.0.0"))
+    assert result.exit_code == 0, result.output
+    pooled = tree(tmp_path / "pooled/v1.0.0")
+    assert pooled == tree(built)
+    assert pq.read_table(built / "spans.parquet").column("raw_start").null_count == 0  # the raw offsets were looked up
+
+
 def test_release_contents(built):
     manifest = json.loads((built / "manifest.json").read_text())
     assert manifest["version"] == "1.0.0"
@@ -531,8 +546,8 @@ def test_publish_promotes_the_verified_build_and_never_overwrites(inputs, built,
 
 
 def test_table_writer_rows_as_dicts_or_tuples_give_the_same_file(tmp_path):
-    """add (a dict) and add_values (a tuple in column order) buffer the same row; a dictionary value outside
-    the taxonomy is refused: at once by add, naming the row, and when its row group is written by add_values."""
+    """add (a dict) and add_rows (tuples in column order) buffer the same row; a dictionary value outside
+    the taxonomy is refused: at once by add, naming the row, and when its row group is written by add_rows."""
     from stancekit.release.writer import TableWriter
 
     schema = pa.schema([("layer", pa.dictionary(pa.int32(), pa.string())), ("label", pa.dictionary(pa.int32(), pa.string())),
@@ -543,7 +558,8 @@ def test_table_writer_rows_as_dicts_or_tuples_give_the_same_file(tmp_path):
     by_dict, by_tuple = TableWriter(tmp_path / "a.parquet", schema, dicts), TableWriter(tmp_path / "b.parquet", schema, dicts)
     for row in rows:
         by_dict.add(row, "here")
-        by_tuple.add_values(tuple(row[name] for name in by_tuple.names))
+        values = tuple(row[name] for name in by_tuple.names)
+        by_tuple.add_rows(row["layer"], [(values, sum(len(v) for v in values if isinstance(v, str)))])
     by_dict.close()
     by_tuple.close()
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
@@ -552,6 +568,6 @@ def test_table_writer_rows_as_dicts_or_tuples_give_the_same_file(tmp_path):
     with pytest.raises(release.ReleaseRefused, match="here: label 'CLAIM' is not in the taxonomy"):
         TableWriter(tmp_path / "c.parquet", schema, dicts).add({**rows[0], "label": "CLAIM"}, "here")
     late = TableWriter(tmp_path / "d.parquet", schema, dicts)
-    late.add_values(("gold", "CLAIM", 0, "x"))
+    late.add_rows("gold", [(("gold", "CLAIM", 0, "x"), 10)])
     with pytest.raises(release.ReleaseRefused, match="d.parquet: label 'CLAIM' is not in the taxonomy"):
         late.close()

@@ -24,6 +24,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import jsonschema_rs
 import numpy as np
@@ -39,6 +40,7 @@ from .records import Record, annotation_record, annotator_id
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
 ERROR, WARNING = "error", "warning"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -559,22 +561,35 @@ class Reader:
         for _, records in self._read(paths, True):
             yield from records
 
+    def read_tasks(self, paths: Iterable[str | Path], convert: Callable[[Record, DocumentStore | None], T]
+                   ) -> Iterator[list[T]]:
+        """Like `read`, one list per task (of its clean annotations, in the export's order), each record
+        turned into what the stage needs by `convert(record, documents)` where the task was checked (a
+        worker process, with its own connection to the document store), so that the records themselves
+        never travel between processes. Raises ExportReadError as `read`."""
+        for _, converted in self._read(paths, True, convert):
+            yield converted
+
     def check(self, paths: Iterable[str | Path]) -> Iterator[int]:
         """Validate like `read` without building records (the report only: `stancekit validate`);
         yield each task's index once its problems are reported. Raises ExportReadError as `read`."""
         for index, _ in self._read(paths, False):
             yield index
 
-    def _read(self, paths: Iterable[str | Path], records: bool) -> Iterator[tuple[int, list[Record]]]:
+    def _read(self, paths: Iterable[str | Path], records: bool, convert: Callable | None = None) -> Iterator[tuple[int, list]]:
         """(index, records) of each task of each file: records only when asked for."""
         for path in paths:
             self.paths.append(str(path))
             self.summary.files += 1
-            for index, checked in self._checked(str(path), records):
-                yield index, list(self._task(str(path), index, checked))
+            for batch in self._checked(str(path), records, convert):
+                self._tasks.prefetch([checked.key for _, checked in batch if checked.key is not None])
+                self._annotations.prefetch([a[3] for _, checked in batch for a in checked.annotations if a[3] is not None])
+                self._votes.prefetch([a[4][2] for _, checked in batch for a in checked.annotations if a[4] is not None])
+                for index, checked in batch:
+                    yield index, list(self._task(str(path), index, checked))
 
-    def _checked(self, path: str, records: bool) -> Iterator[tuple[int, _Checked]]:
-        """(index, what `_check` found) for each task of one export, in task order."""
+    def _checked(self, path: str, records: bool, convert: Callable | None) -> Iterator[list[tuple[int, _Checked]]]:
+        """Batches of (index, what `_check` found) for the tasks of one export, in task order."""
         raws = iter_raw_tasks(path)
         if self.on_bytes is not None:
             raws = _counting(raws, self.on_bytes)
@@ -584,17 +599,20 @@ class Reader:
             size = 0
         workers = default_workers(records) if self.workers is None else self.workers
         if workers <= 1 or size < self.min_pool_bytes:
-            for index, raw in raws:
-                yield index, _check(self.validator, path, index, raw, records)
+            for batch in _batches(raws):
+                if isinstance(batch, Exception):
+                    raise batch
+                yield [(index, _check(self.validator, self.documents, path, index, raw, records, convert))
+                       for index, raw in batch]
             return
         pending: deque = deque()
-        with multiprocessing.get_context("fork").Pool(workers, _start_worker, (self.validator,)) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, _start_worker, (self.validator, self.documents, convert)) as pool:
             for batch in _batches(raws):
                 pending.append(batch if isinstance(batch, Exception) else pool.apply_async(_check_batch, (path, batch, records)))
                 while len(pending) > 2 * workers + 1 or (pending and isinstance(pending[-1], Exception)):
-                    yield from _done(pending.popleft())
+                    yield _done(pending.popleft())
             while pending:
-                yield from _done(pending.popleft())
+                yield _done(pending.popleft())
 
     def read_predictions(self, paths: Iterable[str | Path]) -> Iterator[Record]:
         """Validate the `predictions` of task files (`stancekit tasks`) or export snapshots and yield their
@@ -611,7 +629,8 @@ class Reader:
                 data = task.get("data")
                 if not isinstance(data, dict):
                     data = {}
-                problems = self._task_identity(ctx, data.get("doc_id"), _text_of(task), data.get("offset", 0))
+                problems = _document_problems(self.validator, self.documents, ctx, data.get("doc_id"), _text_of(task),
+                                              data.get("offset", 0))
                 predictions = task.get("predictions")
                 clean = []
                 for k, prediction in enumerate(predictions if isinstance(predictions, list) else ()):
@@ -629,11 +648,10 @@ class Reader:
                     if ok:
                         yield annotation_record(str(path), index, f"/{index}/predictions/{k}", task, prediction, self.taxonomy)
 
-    def _task(self, path: str, index: int, checked: _Checked) -> Iterator[Record]:
+    def _task(self, path: str, index: int, checked: _Checked) -> Iterator:
         self.summary.tasks += 1
         ctx = (path, index, checked.task_id)
         problems = checked.problems
-        problems += self._task_identity(ctx, checked.doc_id, checked.text, checked.offset)
         if checked.key is not None and checked.data_digest is not None:
             digest, where = self._tasks.setdefault(checked.key, checked.data_digest, self._where(path, index))
             if digest != checked.data_digest:
@@ -655,28 +673,6 @@ class Reader:
         self._report(problems)
         if not any(p.level == ERROR for p in problems):
             yield from (record for *_, record in fresh if record is not None)
-
-    def _task_identity(self, ctx: tuple, doc_id: object, text: str | None, offset: object) -> list[Problem]:
-        """UNKNOWN_DOCUMENT and TASK_TEXT_MISMATCH of one task."""
-        problems = []
-        problem = self.validator._problem
-        if not isinstance(doc_id, str) or not doc_id:
-            problems.append(problem(ctx, "UNKNOWN_DOCUMENT", "/data", f"data.doc_id is {_show(doc_id)}, expected "
-                                    f"the id of a document (tasks made by `stancekit tasks` carry it)"))
-        elif self.documents is not None and text is not None:
-            document = self.documents.text(doc_id)
-            offset = offset if type(offset) is int else 0
-            if document is None:
-                problems.append(problem(ctx, "UNKNOWN_DOCUMENT", "/data/doc_id", f"document {doc_id} is not in "
-                                        f"{self.documents.path}, expected one of its doc_ids"))
-            elif document[offset:offset + len(text)] != text:
-                piece = document[offset:offset + len(text)]
-                at = next((k for k, (x, y) in enumerate(zip(text, piece)) if x != y), min(len(text), len(piece)))
-                problems.append(problem(ctx, "TASK_TEXT_MISMATCH", f"/data/{TEXT_NAME}",
-                                        f"the task text differs from document {doc_id} at code point {offset + at} "
-                                        f"(task {_show(text[at:at + 20])}, document {_show(piece[at:at + 20])}), expected "
-                                        f"text == documents.text[{offset}:{offset + len(text)}]"))
-        return problems
 
     def _annotation_identity(self, ctx: tuple, problems: list[Problem], i: int, annotation_id: object,
                              digest: int | None, key: int | None) -> bool:
@@ -743,6 +739,30 @@ class Reader:
                 f"{first.message.split('. Fix: ')[0]}; run `{'` and `'.join(commands)}` for every problem")
 
 
+def _document_problems(validator: Validator, documents: DocumentStore | None, ctx: tuple, doc_id: object,
+                       text: str | None, offset: object) -> list[Problem]:
+    """UNKNOWN_DOCUMENT and TASK_TEXT_MISMATCH of one task (its text against `documents`, when given)."""
+    problems = []
+    problem = validator._problem
+    if not isinstance(doc_id, str) or not doc_id:
+        problems.append(problem(ctx, "UNKNOWN_DOCUMENT", "/data", f"data.doc_id is {_show(doc_id)}, expected "
+                                f"the id of a document (tasks made by `stancekit tasks` carry it)"))
+    elif documents is not None and text is not None:
+        document = documents.text(doc_id)
+        offset = offset if type(offset) is int else 0
+        if document is None:
+            problems.append(problem(ctx, "UNKNOWN_DOCUMENT", "/data/doc_id", f"document {doc_id} is not in "
+                                    f"{documents.path}, expected one of its doc_ids"))
+        elif document[offset:offset + len(text)] != text:
+            piece = document[offset:offset + len(text)]
+            at = next((k for k, (x, y) in enumerate(zip(text, piece)) if x != y), min(len(text), len(piece)))
+            problems.append(problem(ctx, "TASK_TEXT_MISMATCH", f"/data/{TEXT_NAME}",
+                                    f"the task text differs from document {doc_id} at code point {offset + at} "
+                                    f"(task {_show(text[at:at + 20])}, document {_show(piece[at:at + 20])}), expected "
+                                    f"text == documents.text[{offset}:{offset + len(text)}]"))
+    return problems
+
+
 def _text_of(task: dict) -> str | None:
     data = task.get("data")
     text = data.get(TEXT_NAME) if isinstance(data, dict) else None
@@ -774,9 +794,11 @@ def _digest(value: object) -> int:
 # ---------------------------------------------------------------- workers
 
 POOL_MIN_BYTES = 32 << 20  # below this an export is read in the calling process
-BATCH_BYTES = 1 << 20  # tasks are sent to the workers in batches of about this many bytes
+BATCH_BYTES = 1 << 20  # tasks are checked (in the workers: sent) in batches of about this many bytes
 _CANCELLED = -1  # the digest slot of a cancelled annotation
-_worker_validator: Validator  # set in each worker process by _start_worker
+# Set in each worker process by _start_worker: the validator, the worker's own connection to the
+# document store, and the stage's conversion of records (Reader.read_tasks).
+_worker: tuple[Validator, DocumentStore | None, Callable | None]
 
 
 def default_workers(records: bool = True) -> int:
@@ -802,32 +824,33 @@ class _Checked:
     """What `_check` found in one task: all the Reader needs to finish it, without the task itself."""
 
     task_id: object  # the task id usable as a key, or None
-    problems: list[Problem]  # of the task on its own (Validator.check_task)
+    problems: list[Problem]  # of the task on its own (Validator.check_task) and against its document
     doc_id: object
     chunk: object
-    offset: object
-    text: str | None
     key: int | None  # hash of (task id, doc_id, chunk), when the task has a usable id and doc_id
     data_digest: int | None  # of data, when the task has a usable id and doc_id
     annotations: list[tuple]  # (index, id as a key, digest or _CANCELLED, key, vote, record) per annotation object:
     # key: hash of (task id, doc_id, chunk, annotation id) when the digest is not None; vote (annotator,
-    # ground truth, hash of (doc_id, chunk, annotator, ground truth)) and record (only when asked for)
-    # when the task is clean, else None
+    # ground truth, hash of (doc_id, chunk, annotator, ground truth)) when the task is clean, else None;
+    # record: when asked for and the task is clean, the Record (or what the stage's conversion made of it)
     drafts: int
 
 
-def _check(validator: Validator, path: str, index: int, raw: bytes | dict, records: bool = True) -> _Checked:
-    """Parse and check one task, and (when it has no error of its own) take the vote of each annotation
-    and, with `records`, build its record."""
+def _check(validator: Validator, documents: DocumentStore | None, path: str, index: int, raw: bytes | dict,
+           records: bool = True, convert: Callable | None = None) -> _Checked:
+    """Parse and check one task (against its document, with `documents`), and (when it has no error of its
+    own) take the vote of each annotation and, with `records`, build its record (passed through `convert`)."""
     task = parse_task(path, index, raw)
     problems = validator.check_task(path, index, task)
     task_id = _key(task.get("id"))
     data = task.get("data") if isinstance(task.get("data"), dict) else None
     doc_id = data.get("doc_id") if data is not None else None
     chunk = data.get("chunk", 0) if data is not None else 0
+    problems += _document_problems(validator, documents, (path, index, task_id), doc_id, _text_of(task),
+                                   (data or {}).get("offset", 0))
     clean = isinstance(doc_id, str) and doc_id and not any(p.level == ERROR for p in problems)
     annotations: list[tuple[int, str | int | None, int | None, int | None, tuple[str | None, bool, int] | None,
-                            Record | None]] = []
+                            object]] = []
     given = task.get("annotations")
     for i, annotation in enumerate(given if isinstance(given, list) else []):
         if not isinstance(annotation, dict):
@@ -839,27 +862,30 @@ def _check(validator: Validator, path: str, index: int, raw: bytes | dict, recor
         identified = task_id is not None and annotation_id is not None and data is not None
         digest = _digest(annotation) if identified else None
         key = _hash((task_id, doc_id, chunk, annotation_id)) if identified else None
-        vote = None
+        vote = record = None
         if clean:
             annotator, ground_truth = annotator_id(annotation.get("completed_by")), annotation.get("ground_truth") is True
             vote = (annotator, ground_truth, _hash((doc_id, chunk, annotator, ground_truth)))
-        record = annotation_record(path, index, f"/{index}/annotations/{i}", task, annotation,
-                                   validator.taxonomy) if clean and records else None
+            if records:
+                record = annotation_record(path, index, f"/{index}/annotations/{i}", task, annotation, validator.taxonomy)
+                if convert is not None:
+                    record = convert(record, documents)
         annotations.append((i, annotation_id, digest, key, vote, record))
     drafts = task.get("drafts")
     identified = task_id is not None and isinstance(doc_id, str)
-    return _Checked(task_id, problems, doc_id, chunk, (data or {}).get("offset", 0), _text_of(task),
-                    _hash((task_id, doc_id, chunk)) if identified else None, _digest(data) if identified else None,
-                    annotations, len(drafts) if isinstance(drafts, list) else 0)
+    return _Checked(task_id, problems, doc_id, chunk, _hash((task_id, doc_id, chunk)) if identified else None,
+                    _digest(data) if identified else None, annotations, len(drafts) if isinstance(drafts, list) else 0)
 
 
-def _start_worker(validator: Validator) -> None:
-    global _worker_validator
-    _worker_validator = validator
+def _start_worker(validator: Validator, documents: DocumentStore | None, convert: Callable | None) -> None:
+    global _worker
+    _worker = (validator, None if documents is None else documents.reopen(), convert)
 
 
 def _check_batch(path: str, batch: list[tuple[int, bytes | dict]], records: bool) -> list[tuple[int, _Checked]]:
-    return [(index, _check(_worker_validator, path, index, raw, records)) for index, raw in batch]
+    """`_check` of each task of a batch, in a worker process."""
+    validator, documents, convert = _worker
+    return [(index, _check(validator, documents, path, index, raw, records, convert)) for index, raw in batch]
 
 
 def _batches(raws: Iterator[tuple[int, bytes | dict]]) -> Iterator[list | Exception]:
@@ -898,7 +924,10 @@ class _FirstSeen:
 
     The keys of the last MERGE additions wait in a small dict; then they move into sorted numpy
     arrays (binary search), so memory grows by a 64-bit key, a 32-bit value (a content digest)
-    and a 64-bit packed location per key, not by a Python tuple and its objects."""
+    and a 64-bit packed location per key, not by a Python tuple and its objects. `prefetch` looks
+    up a batch's keys in the arrays with one binary search, so that `setdefault` of each stays a
+    dict lookup.
+    """
 
     MERGE = 1 << 12
 
@@ -907,9 +936,21 @@ class _FirstSeen:
         self._values: np.ndarray | None = np.empty(0, np.uint32) if values else None
         self._where: np.ndarray = np.empty(0, np.int64)
         self._recent: dict[int, tuple[int, int]] = {}
+        self._asked: dict[int, int] = {}  # prefetched key -> its position in the arrays, -1 when absent
 
     def __len__(self) -> int:
         return len(self._keys) + len(self._recent)
+
+    def prefetch(self, keys: list[int]) -> None:
+        """Look the keys up in the arrays at once (the answers hold until the next merge)."""
+        self._asked = {}
+        if not keys or not len(self._keys):
+            self._asked = dict.fromkeys(keys, -1)
+            return
+        wanted = np.fromiter(keys, np.int64, len(keys))
+        at = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
+        at[self._keys[at] != wanted] = -1
+        self._asked = dict(zip(keys, at.tolist()))
 
     def setdefault(self, key: int, value: int, where: int) -> tuple[int, int]:
         """(value, where) stored for `key`, storing the given ones when the key is new. `value` is
@@ -917,8 +958,11 @@ class _FirstSeen:
         found = self._recent.get(key)
         if found is not None:
             return found
-        i = int(self._keys.searchsorted(key))
-        if i < len(self._keys) and self._keys[i] == key:
+        i = self._asked.get(key)
+        if i is None:  # not prefetched
+            i = int(self._keys.searchsorted(key))
+            i = i if i < len(self._keys) and self._keys[i] == key else -1
+        if i >= 0:
             return (0 if self._values is None else int(self._values[i])), int(self._where[i])
         self._recent[key] = (value, where)
         if len(self._recent) >= self.MERGE:
@@ -931,7 +975,7 @@ class _FirstSeen:
             places = np.fromiter((w for _, w in self._recent.values()), np.int64, len(keys))[order]
             self._where = np.insert(self._where, at, places)
             self._keys = np.insert(self._keys, at, keys[order])
-            self._recent = {}
+            self._recent, self._asked = {}, {}
         return value, where
 
 

@@ -145,11 +145,7 @@ class _Build:
         self.doc_questions = [q.name for q in taxonomy.document_choices]
         self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
         self.annotators: set[str | None] = set()  # None: ANNOTATOR_MISSING (an error: refused after the pass)
-        # spans.parquet's columns, in the order in which _record gives a span's values
-        span_names = ["layer", "doc_id", "annotation_id", "region_id", "annotator", "model_version", "label", "start",
-                      "end", "raw_start", "raw_end", "text", *(q.name for q in taxonomy.region_attributes), "status",
-                      "annotators"]
-        assert self.spans.names == span_names, f"spans columns {self.spans.names} are not in the order _record writes"
+        self.rows = _Rows(taxonomy)
         self.counts: Counter = Counter()
 
     def run(self) -> None:
@@ -166,11 +162,13 @@ class _Build:
             raise ReleaseRefused(f"{self.inputs.gold}: gold document {missing[0]} is not in {self.inputs.documents}")
         try:
             reader = validate.Reader(self.taxonomy, documents=self.store, on_bytes=self.on_bytes)
-            self._records(reader.read(sorted(self.inputs.exports)))
+            self._records(reader.read_tasks(sorted(self.inputs.exports), self.rows))
             reader.refuse_errors()
             if self.inputs.tasks:
                 reader = validate.Reader(self.taxonomy, documents=self.store, on_bytes=self.on_bytes)
-                self._records(reader.read_predictions([self.inputs.tasks]))
+                self._records([self.rows(record, self.store) for record in task_records] for _, task_records
+                              in itertools.groupby(reader.read_predictions([self.inputs.tasks]),
+                                                   key=lambda r: (r.file, r.task_index)))
                 reader.refuse_errors()
         except validate.InputRejected as exc:
             raise ReleaseRefused(str(exc)) from exc
@@ -233,14 +231,36 @@ class _Build:
         omap = self.store.offset_map(doc_id)
         return ingest.to_raw_offsets(omap, start, end) if omap else (None, None)
 
-    def _records(self, records: Iterable[Record]) -> None:
-        """Write the rows of the reader's records, each task's annotations (or predictions) in id order."""
-        for _, task_records in itertools.groupby(records, key=lambda r: (r.file, r.task_index)):
-            for record in sorted(task_records, key=lambda r: (r.annotation_id is None, r.annotation_id or 0)):
-                self._record(record)
+    def _records(self, tasks: Iterable[list[tuple]]) -> None:
+        """Write the rows of each task's records (`_Rows`), its annotations (or predictions) in id order."""
+        for rows in tasks:
+            for _, layer, annotator, annotation, spans, relations in sorted(rows, key=lambda r: r[0]):
+                if layer == "annotation":
+                    self.annotators.add(annotator)
+                self.spans.add_rows(layer, spans)
+                self.relations.add_rows(layer, relations)
+                self.annotations.add_rows(layer, [annotation])
 
-    def _record(self, record: Record) -> None:
-        where = record.where
+
+class _Rows:
+    """A reader's record -> its release rows, built where the record was read (`validate.Reader.read_tasks`:
+    in a worker process, with the worker's own connection to the document store).
+
+    Returns (sort key, layer, annotator, annotation row, span rows, relation rows), each row a
+    (values in the order of the table's columns, characters of text in them) pair for `TableWriter.add_rows`.
+    Every span gets its raw-file bytes from ingest's offset map.
+    """
+
+    def __init__(self, taxonomy: Taxonomy):
+        self.annotation_columns = annotations_schema(taxonomy).names
+        self.relation_columns = relations_schema().names
+        # spans.parquet's columns, in the order in which __call__ gives a span's values
+        span_names = ["layer", "doc_id", "annotation_id", "region_id", "annotator", "model_version", "label", "start",
+                      "end", "raw_start", "raw_end", "text", *(q.name for q in taxonomy.region_attributes), "status",
+                      "annotators"]
+        assert spans_schema(taxonomy).names == span_names, "spans columns are not in the order _Rows writes"
+
+    def __call__(self, record: Record, store: documents_mod.DocumentStore | None) -> tuple:
         base: dict[str, object] = {"layer": record.layer, "doc_id": record.doc_id, "annotation_id": record.annotation_id}
         row: dict[str, object]
         if record.layer == "prediction":
@@ -248,22 +268,34 @@ class _Build:
             row = {"score": record.score}
         else:
             base["annotator"] = record.annotator
-            self.annotators.add(record.annotator)
             row = {"ground_truth": record.ground_truth, "lead_time": record.lead_time,
                    "created_at": record.created_at, "updated_at": record.updated_at}
         layer, doc_id, annotation_id = record.layer, record.doc_id, record.annotation_id
         annotator, model_version = base.get("annotator"), base.get("model_version")
-        omap = self.store.offset_map(doc_id) if record.spans else None
+        omap = store.offset_map(doc_id) if record.spans and store is not None else None
+        spans = []
         for span in record.spans:  # the reader checked labels and attributes against the taxonomy
             start, end = span.start, span.end
             raw_start, raw_end = ingest.to_raw_offsets(omap, start, end) if omap else (None, None)
-            self.spans.add_values((layer, doc_id, annotation_id, span.region_id, annotator, model_version, span.label,
-                                   start, end, raw_start, raw_end, span.text, *span.attributes.values(), None, None))
-        for relation in record.relations:
-            self.relations.add({**base, "task_id": record.task_id, "from_id": relation.from_id, "to_id": relation.to_id,
-                                "direction": relation.direction, "labels": list(relation.labels)}, where)
-        self.annotations.add({**base, "task_id": record.task_id, "chunk": record.chunk, **row,
-                              "source": record.file, **record.choices}, where)
+            values = (layer, doc_id, annotation_id, span.region_id, annotator, model_version, span.label,
+                      start, end, raw_start, raw_end, span.text, *span.attributes.values(), None, None)
+            spans.append((values, _chars(values)))
+        relations = [self._row(self.relation_columns, {
+            **base, "task_id": record.task_id, "from_id": relation.from_id, "to_id": relation.to_id,
+            "direction": relation.direction, "labels": list(relation.labels)}) for relation in record.relations]
+        annotation = self._row(self.annotation_columns, {**base, "task_id": record.task_id, "chunk": record.chunk, **row,
+                                                         "source": record.file, **record.choices})
+        return ((annotation_id is None, annotation_id or 0), layer, record.annotator, annotation, spans, relations)
+
+    @staticmethod
+    def _row(names: list[str], row: dict) -> tuple[tuple, int]:
+        values = tuple([row.get(name) for name in names])
+        return values, _chars(values)
+
+
+def _chars(values: tuple) -> int:
+    """Characters of text in a row (its strings): what cuts row groups (writer.ROW_GROUP_CHARS)."""
+    return sum([len(v) for v in values if type(v) is str])
 
 
 def agreement_summary(path: Path | None) -> dict:

@@ -31,7 +31,7 @@ PARQUET_OPTIONS = dict(
 class TableWriter:
     """Buffer rows and write them as row groups of a Parquet file.
 
-    A row is buffered as a tuple in the order of the schema's columns (`add` takes a dict, `add_values`
+    A row is buffered as a tuple in the order of the schema's columns (`add` takes a dict, `add_rows`
     the tuple itself), and the buffer becomes Arrow columns at each row group: no dict is kept per row.
     """
 
@@ -41,7 +41,6 @@ class TableWriter:
         self.layers: Counter = Counter()  # rows per layer
         self._dicts = {name: (pa.array(values, pa.string()), {v: i for i, v in enumerate(values)})
                        for name, values in dictionaries.items() if name in schema.names}
-        self._layer_at = self.names.index("layer") if "layer" in self.names else None
         self._buffer: list[tuple] = []
         self._batches: list[pa.RecordBatch] = []  # rows passed through in Arrow form (add_batch)
         self._batch_rows = 0
@@ -61,15 +60,17 @@ class TableWriter:
         if len(self._buffer) >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
             self._flush()
 
-    def add_values(self, values: tuple) -> None:
-        """Buffer one row given as a tuple in the order of `names`: for rows whose dictionary values were
-        checked before (records of the reader); one outside its dictionary still raises ReleaseRefused,
-        naming the file, when its row group is written."""
-        self._buffer.append(values)
-        self.layers[None if self._layer_at is None else values[self._layer_at]] += 1
-        self._chars += sum([len(v) for v in values if type(v) is str])
-        if len(self._buffer) >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
-            self._flush()
+    def add_rows(self, layer: str | None, rows: list[tuple[tuple, int]]) -> None:
+        """Buffer rows of one layer, each given as (values in the order of `names`, characters of text in them):
+        for rows whose dictionary values were checked before (records of the reader); one outside its
+        dictionary still raises ReleaseRefused, naming the file, when its row group is written."""
+        for values, chars in rows:
+            self._buffer.append(values)
+            self._chars += chars
+            if len(self._buffer) >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
+                self._flush()
+        if rows:
+            self.layers[layer] += len(rows)
 
     def add_batch(self, batch: pa.RecordBatch) -> None:
         """Buffer rows already in Arrow form: written as they are, without becoming Python objects."""
