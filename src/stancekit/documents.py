@@ -148,7 +148,7 @@ def _packed_maps(maps: pa.Array) -> list[bytes | None]:
         ends = pc.multiply(part.offsets.cast(pa.int64()), width)  # the offsets index `items` from its start
         as_bytes = pa.Array.from_buffers(pa.large_binary(), len(part), [
             None, ends.buffers()[1].slice(ends.offset * 8), items.buffers()[1].slice(items.offset * width)])
-        fields.append(pc.if_else(part.is_valid(), as_bytes, None).to_pylist())
+        fields.append((pc.if_else(part.is_valid(), as_bytes, None) if part.null_count else as_bytes).to_pylist())
     return [marshal.dumps(packed) if valid else None for valid, packed in zip(maps.is_valid().to_pylist(), zip(*fields))]
 
 
@@ -179,6 +179,10 @@ class DocumentStore:
         if db_path is None:
             db_path = Path(tempfile.mkdtemp(prefix="stancekit-documents-")) / "documents.sqlite"
             self._db = sqlite3.connect(db_path)
+            # Large pages: a document is a few pages, not dozens of overflow pages. No syncs: the file is
+            # private and temporary (a crash loses it either way).
+            self._db.execute("PRAGMA page_size = 65536")
+            self._db.execute("PRAGMA synchronous = OFF")
             self._db.execute("CREATE TABLE doc (doc_id TEXT PRIMARY KEY, text TEXT, map BLOB)")
             # deleted on close, or when the store is dropped or the program exits without closing it
             self._remove = weakref.finalize(self, shutil.rmtree, db_path.parent, True)
