@@ -1,25 +1,25 @@
-"""The `stancekit` command: a thin layer over the library, one verb per stage."""
+"""The `stancekit` command: a thin layer over the library, one verb per stage.
+
+Each verb imports the stage modules it calls inside its own function, so a command (and `--help`)
+pays only for the stages it runs: the stages' libraries (the Label Studio SDK, pyarrow, matplotlib,
+ftfy, ...) take most of a second to import together. tests/test_cli_imports.py holds this.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from . import _files, paths, preannotate
-from . import adjudicate as adjudicate_mod
-from . import agreement as agreement_mod
-from . import config as config_mod
-from . import documents as documents_mod
-from . import ingest as ingest_mod
-from . import schema as schema_mod
-from . import tasks as tasks_mod
-from . import taxonomy as taxonomy_mod
-from . import validate as validate_mod
+from . import _files, paths
 from .errors import InputError, StancekitError
+
+if TYPE_CHECKING:
+    from .documents import DocumentStore
+    from .taxonomy import Taxonomy
 
 TAXONOMY_OPTION = click.option(
     "--taxonomy", "taxonomy_path", type=click.Path(path_type=Path), default=paths.TAXONOMY,
@@ -58,23 +58,48 @@ DOCUMENTS_OPTION = click.option(
          "is checked against it (UNKNOWN_DOCUMENT, TASK_TEXT_MISMATCH).")
 
 
-def _documents(path: Path | None) -> documents_mod.DocumentStore | None:
+def _documents(path: Path | None) -> DocumentStore | None:
     """The documents store for --documents (None without it)."""
-    return None if path is None else documents_mod.DocumentStore.open(path)
+    if path is None:
+        return None
+    from .documents import DocumentStore
+
+    return DocumentStore.open(path)
 
 
 QUIET_OPTION = click.option("--quiet", "-q", is_flag=True,
                             help="Show no progress bar (one is shown on stderr only when stderr is a terminal).")
 
 
+class _NoBar:
+    """The bar of a run that shows none: tqdm's `update`, `refresh`, `n` and `total`, doing nothing,
+    so that such a run does not import tqdm (about 50 ms)."""
+
+    n: float = 0
+    total: float | None = None
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, n: float = 1) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+
 def progress_bar(quiet: bool, total: float | None, unit: str, desc: str):
     """A tqdm progress bar on stderr (done, rate, time left), shown only when stderr is a terminal and not
     --quiet; otherwise a bar that prints nothing. Use as a context manager; `update(n)` counts progress."""
+    if quiet or not sys.stderr.isatty():
+        return _NoBar()
     from tqdm import tqdm
 
     return tqdm(total=total, unit=unit, unit_scale=True, unit_divisor=1024 if unit == "B" else 1000, desc=desc,
-                file=sys.stderr, disable=quiet or not sys.stderr.isatty(), leave=False, mininterval=0.5,
-                dynamic_ncols=True)
+                file=sys.stderr, leave=False, mininterval=0.5, dynamic_ncols=True)
 
 
 def _track(bar):
@@ -89,7 +114,9 @@ def _size(paths) -> int:
     return sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
 
 
-def load_taxonomy(path: Path) -> taxonomy_mod.Taxonomy:
+def load_taxonomy(path: Path) -> Taxonomy:
+    from . import taxonomy as taxonomy_mod
+
     return taxonomy_mod.load(path)
 
 
@@ -114,6 +141,8 @@ def main() -> None:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if --out differs from a fresh render.")
 def config_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
     """Render the Label Studio labeling config (XML) from the taxonomy."""
+    from . import config as config_mod
+
     write_generated(out, config_mod.render(load_taxonomy(taxonomy_path)), check, "config")
 
 
@@ -134,6 +163,8 @@ def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None, report:
     Exit 0 when every input was ingested, 1 when some were skipped (named on stderr), 2 when
     nothing could be ingested or --sources is unreadable (no file is written then).
     """
+    from . import ingest as ingest_mod
+
     with progress_bar(quiet, None, "file", "ingest") as bar:
         result = ingest_mod.ingest(list(paths), progress=_track(bar), sources=sources)
     for warning in result.warnings:
@@ -155,6 +186,8 @@ def ingest_cmd(paths: tuple[Path, ...], out: Path, sources: Path | None, report:
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if --out differs from a fresh render.")
 def schema_cmd(taxonomy_path: Path, out: Path, check: bool) -> None:
     """Render the JSON Schema (draft 2020-12) of a Label Studio JSON export from the taxonomy."""
+    from . import schema as schema_mod
+
     write_generated(out, schema_mod.render(load_taxonomy(taxonomy_path)), check, "schema")
 
 
@@ -177,6 +210,9 @@ def validate_cmd(exports: tuple[Path, ...], fmt: str, documents_path: Path | Non
     Exit 0 when there is no error (warnings allowed), 1 when errors were found,
     2 when an input cannot be read.
     """
+    from . import config as config_mod
+    from . import validate as validate_mod
+
     taxonomy = load_taxonomy(taxonomy_path)
     config_xml = config_mod.read(config_path)
     summary = validate_mod.Summary()
@@ -204,6 +240,10 @@ def validate_cmd(exports: tuple[Path, ...], fmt: str, documents_path: Path | Non
 def tasks_cmd(documents: Path, out: Path, max_chars: int | None, rules_path: Path, no_predictions: bool,
               taxonomy_path: Path) -> None:
     """Turn DOCUMENTS (documents.parquet) into Label Studio tasks with rule-based pre-annotations."""
+    from . import documents as documents_mod
+    from . import preannotate
+    from . import tasks as tasks_mod
+
     taxonomy = load_taxonomy(taxonomy_path)
     predict = None if no_predictions else preannotate.predictor(taxonomy, rules_path)
     made = tasks_mod.make_tasks(documents_mod.read_documents(documents), max_chars, predict)
@@ -378,16 +418,39 @@ def ls_down(state_dir: Path) -> None:
 
 # --- agreement, adjudicate, evaluate -------------------------------------------------------
 
-RESAMPLES_OPTION = click.option("--resamples", type=click.IntRange(0), default=agreement_mod.DEFAULT_RESAMPLES,
-                                show_default=True,
+class _DeferredDefault(click.Option):
+    """An option whose default is a function, called whenever the default is needed, for --help too
+    (where click would show "(dynamic)"): it shows a stage's constant without importing the stage
+    to define the CLI."""
+
+    def get_default(self, ctx: click.Context, call: bool = True) -> Any:
+        return super().get_default(ctx, call=True)
+
+
+def _default_resamples() -> int:
+    from .agreement import DEFAULT_RESAMPLES
+
+    return DEFAULT_RESAMPLES
+
+
+def _default_seed() -> int:
+    from .agreement import DEFAULT_SEED
+
+    return DEFAULT_SEED
+
+
+RESAMPLES_OPTION = click.option("--resamples", cls=_DeferredDefault, type=click.IntRange(0),
+                                default=_default_resamples, show_default=True,
                                 help="Bootstrap resamples of documents for the 95% intervals (0: none).")
-SEED_OPTION = click.option("--seed", type=int, default=agreement_mod.DEFAULT_SEED, show_default=True,
+SEED_OPTION = click.option("--seed", cls=_DeferredDefault, type=int, default=_default_seed, show_default=True,
                            help="Seed of the bootstrap.")
 FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                              show_default=True, help="text for people, json for machines.")
 
 
 def _load_exports(paths, taxonomy, documents, keep_text=True):
+    from . import agreement as agreement_mod
+
     return agreement_mod.load_exports(list(paths), taxonomy, keep_text, documents)
 
 
@@ -412,6 +475,8 @@ def agreement_cmd(exports, fmt, resamples, seed, documents_path, taxonomy_path):
     ground-truth annotation), each annotator's agreement with that gold too. Exit 1 when there
     are problems; exit 1 and measure nothing when `stancekit validate` finds errors in the exports.
     """
+    from . import agreement as agreement_mod
+
     taxonomy = load_taxonomy(taxonomy_path)
     collection = _load_exports(exports, taxonomy, _documents(documents_path), keep_text=False)
     report = agreement_mod.report(collection, taxonomy, resamples, seed)
@@ -440,6 +505,8 @@ def adjudicate_cmd(exports, out, tasks_out, review_all, documents_path, taxonomy
     `stancekit validate` finds errors in the exports: exit 1 and write nothing (an earlier
     gold file stays as it was).
     """
+    from . import adjudicate as adjudicate_mod
+
     taxonomy = load_taxonomy(taxonomy_path)
     collection = _load_exports(exports, taxonomy, _documents(documents_path))
     gold, tasks, problems = adjudicate_mod.aggregate(collection, taxonomy, review_all)
@@ -470,6 +537,9 @@ def evaluate_cmd(gold_path, prediction_paths, fmt, resamples, seed, documents_pa
 
     Exit 1 and score nothing when the predictions have validation errors.
     """
+    from . import agreement as agreement_mod
+    from . import preannotate
+
     taxonomy = load_taxonomy(taxonomy_path)
     baselines = preannotate.load(taxonomy, rules_path) if rules_path else None
     report = agreement_mod.evaluate(gold_path, list(prediction_paths), taxonomy, resamples, seed,

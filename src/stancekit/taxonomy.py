@@ -111,13 +111,17 @@ def _question(raw: dict, where: str) -> Question:
         raise TaxonomyError(f"{where}: a question needs 'name' and 'values'") from exc
 
 
+# libyaml's safe loader when PyYAML was built with it: about 10x faster on the taxonomy, same values.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load(path: str | Path = DEFAULT_PATH) -> Taxonomy:
     """Read and check a taxonomy file; raises TaxonomyError when it is missing, not YAML, or not of
     the expected shape."""
     path = Path(path)
     try:
         data = path.read_bytes()
-        raw = yaml.safe_load(data)
+        raw = yaml.load(data, Loader=_SAFE_LOADER)
     except OSError as exc:
         raise TaxonomyError(f"{path}: cannot read the taxonomy ({exc.strerror})") from exc
     except yaml.YAMLError as exc:

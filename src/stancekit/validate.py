@@ -15,6 +15,7 @@ Library use (e.g. a release refusing invalid input):
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -24,20 +25,24 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import jsonschema_rs
-import numpy as np
 import orjson
 
+from . import config as config_mod
 from . import graphemes
 from . import schema as schema_mod
 from ._files import markdown_table, table_cell
-from .documents import DocumentStore
 from .errors import CheckFailed, InputError
 from .exports import ExportReadError, iter_raw_tasks, parse_task
 from .records import Record, annotation_record, annotator_id
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
+
+if TYPE_CHECKING:  # only annotations name these here: importing documents pulls pyarrow, and numpy is loaded at first use
+    import numpy as np
+
+    from .documents import DocumentStore
 
 ERROR, WARNING = "error", "warning"
 T = TypeVar("T")
@@ -224,7 +229,13 @@ def _cuts(text: str, i: int) -> bool:
 
 
 def check_config(config_xml: str, taxonomy: Taxonomy, where: str = "config") -> None:
-    """Raise ConfigError unless the labeling config has exactly the taxonomy's controls and values."""
+    """Raise ConfigError unless the labeling config has exactly the taxonomy's controls and values.
+
+    The text `stancekit config` renders from this taxonomy (byte for byte) has them by construction
+    and is accepted without parsing; any other text is parsed with Label Studio's SDK (about 0.6 s
+    to import)."""
+    if config_xml == config_mod.render(taxonomy):
+        return
     from label_studio_sdk.label_interface import LabelInterface  # slow import, needed only here
 
     try:
@@ -606,13 +617,17 @@ class Reader:
                        for index, raw in batch]
             return
         pending: deque = deque()
-        with multiprocessing.get_context("fork").Pool(workers, _start_worker, (self.validator, self.documents, convert)) as pool:
-            for batch in _batches(raws):
-                pending.append(batch if isinstance(batch, Exception) else pool.apply_async(_check_batch, (path, batch, records)))
-                while len(pending) > 2 * workers + 1 or (pending and isinstance(pending[-1], Exception)):
+        gc.freeze()  # the forked workers then share this process's objects instead of copying them as the GC visits them
+        try:
+            with multiprocessing.get_context("fork").Pool(workers, _start_worker, (self.validator, self.documents, convert)) as pool:
+                for batch in _batches(raws):
+                    pending.append(batch if isinstance(batch, Exception) else pool.apply_async(_check_batch, (path, batch, records)))
+                    while len(pending) > 2 * workers + 1 or (pending and isinstance(pending[-1], Exception)):
+                        yield _done(pending.popleft())
+                while pending:
                     yield _done(pending.popleft())
-            while pending:
-                yield _done(pending.popleft())
+        finally:
+            gc.unfreeze()
 
     def read_predictions(self, paths: Iterable[str | Path]) -> Iterator[Record]:
         """Validate the `predictions` of task files (`stancekit tasks`) or export snapshots and yield their
@@ -777,12 +792,17 @@ def _canonical(value: object) -> bytes:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
 
 
-def _hash(value: object) -> int:
-    """63 bits of blake2b over the value's canonical JSON: the identity keys of `_FirstSeen`.
+def _hash(value: tuple) -> int:
+    """The identity keys of `_FirstSeen`: Python's hash of the tuple (the workers are forked, so they
+    share its seed), or, when the tuple holds something unhashable (a list or an object where a
+    malformed export has an id), 63 bits of blake2b over its canonical JSON.
 
-    Two values hash alike when they are equal as JSON. With 63 bits, a false match among a million
-    keys has a chance of about 1 in 10^7."""
-    return int.from_bytes(hashlib.blake2b(_canonical(value), digest_size=8).digest(), "big") >> 1
+    Equal values hash alike (1 and 1.0 too). With 64 bits, a false match among a million keys has a
+    chance of about 1 in 10^7."""
+    try:
+        return hash(value)
+    except TypeError:
+        return int.from_bytes(hashlib.blake2b(_canonical(value), digest_size=8).digest(), "big") >> 1
 
 
 def _digest(value: object) -> int:
@@ -920,33 +940,35 @@ def _counting(raws: Iterator[tuple[int, bytes | dict]], on_bytes: Callable[[int]
 
 
 class _FirstSeen:
-    """key -> (value, where) of the first time each 63-bit key was seen: 20 bytes a key (16 without values).
+    """key -> (value, where) of the first time each 64-bit key was seen: 20 bytes a key (16 without values).
 
     The keys of the last MERGE additions wait in a small dict; then they move into sorted numpy
     arrays (binary search), so memory grows by a 64-bit key, a 32-bit value (a content digest)
     and a 64-bit packed location per key, not by a Python tuple and its objects. `prefetch` looks
     up a batch's keys in the arrays with one binary search, so that `setdefault` of each stays a
-    dict lookup.
+    dict lookup. numpy is imported at the first merge (a small export never needs it).
     """
 
     MERGE = 1 << 12
 
     def __init__(self, values: bool = True) -> None:
-        self._keys: np.ndarray = np.empty(0, np.int64)
-        self._values: np.ndarray | None = np.empty(0, np.uint32) if values else None
-        self._where: np.ndarray = np.empty(0, np.int64)
+        self._has_values = values
+        self._keys: np.ndarray | None = None  # sorted; None until the first merge
+        self._values: np.ndarray | None = None
+        self._where: np.ndarray | None = None
         self._recent: dict[int, tuple[int, int]] = {}
         self._asked: dict[int, int] = {}  # prefetched key -> its position in the arrays, -1 when absent
 
     def __len__(self) -> int:
-        return len(self._keys) + len(self._recent)
+        return (0 if self._keys is None else len(self._keys)) + len(self._recent)
 
     def prefetch(self, keys: list[int]) -> None:
         """Look the keys up in the arrays at once (the answers hold until the next merge)."""
-        self._asked = {}
-        if not keys or not len(self._keys):
+        if not keys or self._keys is None:
             self._asked = dict.fromkeys(keys, -1)
             return
+        import numpy as np
+
         wanted = np.fromiter(keys, np.int64, len(keys))
         at = np.minimum(np.searchsorted(self._keys, wanted), len(self._keys) - 1)
         at[self._keys[at] != wanted] = -1
@@ -960,23 +982,34 @@ class _FirstSeen:
             return found
         i = self._asked.get(key)
         if i is None:  # not prefetched
-            i = int(self._keys.searchsorted(key))
-            i = i if i < len(self._keys) and self._keys[i] == key else -1
+            i = -1
+            if self._keys is not None:
+                i = int(self._keys.searchsorted(key))
+                i = i if i < len(self._keys) and self._keys[i] == key else -1
         if i >= 0:
+            assert self._where is not None
             return (0 if self._values is None else int(self._values[i])), int(self._where[i])
         self._recent[key] = (value, where)
         if len(self._recent) >= self.MERGE:
-            keys = np.fromiter(self._recent, np.int64, len(self._recent))
-            order = np.argsort(keys)
-            at = np.searchsorted(self._keys, keys[order])
-            if self._values is not None:
-                values = np.fromiter((v for v, _ in self._recent.values()), np.uint32, len(keys))[order]
-                self._values = np.insert(self._values, at, values)
-            places = np.fromiter((w for _, w in self._recent.values()), np.int64, len(keys))[order]
-            self._where = np.insert(self._where, at, places)
-            self._keys = np.insert(self._keys, at, keys[order])
-            self._recent, self._asked = {}, {}
+            self._merge()
         return value, where
+
+    def _merge(self) -> None:
+        import numpy as np
+
+        if self._keys is None or self._where is None:
+            self._keys, self._where = np.empty(0, np.int64), np.empty(0, np.int64)
+            self._values = np.empty(0, np.uint32) if self._has_values else None
+        keys = np.fromiter(self._recent, np.int64, len(self._recent))
+        order = np.argsort(keys)
+        at = np.searchsorted(self._keys, keys[order])
+        if self._values is not None:
+            values = np.fromiter((v for v, _ in self._recent.values()), np.uint32, len(keys))[order]
+            self._values = np.insert(self._values, at, values)
+        places = np.fromiter((w for _, w in self._recent.values()), np.int64, len(keys))[order]
+        self._where = np.insert(self._where, at, places)
+        self._keys = np.insert(self._keys, at, keys[order])
+        self._recent, self._asked = {}, {}
 
 
 def validate_exports(paths: Iterable[str | Path], taxonomy: Taxonomy, config_xml: str | None = None,
