@@ -182,3 +182,16 @@ def test_documents_name_the_first_bad_row_null_or_repeated(tmp_path, null_at, re
     for read in (documents.read_documents, documents.DocumentStore.open):
         with pytest.raises(documents.DocumentsError, match=f"^{path}: {message}$"):
             read(path)
+
+
+def test_a_dictionary_encoded_doc_id_column_is_read_as_strings(tmp_path):
+    """Parquet keeps a dictionary column's Arrow type: its doc_ids are still strings, not a bad row."""
+    from stancekit import documents
+
+    table = pa.Table.from_pylist([{"doc_id": f"d{i}", "title": "", "text": "t", "source_file": "s"} for i in range(3)])
+    table = table.set_column(0, "doc_id", table.column("doc_id").dictionary_encode())
+    path = tmp_path / "documents.parquet"
+    pq.write_table(table, path)
+    assert pa.types.is_dictionary(pq.read_schema(path).field("doc_id").type)
+    assert [row["doc_id"] for row in documents.read_documents(path)] == ["d0", "d1", "d2"]
+    assert documents.DocumentStore.open(path).text("d2") == "t"

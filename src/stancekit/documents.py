@@ -88,10 +88,16 @@ class _Stored:
         return _first_repeat(doc_ids, stored)
 
 
+def holds_strings(kind: pa.DataType) -> bool:
+    """Whether an Arrow column of this type gives Python strings (or None)."""
+    return (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+            or pa.types.is_dictionary(kind) and holds_strings(kind.value_type))
+
+
 def _first_invalid(batch: pa.RecordBatch) -> int | None:
     """The index of the batch's first row whose doc_id is not a string or whose doc_id or text is null."""
     doc_id, text = batch.column("doc_id"), batch.column(TEXT_NAME)
-    if not (pa.types.is_string(doc_id.type) or pa.types.is_large_string(doc_id.type)):
+    if not holds_strings(doc_id.type):
         return 0 if batch.num_rows else None
     if not doc_id.null_count and not text.null_count:
         return None

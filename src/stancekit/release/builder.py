@@ -117,12 +117,6 @@ def _strings(value) -> list[str] | None:
     return [str(v) for v in value] if isinstance(value, list) else None
 
 
-def _is_text(kind: pa.DataType) -> bool:
-    """Whether a column of this type holds Python strings (what TableWriter.add counts as characters)."""
-    return (pa.types.is_string(kind) or pa.types.is_large_string(kind)
-            or pa.types.is_dictionary(kind) and _is_text(kind.value_type))
-
-
 def _slice(text: str, start, end, where: str) -> str:
     if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
         raise ReleaseRefused(f"{where}: span [{start}, {end}) is outside the document text (length {len(text)})")
@@ -216,7 +210,7 @@ class _Build:
         answers["spans"] = [[] for _ in doc_ids]
         chars = pa.array([0] * len(doc_ids), pa.int64())
         for name in given:  # characters of text in each row, as TableWriter.add counts them
-            if _is_text(batch.schema.field(name).type):
+            if documents_mod.holds_strings(batch.schema.field(name).type):
                 chars = pc.add(chars, pc.fill_null(pc.utf8_length(batch.column(name).cast(pa.string())), 0))
         counts = chars.to_pylist()
         for index, doc_id in enumerate(doc_ids):
