@@ -571,3 +571,31 @@ def test_table_writer_rows_as_dicts_or_tuples_give_the_same_file(tmp_path):
     late.add_rows("gold", [(("gold", "CLAIM", 0, "x"), 10)])
     with pytest.raises(release.ReleaseRefused, match="d.parquet: label 'CLAIM' is not in the taxonomy"):
         late.close()
+
+
+def test_table_writer_arrow_rows_with_their_characters_give_the_file_of_add(tmp_path, monkeypatch):
+    """add_batch with each row's characters cuts row groups at the rows where add cuts them and writes each
+    as contiguous arrays: the same bytes, even where a row group's text outgrows the dictionary page
+    (where the writer falls back to plain encoding depends on how the arrays are chunked; row groups
+    larger than the default make that happen here)."""
+    from stancekit.release import writer
+
+    monkeypatch.setattr(writer, "ROW_GROUP_CHARS", 1_000_000)
+    span = pa.struct([("start", pa.int64()), ("label", pa.string())])
+    schema = pa.schema([("doc_id", pa.string()), ("text", pa.string()), ("url", pa.string()), ("spans", pa.list_(span))])
+    rows = [{"doc_id": f"d{i}", "text": ("😀🇺🇦🫠 Путин é\u0301" * (150 + 30 * i))[:-1], "url": None if i % 3 else "https://x",
+             "spans": [{"start": i, "label": "ACTOR" if i % 2 else None}] * (i % 4)} for i in range(120)]
+    by_row = writer.TableWriter(tmp_path / "a.parquet", schema, {})
+    in_arrow = writer.TableWriter(tmp_path / "b.parquet", schema, {})
+    for row in rows:
+        by_row.add(row, "here")
+    for at in range(0, len(rows), 7):
+        part = rows[at:at + 7]
+        in_arrow.add_batch(pa.RecordBatch.from_pylist(part, schema=schema),
+                           [sum(len(v) for v in row.values() if type(v) is str) for row in part])
+    by_row.close()
+    in_arrow.close()
+    meta = pq.ParquetFile(tmp_path / "a.parquet").metadata
+    assert meta.num_row_groups > 2 and any(meta.row_group(i).num_rows % 7 for i in range(meta.num_row_groups))
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    assert by_row.rows == in_arrow.rows == len(rows)

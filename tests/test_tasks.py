@@ -136,3 +136,62 @@ def test_document_store_refuses_a_repeated_doc_id_as_read_documents_does(tmp_pat
     assert str(stored.value) == str(read.value) == f"{path}: row {at}: doc_id d{repeat_of} appears twice"
     store = documents.DocumentStore.open(_documents(tmp_path, rows[:at]))
     assert store.text(f"d{at - 1}") == "t" and f"d{at}" not in store
+
+
+_ints = st.lists(st.integers(-2**63, 2**63 - 1) | st.integers(0, 2**31 - 1), max_size=6)
+_maps = st.none() | st.fixed_dictionaries({
+    "encoding": st.none() | st.sampled_from(["utf-8", "cp1251"]),
+    **{name: st.none() | _ints | st.lists(st.none() | st.integers(0, 9), max_size=3)
+       for name in ("clean", "raw", "clean_step", "raw_step", "count")}})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_maps, min_size=1, max_size=250))
+def test_document_store_gives_back_each_offset_map_as_read(maps):
+    """The store keeps offset maps as packed integers (int32 when a batch's fit), or as they were read when a
+    list holds a null: offset_map gives back what pyarrow reads from documents.parquet, for every row."""
+    import tempfile
+    from pathlib import Path
+
+    from stancekit import columns, documents
+
+    rows = [{"doc_id": f"d{i}", "title": "", "text": "t", "source_file": "s", "offset_map": m} for i, m in enumerate(maps)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "documents.parquet"
+        schema = pa.schema([*(pa.field(n, pa.string()) for n in ("doc_id", "title", "text", "source_file")),
+                            pa.field("offset_map", columns.OFFSET_MAP_TYPE)])
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+        expected = pq.read_table(path).column("offset_map").to_pylist()
+        store = documents.DocumentStore.open(path)
+        assert [store.offset_map(f"d{i}") for i in range(len(maps))] == expected
+        store.close()
+
+
+@pytest.mark.parametrize("null_at, repeat_at, message", [
+    (5, 3, "row 3: doc_id d1 appears twice"), (3, 5, "row 3: doc_id and text must be non-null strings"),
+    (150, 120, "row 120: doc_id d1 appears twice"), (120, 150, "row 120: doc_id and text must be non-null strings")])
+def test_documents_name_the_first_bad_row_null_or_repeated(tmp_path, null_at, repeat_at, message):
+    """A batch is checked at once, but the error names its first bad row, a null doc_id or a repeat, as a
+    row-by-row check would (read_documents and the store alike)."""
+    from stancekit import documents
+
+    rows = [{"doc_id": f"d{i}", "title": "", "text": "t", "source_file": "s"} for i in range(200)]
+    rows[null_at]["doc_id"] = None
+    rows[repeat_at]["doc_id"] = "d1"
+    path = _documents(tmp_path, rows)
+    for read in (documents.read_documents, documents.DocumentStore.open):
+        with pytest.raises(documents.DocumentsError, match=f"^{path}: {message}$"):
+            read(path)
+
+
+def test_a_dictionary_encoded_doc_id_column_is_read_as_strings(tmp_path):
+    """Parquet keeps a dictionary column's Arrow type: its doc_ids are still strings, not a bad row."""
+    from stancekit import documents
+
+    table = pa.Table.from_pylist([{"doc_id": f"d{i}", "title": "", "text": "t", "source_file": "s"} for i in range(3)])
+    table = table.set_column(0, "doc_id", table.column("doc_id").dictionary_encode())
+    path = tmp_path / "documents.parquet"
+    pq.write_table(table, path)
+    assert pa.types.is_dictionary(pq.read_schema(path).field("doc_id").type)
+    assert [row["doc_id"] for row in documents.read_documents(path)] == ["d0", "d1", "d2"]
+    assert documents.DocumentStore.open(path).text("d2") == "t"

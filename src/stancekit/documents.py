@@ -8,6 +8,8 @@ not grow with the corpus.
 
 from __future__ import annotations
 
+import array
+import itertools
 import marshal
 import shutil
 import sqlite3
@@ -17,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import columns, paths
@@ -60,39 +63,110 @@ def read_documents(path: str | Path) -> list[dict]:
     return rows
 
 
+def _first_repeat(doc_ids: list[str], seen: set[str]) -> int | None:
+    """The index of the first of `doc_ids` already in `seen` or earlier in the list; adds them to `seen` up to it."""
+    for index, doc_id in enumerate(doc_ids):
+        if doc_id in seen:
+            return index
+        seen.add(doc_id)
+    return None
+
+
 class _Stored:
-    """The doc_ids seen by a DocumentStore's `load`: those stored (asked of its table) and those of the batch
-    being read, so that no set of every doc_id is kept in memory."""
+    """The doc_ids seen by a DocumentStore's `load`: asked of its table, one query per batch, so that no set
+    of every doc_id is kept in memory."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
-        self.batch: set[str] = set()
 
-    def __contains__(self, doc_id: str) -> bool:
-        return doc_id in self.batch or self._db.execute("SELECT 1 FROM doc WHERE doc_id = ?", (doc_id,)).fetchone() is not None
+    def first_repeat(self, doc_ids: list[str]) -> int | None:
+        """As `_first_repeat`, with the table's doc_ids as `seen` (the caller stores the batch)."""
+        stored = {row[0] for row in self._db.execute(
+            f"SELECT doc_id FROM doc WHERE doc_id IN ({', '.join('?' * len(doc_ids))})", doc_ids)}
+        if not stored and len(set(doc_ids)) == len(doc_ids):
+            return None
+        return _first_repeat(doc_ids, stored)
 
-    def add(self, doc_id: str) -> None:
-        self.batch.add(doc_id)
+
+def holds_strings(kind: pa.DataType) -> bool:
+    """Whether an Arrow column of this type gives Python strings (or None)."""
+    return (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+            or pa.types.is_dictionary(kind) and holds_strings(kind.value_type))
+
+
+def _first_invalid(batch: pa.RecordBatch) -> int | None:
+    """The index of the batch's first row whose doc_id is not a string or whose doc_id or text is null."""
+    doc_id, text = batch.column("doc_id"), batch.column(TEXT_NAME)
+    if not holds_strings(doc_id.type):
+        return 0 if batch.num_rows else None
+    if not doc_id.null_count and not text.null_count:
+        return None
+    return pc.and_(doc_id.is_valid(), text.is_valid()).to_pylist().index(False)
 
 
 def iter_batches(path: str | Path, seen: set[str] | _Stored | None = None) -> Iterator[pa.RecordBatch]:
     """The table in record batches of BATCH_ROWS rows, every row checked as in `read_documents`
-    (raises DocumentsError as it does); `seen` holds the doc_ids already read."""
+    (raises DocumentsError as it does, naming the first bad row); `seen` holds the doc_ids already read."""
     source = _open(path)
     seen = set() if seen is None else seen
     row = 0
     try:
         for batch in source.iter_batches(batch_size=BATCH_ROWS, use_threads=False):
-            for doc_id, has_text in zip(batch.column("doc_id").to_pylist(), batch.column(TEXT_NAME).is_valid().to_pylist()):
-                if not isinstance(doc_id, str) or not has_text:
-                    raise DocumentsError(f"{path}: row {row}: doc_id and text must be non-null strings")
-                if doc_id in seen:
-                    raise DocumentsError(f"{path}: row {row}: doc_id {doc_id} appears twice")
-                seen.add(doc_id)
-                row += 1
+            invalid = _first_invalid(batch)
+            doc_ids = batch.column("doc_id").slice(0, invalid).to_pylist()  # the valid ones: strings
+            repeat = _first_repeat(doc_ids, seen) if isinstance(seen, set) else seen.first_repeat(doc_ids)
+            if repeat is not None:
+                raise DocumentsError(f"{path}: row {row + repeat}: doc_id {doc_ids[repeat]} appears twice")
+            if invalid is not None:
+                raise DocumentsError(f"{path}: row {row + invalid}: doc_id and text must be non-null strings")
+            row += batch.num_rows
             yield batch
     except pa.ArrowException as exc:
         raise DocumentsError(f"{path}: cannot read the documents ({exc})") from exc
+
+
+_MAP_LISTS = [field.name for field in columns.OFFSET_MAP_TYPE if field.name != "encoding"]
+
+
+def _packable(kind: pa.DataType) -> bool:
+    """Whether `kind` is the offset map's struct (its lists' item name aside: Parquet renames it)."""
+    return (pa.types.is_struct(kind) and [field.name for field in kind] == ["encoding", *_MAP_LISTS]
+            and pa.types.is_string(kind.field("encoding").type)
+            and all(pa.types.is_list(kind.field(name).type) and kind.field(name).type.value_type == pa.int64()
+                    for name in _MAP_LISTS))
+
+
+def _packed_maps(maps: pa.Array) -> list[bytes | None]:
+    """Each row's offset map (documents.parquet's struct) as bytes for the store, without a Python int per
+    entry: marshal of (encoding, array typecode, then each list's integers in native byte order, or None for
+    a null list), as int32 when the batch's fit; a batch whose lists hold a null goes as marshal of its
+    dict. None for a null map."""
+    if not _packable(maps.type) or any(maps.field(name).flatten().null_count for name in _MAP_LISTS):
+        return [None if omap is None else marshal.dumps(omap) for omap in maps.to_pylist()]
+    lists = [maps.field(name) for name in _MAP_LISTS]
+    try:
+        typecode, values = "i", [part.values.cast(pa.int32()) for part in lists]  # 4 bytes: half the store
+    except pa.ArrowInvalid:
+        typecode, values = "q", [part.values for part in lists]
+    width = array.array(typecode).itemsize
+    fields = [maps.field("encoding").to_pylist(), itertools.repeat(typecode)]
+    for part, items in zip(lists, values):  # each list's slice of the buffer, as a binary array: no copy
+        ends = pc.multiply(part.offsets.cast(pa.int64()), width)  # the offsets index `items` from its start
+        as_bytes = pa.Array.from_buffers(pa.large_binary(), len(part), [
+            None, ends.buffers()[1].slice(ends.offset * 8), items.buffers()[1].slice(items.offset * width)])
+        fields.append((pc.if_else(part.is_valid(), as_bytes, None) if part.null_count else as_bytes).to_pylist())
+    return [marshal.dumps(packed) if valid else None for valid, packed in zip(maps.is_valid().to_pylist(), zip(*fields))]
+
+
+def _unpacked_map(blob: bytes) -> dict:
+    """The offset map of `_packed_maps`' bytes: {"encoding", "clean", "raw", "clean_step", "raw_step", "count"},
+    lists of ints, as read from documents.parquet."""
+    value = marshal.loads(blob)
+    if type(value) is dict:
+        return value
+    encoding, typecode, *lists = value
+    return {"encoding": encoding, **{name: None if data is None else array.array(typecode, data).tolist()
+                                     for name, data in zip(_MAP_LISTS, lists)}}
 
 
 class DocumentStore:
@@ -111,6 +185,10 @@ class DocumentStore:
         if db_path is None:
             db_path = Path(tempfile.mkdtemp(prefix="stancekit-documents-")) / "documents.sqlite"
             self._db = sqlite3.connect(db_path)
+            # Large pages: a document is a few pages, not dozens of overflow pages. No syncs: the file is
+            # private and temporary (a crash loses it either way).
+            self._db.execute("PRAGMA page_size = 65536")
+            self._db.execute("PRAGMA synchronous = OFF")
             self._db.execute("CREATE TABLE doc (doc_id TEXT PRIMARY KEY, text TEXT, map BLOB)")
             # deleted on close, or when the store is dropped or the program exits without closing it
             self._remove = weakref.finalize(self, shutil.rmtree, db_path.parent, True)
@@ -141,12 +219,10 @@ class DocumentStore:
         self.path = Path(path)
         seen = _Stored(self._db)
         for batch in iter_batches(path, seen):
-            maps = (batch.column("offset_map").to_pylist() if "offset_map" in batch.schema.names
+            maps = (_packed_maps(batch.column("offset_map")) if "offset_map" in batch.schema.names
                     else [None] * batch.num_rows)
-            self._db.executemany("INSERT INTO doc VALUES (?, ?, ?)", (
-                (doc_id, text, None if omap is None else marshal.dumps(omap))
-                for doc_id, text, omap in zip(batch.column("doc_id").to_pylist(), batch.column(TEXT_NAME).to_pylist(), maps)))
-            seen.batch.clear()  # stored: asked of the table from now on
+            self._db.executemany("INSERT INTO doc VALUES (?, ?, ?)", zip(
+                batch.column("doc_id").to_pylist(), batch.column(TEXT_NAME).to_pylist(), maps))
             yield batch
         self._db.commit()  # visible to the connections of `reopen`
 
@@ -168,7 +244,7 @@ class DocumentStore:
         decoded (a release asks for it once per span). Treat it as read-only."""
         if self._last_map[0] != doc_id:
             row = self._row(doc_id)
-            self._last_map = (doc_id, marshal.loads(row[1]) if row and row[1] is not None else None)
+            self._last_map = (doc_id, _unpacked_map(row[1]) if row and row[1] is not None else None)
         return self._last_map[1]
 
     def close(self) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import agreement, columns, croissant, exports, ingest, paths, preannotate, validate
 from .. import documents as documents_mod
@@ -140,10 +141,11 @@ class _Build:
         self.annotations = TableWriter(root / "annotations.parquet", annotations_schema(taxonomy), dicts)
         self.spans = TableWriter(root / "spans.parquet", spans_schema(taxonomy), dicts)
         self.relations = TableWriter(root / "relations.parquet", relations_schema(), dicts)
-        self.hf = {name: TableWriter(root / hf_data_file(name), hf_schema(taxonomy), {}) for name, _ in SPLITS}
+        self.hf_schema = hf_schema(taxonomy)
+        self.hf = {name: TableWriter(root / hf_data_file(name), self.hf_schema, {}) for name, _ in SPLITS}
         self.store = documents_mod.DocumentStore()
         self.doc_questions = [q.name for q in taxonomy.document_choices]
-        self.hf_span_keys = hf_schema(taxonomy).field("spans").type.value_type.names
+        self.hf_span_keys = self.hf_schema.field("spans").type.value_type.names
         self.annotators: set[str | None] = set()  # None: ANNOTATOR_MISSING (an error: refused after the pass)
         self.rows = _Rows(taxonomy)
         self.counts: Counter = Counter()
@@ -192,39 +194,63 @@ class _Build:
                                 else f for f in first.schema])
             writer = TableWriter(self.root / "documents.parquet", schema, {})
             for batch in itertools.chain([first], batches):
-                used = [name for name in columns.HF_DOCUMENT_COLUMNS if name in batch.schema.names]
-                for doc in batch.select(used).to_pylist():
-                    self._gold_document(doc, gold.get(doc["doc_id"]))
+                self._hf_rows(batch, gold)
                 writer.add_batch(batch)
         except documents_mod.DocumentsError as exc:
             raise ReleaseInputError(str(exc)) from exc
         return writer
 
-    def _gold_document(self, doc: dict, gold_doc: dict | None) -> None:
-        doc_id, text = doc["doc_id"], doc[TEXT_NAME]
+    def _hf_rows(self, batch: pa.RecordBatch, gold: dict[str, dict]) -> None:
+        """Write a batch of documents into the Hugging Face view (in Arrow form: the documents' columns as
+        they are, the gold answers and spans of its gold documents) and their gold rows."""
+        schema = self.hf_schema
+        doc_ids = batch.column("doc_id").to_pylist()
+        given = [name for name in columns.HF_DOCUMENT_COLUMNS if name in batch.schema.names]
+        answers: dict[str, list] = {name: [None] * len(doc_ids) for name in schema.names if name not in given}
+        answers["spans"] = [[] for _ in doc_ids]
+        chars = pa.array([0] * len(doc_ids), pa.int64())
+        for name in given:  # characters of text in each row, as TableWriter.add counts them
+            if documents_mod.holds_strings(batch.schema.field(name).type):
+                chars = pc.add(chars, pc.fill_null(pc.utf8_length(batch.column(name).cast(pa.string())), 0))
+        counts = chars.to_pylist()
+        for index, doc_id in enumerate(doc_ids):
+            if doc_id in gold:
+                row = self._gold_document(doc_id, batch.column(TEXT_NAME)[index].as_py(), gold[doc_id])
+                for name, value in row.items():
+                    answers[name][index] = value
+                counts[index] += sum([len(v) for v in row.values() if type(v) is str])
+        rows = pa.RecordBatch.from_arrays(
+            [batch.column(f.name).cast(f.type) if f.name in given else pa.array(answers[f.name], f.type)
+             for f in schema], schema=schema)
+        splits: dict[str, list[int]] = {}
+        for index, doc_id in enumerate(doc_ids):
+            splits.setdefault(split_of(doc_id), []).append(index)
+        for name, indices in splits.items():
+            self.hf[name].add_batch(rows.take(pa.array(indices, pa.int64())), [counts[i] for i in indices])
+
+    def _gold_document(self, doc_id: str, text: str, gold_doc: dict) -> dict[str, Any]:
+        """Write a gold document's rows (annotations, spans); returns its answers and spans for the Hugging Face view."""
         where = f"{self.inputs.gold}: document {doc_id}"
-        hf_row: dict[str, Any] = {key: doc.get(key) for key in columns.HF_DOCUMENT_COLUMNS}
-        hf_row["spans"] = []
-        if gold_doc is not None:
-            row = {"layer": "gold", "doc_id": doc_id, "annotators": _strings(gold_doc.get("annotators")),
-                   "source": str(self.inputs.gold)}
-            for name in self.doc_questions:
-                row[name] = hf_row[name] = gold_doc.get(name)
-                row[f"{name}_status"] = hf_row[f"{name}_status"] = gold_doc.get(f"{name}_status")
-            self.annotations.add(row, where)
-            for span in gold_doc["spans"]:
-                span_row = {
-                    "layer": "gold", "doc_id": doc_id, "label": span["label"],
-                    "start": span["start"], "end": span["end"],
-                    "text": _slice(text, span["start"], span["end"], where),
-                    **dict(zip(("raw_start", "raw_end"), self._raw(doc_id, span["start"], span["end"]))),
-                    "status": span["status"], "annotators": _strings(span["annotators"]),
-                    **{q.name: span.get(q.name) for q in self.taxonomy.region_attributes},
-                }
-                self.spans.add(span_row, where)
-                hf_row["spans"].append({k: span_row[k] for k in self.hf_span_keys})
-            self.counts["gold_documents"] += 1
-        self.hf[split_of(doc_id)].add(hf_row, where)
+        hf_row: dict[str, Any] = {"spans": []}
+        row = {"layer": "gold", "doc_id": doc_id, "annotators": _strings(gold_doc.get("annotators")),
+               "source": str(self.inputs.gold)}
+        for name in self.doc_questions:
+            row[name] = hf_row[name] = gold_doc.get(name)
+            row[f"{name}_status"] = hf_row[f"{name}_status"] = gold_doc.get(f"{name}_status")
+        self.annotations.add(row, where)
+        for span in gold_doc["spans"]:
+            span_row = {
+                "layer": "gold", "doc_id": doc_id, "label": span["label"],
+                "start": span["start"], "end": span["end"],
+                "text": _slice(text, span["start"], span["end"], where),
+                **dict(zip(("raw_start", "raw_end"), self._raw(doc_id, span["start"], span["end"]))),
+                "status": span["status"], "annotators": _strings(span["annotators"]),
+                **{q.name: span.get(q.name) for q in self.taxonomy.region_attributes},
+            }
+            self.spans.add(span_row, where)
+            hf_row["spans"].append({k: span_row[k] for k in self.hf_span_keys})
+        self.counts["gold_documents"] += 1
+        return hf_row
 
     def _raw(self, doc_id: str, start: int, end: int) -> tuple[int | None, int | None]:
         """(raw_start, raw_end) of a span already checked to lie in its document (None without an offset_map)."""

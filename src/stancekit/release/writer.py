@@ -72,14 +72,31 @@ class TableWriter:
         if rows:
             self.layers[layer] += len(rows)
 
-    def add_batch(self, batch: pa.RecordBatch) -> None:
-        """Buffer rows already in Arrow form: written as they are, without becoming Python objects."""
-        self._batches.append(batch)
-        self._batch_rows += batch.num_rows
-        self._chars += sum(pc.sum(pc.utf8_length(column)).as_py() or 0
-                           for column in batch.columns if pa.types.is_string(column.type))
-        if self._batch_rows >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
-            self._flush()
+    def add_batch(self, batch: pa.RecordBatch, chars: list[int] | None = None) -> None:
+        """Buffer rows already in Arrow form: written as they are, without becoming Python objects.
+
+        Without `chars`, the batch is buffered whole: a row group ends after a batch. With `chars`, each
+        row's characters of text as `add` counts them, row groups end at the rows where `add` would end
+        them, each written as one contiguous batch: the bytes `add` would give for the same rows.
+        """
+        if chars is None:
+            self._batches.append(batch)
+            self._batch_rows += batch.num_rows
+            self._chars += sum(pc.sum(pc.utf8_length(column)).as_py() or 0
+                               for column in batch.columns if pa.types.is_string(column.type))
+            if self._batch_rows >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
+                self._flush()
+            return
+        start = 0
+        for end, count in enumerate(chars, 1):
+            self._batch_rows += 1
+            self._chars += count
+            if self._batch_rows >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
+                self._batches = _contiguous([*self._batches, batch.slice(start, end - start)])
+                start = end
+                self._flush()
+        if start < batch.num_rows:  # buffered as one batch, so that `close` writes it contiguous too
+            self._batches = _contiguous([*self._batches, batch.slice(start)])
 
     def _flush(self) -> None:
         if self._batches:
@@ -111,6 +128,11 @@ class TableWriter:
         self._flush()
         self._writer.close()
         del self._writer
+
+
+def _contiguous(batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+    """The rows of `batches` as one batch (a Parquet page's cut depends on the arrays' chunks)."""
+    return batches if len(batches) == 1 else pa.Table.from_batches(batches).combine_chunks().to_batches()
 
 
 def dump_json(obj) -> str:
