@@ -8,6 +8,7 @@ ftfy, ...) take most of a second to import together. tests/test_cli_imports.py h
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -132,6 +133,9 @@ def write_generated(out: Path, text: str, check: bool, verb: str) -> None:
 @click.version_option(package_name="stancekit")
 def main() -> None:
     """Label, validate and release conditional-stance datasets with Label Studio."""
+    # pyarrow's default allocator (mimalloc) keeps memory it freed: with the system allocator a 10k-task
+    # release peaks about 30 MB lower at the same speed (issue 15). Read by pyarrow at its first allocation.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 
 @main.command("config")

@@ -609,7 +609,8 @@ class Reader:
             size = os.path.getsize(path)
         except OSError:
             size = 0
-        workers = default_workers(records) if self.workers is None else self.workers
+        ships = "problems" if not records else "records" if convert is None else "rows"
+        workers = default_workers(ships) if self.workers is None else self.workers
         if workers <= 1 or size < self.min_pool_bytes:
             for batch in _batches(raws):
                 if isinstance(batch, Exception):
@@ -822,23 +823,26 @@ _CANCELLED = -1  # the digest slot of a cancelled annotation
 _worker: tuple[Validator, DocumentStore | None, Callable | None]
 
 
-def default_workers(records: bool = True) -> int:
-    """Processes that check tasks: $STANCEKIT_WORKERS; else, on a machine of two cores or more, 2 for
-    a check without records (`Reader.check`), and for a read with records 2 only when the load average
-    over the last minute leaves a core idle; else 1 (checked in the calling process).
+def default_workers(ships: str = "records") -> int:
+    """Processes that check tasks: $STANCEKIT_WORKERS; else, on a machine of two cores or more, by what
+    the workers ship back (`ships`): for "problems" (`Reader.check`) 2; for "rows" built in the workers
+    (`Reader.read_tasks`) 2 when the load average over the last minute is below the number of cores;
+    for "records" (`Reader.read`) 2 only when it leaves a core idle; else 1 (checked in the calling
+    process).
 
-    A check ships back only problems, and pays even on a busy machine (issue 15, 10k tasks under a load
-    of 4 to 7 on this project's shared 2-core machine: 16-22 s with two workers, 37-52 s in one process).
-    A read ships back every record (`read`) or the stage's rows (`read_tasks`), which costs a good part of
-    what the workers save: there, under such a load, two workers made `release` slower (10k tasks, rows
-    built in the workers, under a load of 3: 43 s against 30 s in one process)."""
+    A check pays even on a busy machine (issue 15, 10k tasks under a load of 4 to 7 on this project's
+    shared 2-core machine: 16-22 s with two workers, 37-52 s in one process). Rows cost no more CPU in
+    the workers than in one process (10k-task release, load 1.1: 21.9 CPU s and 13.9 s with two workers,
+    21.1 CPU s and 21.4 s in one process), but under a load of 3 two workers were slower (43 s against
+    30 s). Records cost about a quarter of checking them to ship back."""
     try:
         return max(1, int(os.environ["STANCEKIT_WORKERS"]))
     except (KeyError, ValueError):
         cores = os.cpu_count() or 1
         if cores < 2:
             return 1
-        return 2 if not records or cores - os.getloadavg()[0] >= 1 else 1
+        load = os.getloadavg()[0]
+        return 2 if ships == "problems" or (ships == "rows" and load < cores) or cores - load >= 1 else 1
 
 
 @dataclass
