@@ -159,6 +159,7 @@ class _Build:
         documents = self._documents(gold)
         for writer in [documents, *self.hf.values()]:
             writer.close()  # done with the document texts: free their buffers before the exports
+        _return_freed_memory()
         missing = sorted(doc_id for doc_id in gold if doc_id not in self.store)
         if missing:
             raise ReleaseRefused(f"{self.inputs.gold}: gold document {missing[0]} is not in {self.inputs.documents}")
@@ -322,6 +323,19 @@ class _Rows:
 def _chars(values: tuple) -> int:
     """Characters of text in a row (its strings): what cuts row groups (writer.ROW_GROUP_CHARS)."""
     return sum([len(v) for v in values if type(v) is str])
+
+
+def _return_freed_memory() -> None:
+    """Give the memory the C allocator holds free back to the system (glibc's malloc_trim; nothing
+    elsewhere), as dask's workers do: after the documents phase, before the export reader forks its
+    workers. At 100k documents the main process went from 227 to 166 MB resident when the workers
+    started, and each worker from 136 to 94 MB (issue 15)."""
+    import contextlib
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError, TypeError):  # not glibc: nothing to do
+        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
 
 
 def agreement_summary(path: Path | None) -> dict:
