@@ -368,3 +368,21 @@ def test_workers_give_the_records_and_problems_of_one_process(tmp_path):
     assert runs[0] == runs[1]
     assert checks[0] == checks[1] == runs[0][1:]
     assert runs[0][2]["DUPLICATE_ANNOTATION"] and runs[0][2]["CONFLICTING_ANNOTATION"] == 1
+
+
+@pytest.mark.parametrize("ids", [(-1, -2), (0, 2**61 - 1), (5, 5 + 2**61 - 1)])
+def test_ids_python_hashes_alike_are_still_two_annotations(ids, tmp_path):
+    """Identity keys tell apart what JSON tells apart: Python hashes -1 like -2, and integers 2**61 - 1
+    apart alike, but two annotations with such ids (any integer is a valid id) are not a conflict."""
+    tasks = base_export()[:1]
+    tasks[0]["annotations"][0]["id"], tasks[0]["annotations"][1]["id"] = ids
+    assert [p.code for p in problems_of(tasks, tmp_path) if p.level == "error"] == []
+
+
+def test_identity_keys_follow_json_equality():
+    from stancekit.validate import _hash
+
+    assert _hash((1, "d", 0)) == _hash((1, "d", 0)) != _hash((2, "d", 0))
+    keys = [_hash((7, "d", chunk)) for chunk in (1, 1.0, True, "1", [1], None, -1, -2)]
+    assert len(set(keys)) == len(keys)
+

@@ -795,16 +795,17 @@ def _canonical(value: object) -> bytes:
 
 
 def _hash(value: tuple) -> int:
-    """The identity keys of `_FirstSeen`: Python's hash of the tuple (the workers are forked, so they
-    share its seed), or, when the tuple holds something unhashable (a list or an object where a
-    malformed export has an id), 63 bits of blake2b over its canonical JSON.
+    """The identity keys of `_FirstSeen`: tuples equal as JSON get the same key, others (but for a false
+    match) not.
 
-    Equal values hash alike (1 and 1.0 too). With 64 bits, a false match among a million keys has a
-    chance of about 1 in 10^7."""
-    try:
+    Python's hash of the tuple when it holds only strings, None and integers that are their own hash (the
+    workers are forked, so they share its seed); else 63 bits of blake2b over its canonical JSON: Python
+    hashes 1, 1.0 and True alike, -1 like -2, and integers 2**61 - 1 apart alike, and cannot hash a list
+    or an object (where a malformed export has a chunk). With 64 bits, a false match among a million keys
+    has a chance of about 1 in 10^7."""
+    if all(type(v) is str or v is None or (type(v) is int and hash(v) == v) for v in value):
         return hash(value)
-    except TypeError:
-        return int.from_bytes(hashlib.blake2b(_canonical(value), digest_size=8).digest(), "big") >> 1
+    return int.from_bytes(hashlib.blake2b(_canonical(value), digest_size=8).digest(), "big") >> 1
 
 
 def _digest(value: object) -> int:
@@ -891,7 +892,7 @@ def _check(validator: Validator, documents: DocumentStore | None, path: str, ind
         vote = record = None
         if clean:
             annotator, ground_truth = annotator_id(annotation.get("completed_by")), annotation.get("ground_truth") is True
-            vote = (annotator, ground_truth, _hash((doc_id, chunk, annotator, ground_truth)))
+            vote = (annotator, ground_truth, _hash((doc_id, chunk, annotator, int(ground_truth))))
             if records:
                 record = annotation_record(path, index, f"/{index}/annotations/{i}", task, annotation, validator.taxonomy)
                 if convert is not None:
