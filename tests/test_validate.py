@@ -386,3 +386,21 @@ def test_identity_keys_follow_json_equality():
     keys = [_hash((7, "d", chunk)) for chunk in (1, 1.0, True, "1", [1], None, -1, -2)]
     assert len(set(keys)) == len(keys)
 
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_problems_before_an_unreadable_task_are_reported(workers, tmp_path):
+    """A task whose bytes cannot be read (not UTF-8) stops the pass with ExportReadError, after the problems of
+    every task before it, in its batch too (in one process and with workers alike)."""
+    tasks = base_export()
+    tasks[0]["annotations"][0]["was_cancelled"] = True
+    path = write(tasks, tmp_path / "export.json")
+    expected: list[validate.Problem] = []
+    list(validate.Reader(TAXONOMY, on_problem=expected.append, workers=1).check([path]))
+    assert ("CANCELLED_ANNOTATION", 0) in [(p.code, p.task_index) for p in expected]
+    path.write_bytes(path.read_bytes()[:-1] + b', {"id": 7, "data": {"text": "a\xff"}, "annotations": []}]')
+    found: list[validate.Problem] = []
+    reader = validate.Reader(TAXONOMY, on_problem=found.append, workers=workers)
+    reader.min_pool_bytes = 0
+    with pytest.raises(ExportReadError):
+        list(reader.check([path]))
+    assert found == expected and reader.summary.tasks == len(tasks)

@@ -615,8 +615,7 @@ class Reader:
             for batch in _batches(raws):
                 if isinstance(batch, Exception):
                     raise batch
-                yield [(index, _check(self.validator, self.documents, path, index, raw, records, convert))
-                       for index, raw in batch]
+                yield from _finish(_check_all(self.validator, self.documents, path, batch, records, convert))
             return
         pending: deque = deque()
         gc.freeze()  # the forked workers then share this process's objects instead of copying them as the GC visits them
@@ -625,9 +624,9 @@ class Reader:
                 for batch in _batches(raws):
                     pending.append(batch if isinstance(batch, Exception) else pool.apply_async(_check_batch, (path, batch, records)))
                     while len(pending) > 2 * workers + 1 or (pending and isinstance(pending[-1], Exception)):
-                        yield _done(pending.popleft())
+                        yield from _finish(_done(pending.popleft()))
                 while pending:
-                    yield _done(pending.popleft())
+                    yield from _finish(_done(pending.popleft()))
         finally:
             gc.unfreeze()
 
@@ -909,10 +908,33 @@ def _start_worker(validator: Validator, documents: DocumentStore | None, convert
     _worker = (validator, None if documents is None else documents.reopen(), convert)
 
 
-def _check_batch(path: str, batch: list[tuple[int, bytes | dict]], records: bool) -> list[tuple[int, _Checked]]:
-    """`_check` of each task of a batch, in a worker process."""
+def _check_all(validator: Validator, documents: DocumentStore | None, path: str, batch: list[tuple[int, bytes | dict]],
+               records: bool, convert: Callable | None) -> tuple[list[tuple[int, _Checked]], ExportReadError | None]:
+    """`_check` of each task of a batch up to the first that cannot be read: (index, what was found) of
+    those before it, and its ExportReadError (None when every task was read)."""
+    checked = []
+    for index, raw in batch:
+        try:
+            checked.append((index, _check(validator, documents, path, index, raw, records, convert)))
+        except ExportReadError as exc:
+            return checked, exc
+    return checked, None
+
+
+def _check_batch(path: str, batch: list[tuple[int, bytes | dict]], records: bool
+                 ) -> tuple[list[tuple[int, _Checked]], ExportReadError | None]:
+    """`_check_all` in a worker process."""
     validator, documents, convert = _worker
-    return [(index, _check(validator, documents, path, index, raw, records, convert)) for index, raw in batch]
+    return _check_all(validator, documents, path, batch, records, convert)
+
+
+def _finish(result: tuple[list[tuple[int, _Checked]], ExportReadError | None]) -> Iterator[list[tuple[int, _Checked]]]:
+    """The tasks of `_check_all`, then its ExportReadError raised: the problems of the tasks before the one
+    that cannot be read are reported first."""
+    checked, error = result
+    yield checked
+    if error is not None:
+        raise error
 
 
 def _batches(raws: Iterator[tuple[int, bytes | dict]]) -> Iterator[list | Exception]:
@@ -934,7 +956,7 @@ def _batches(raws: Iterator[tuple[int, bytes | dict]]) -> Iterator[list | Except
         yield batch
 
 
-def _done(item) -> list:
+def _done(item) -> tuple:
     if isinstance(item, Exception):
         raise item
     return item.get()
