@@ -802,9 +802,10 @@ def _hash(value: tuple) -> int:
     hashes 1, 1.0 and True alike, -1 like -2, and integers 2**61 - 1 apart alike, and cannot hash a list
     or an object (where a malformed export has a chunk). With 64 bits, a false match among a million keys
     has a chance of about 1 in 10^7."""
-    if all(type(v) is str or v is None or (type(v) is int and hash(v) == v) for v in value):
-        return hash(value)
-    return int.from_bytes(hashlib.blake2b(_canonical(value), digest_size=8).digest(), "big") >> 1
+    for v in value:
+        if type(v) is not str and v is not None and (type(v) is not int or hash(v) != v):
+            return int.from_bytes(hashlib.blake2b(_canonical(value), digest_size=8).digest(), "big") >> 1
+    return hash(value)
 
 
 def _digest(value: object) -> int:
