@@ -599,3 +599,19 @@ def test_table_writer_arrow_rows_with_their_characters_give_the_file_of_add(tmp_
     assert meta.num_row_groups > 2 and any(meta.row_group(i).num_rows % 7 for i in range(meta.num_row_groups))
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
     assert by_row.rows == in_arrow.rows == len(rows)
+
+
+def test_the_document_store_of_a_build_lives_in_its_build_directory(inputs, tmp_path):
+    """The document store (a SQLite file as large as the corpus) is made inside the build directory, so that
+    the store of a killed release (SIGTERM, SIGKILL: no cleanup runs) is swept with its build by the next one
+    (`remove_stale_builds`), not left in the system's temporary directory."""
+    from stancekit.release import builder
+
+    root = tmp_path / f"{builder.BUILD_DIR_PREFIX}999999-x"
+    root.mkdir()
+    job = builder._Build(root, release.find_inputs(inputs["documents"], [inputs["export"]]), TAXONOMY, {})
+    try:
+        assert job.store.db_path.parent.parent == root and job.store.db_path.is_file()
+    finally:
+        job.store.close()
+    assert not list(root.glob("stancekit-documents-*"))  # removed on close

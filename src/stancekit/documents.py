@@ -179,11 +179,13 @@ class DocumentStore:
     the export reader's workers check each task against its document).
     """
 
-    def __init__(self, db_path: Path | None = None) -> None:
+    def __init__(self, db_path: Path | None = None, directory: Path | None = None) -> None:
+        """A new store, in a private directory made in `directory` (default: the system's temporary
+        directory), or with `db_path` another's file opened read-only (`reopen`)."""
         self.path: Path | None = None
         self._owned = db_path is None  # the store created its file, and deletes it
         if db_path is None:
-            db_path = Path(tempfile.mkdtemp(prefix="stancekit-documents-")) / "documents.sqlite"
+            db_path = Path(tempfile.mkdtemp(prefix="stancekit-documents-", dir=directory)) / "documents.sqlite"
             self._db = sqlite3.connect(db_path)
             # Large pages: a document is a few pages, not dozens of overflow pages. No syncs: the file is
             # private and temporary (a crash loses it either way).

@@ -143,7 +143,7 @@ class _Build:
         self.relations = TableWriter(root / "relations.parquet", relations_schema(), dicts)
         self.hf_schema = hf_schema(taxonomy)
         self.hf = {name: TableWriter(root / hf_data_file(name), self.hf_schema, {}) for name, _ in SPLITS}
-        self.store = documents_mod.DocumentStore()
+        self.store = documents_mod.DocumentStore(directory=root)  # a killed build's is swept with it (remove_stale_builds)
         self.doc_questions = [q.name for q in taxonomy.document_choices]
         self.hf_span_keys = self.hf_schema.field("spans").type.value_type.names
         self.annotators: set[str | None] = set()  # None: ANNOTATOR_MISSING (an error: refused after the pass)
