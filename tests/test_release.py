@@ -562,6 +562,7 @@ def test_table_writer_rows_as_dicts_or_tuples_give_the_same_file(tmp_path):
         by_tuple.add_rows(row["layer"], [(values, sum(len(v) for v in values if isinstance(v, str)))])
     by_dict.close()
     by_tuple.close()
+    by_tuple.close()  # closing again does nothing
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
     assert pq.read_table(tmp_path / "b.parquet").to_pylist() == rows
     assert by_dict.layers == by_tuple.layers == Counter({"gold": 1, "annotation": 1})

@@ -134,7 +134,8 @@ def write_generated(out: Path, text: str, check: bool, verb: str) -> None:
 def main() -> None:
     """Label, validate and release conditional-stance datasets with Label Studio."""
     # pyarrow's default allocator (mimalloc) keeps memory it freed: with the system allocator a 10k-task
-    # release peaks about 30 MB lower at the same speed (issue 15). Read by pyarrow at its first allocation.
+    # release peaks about 30 MB lower at the same speed (issue 15). pyarrow reads this when it is imported,
+    # so it holds only because no verb imports pyarrow before this callback (tests/test_cli_imports.py).
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 

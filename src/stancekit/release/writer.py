@@ -125,6 +125,8 @@ class TableWriter:
     def close(self) -> None:
         """Write the last row group and the footer. The closed writer is dropped: pyarrow's keeps every
         row group's metadata in memory for as long as it lives."""
+        if not hasattr(self, "_writer"):
+            return  # closed already
         self._flush()
         self._writer.close()
         del self._writer
