@@ -25,7 +25,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import jsonschema_rs
 import orjson
@@ -578,7 +578,7 @@ class Reader:
         """Like `read`, one list per task (of its clean annotations, in the export's order), each record
         turned into what the stage needs by `convert(record, documents)` where the task was checked (a
         worker process, with its own connection to the document store), so that the records themselves
-        never travel between processes. Raises ExportReadError as `read`."""
+        never travel between processes: what `convert` returns must pickle. Raises ExportReadError as `read`."""
         for _, converted in self._read(paths, True, convert):
             yield converted
 
@@ -609,7 +609,7 @@ class Reader:
             size = os.path.getsize(path)
         except OSError:
             size = 0
-        ships = "problems" if not records else "records" if convert is None else "rows"
+        ships: Literal["problems", "rows", "records"] = "problems" if not records else "records" if convert is None else "rows"
         workers = default_workers(ships) if self.workers is None else self.workers
         if workers <= 1 or size < self.min_pool_bytes:
             for batch in _batches(raws):
@@ -824,7 +824,7 @@ _CANCELLED = -1  # the digest slot of a cancelled annotation
 _worker: tuple[Validator, DocumentStore | None, Callable | None]
 
 
-def default_workers(ships: str = "records") -> int:
+def default_workers(ships: Literal["problems", "rows", "records"] = "records") -> int:
     """Processes that check tasks: $STANCEKIT_WORKERS; else, on a machine of two cores or more, by what
     the workers ship back (`ships`): for "problems" (`Reader.check`) 2; for "rows" built in the workers
     (`Reader.read_tasks`) 2 when the load average over the last minute is below the number of cores;
