@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -79,39 +80,38 @@ def _unwrap_markdown(lines: list[Line], removed: list[tuple[str, Line]]) -> list
     return out
 
 
-def _drop_consent_banners(lines: list[Line], removed: list[tuple[str, Line]]) -> list[Line]:
-    """A cookie/consent banner: its heading and the lines after it that speak of cookies or
-    consent, or are banner controls ("Always Active", "Accept all")."""
+def _drop_runs(lines: list[Line], removed: list[tuple[str, Line]], rule: str,
+               starts: Callable[[Line], bool], goes_on: Callable[[Line], bool]) -> list[Line]:
+    """Drop each run of lines from a line that `starts` one through the lines after it that `go on`
+    with it, each named `rule` in `removed`; return the lines kept."""
     out: list[Line] = []
-    in_banner = False
+    inside = False
     for line in lines:
-        text = line.text
-        if CHROME.consent_heading.search(text):
-            in_banner = True
-        elif in_banner and text and not (CHROME.consent_continues.search(text) or CHROME.consent_controls.match(text)):
-            in_banner = False
-        if in_banner:
-            removed.append(("consent-banner", line))
+        if starts(line):
+            inside = True
+        elif inside and not goes_on(line):
+            inside = False
+        if inside:
+            removed.append((rule, line))
         else:
             out.append(line)
     return out
+
+
+def _drop_consent_banners(lines: list[Line], removed: list[tuple[str, Line]]) -> list[Line]:
+    """A cookie/consent banner: its heading and the lines after it that are blank, speak of cookies or
+    consent, or are banner controls ("Always Active", "Accept all")."""
+    return _drop_runs(lines, removed, "consent-banner", lambda line: bool(CHROME.consent_heading.search(line.text)),
+                      lambda line: not line.text or bool(CHROME.consent_continues.search(line.text)
+                                                         or CHROME.consent_controls.match(line.text)))
 
 
 def _drop_related_lists(lines: list[Line], removed: list[tuple[str, Line]]) -> list[Line]:
     """A "Related Posts"/"More from this author" list: its heading and the short lines that follow
     it (teaser headlines, blurbs, "14 minutes ago"), up to the next body-length paragraph."""
-    out: list[Line] = []
-    in_list = False
-    for line in lines:
-        if any(p.fullmatch(line.text) for p in CHROME.teaser_headings):
-            in_list = True
-        elif in_list and line.words >= CHROME.teaser_max_words:
-            in_list = False
-        if in_list:
-            removed.append(("related-list", line))
-        else:
-            out.append(line)
-    return out
+    return _drop_runs(lines, removed, "related-list",
+                      lambda line: any(p.fullmatch(line.text) for p in CHROME.teaser_headings),
+                      lambda line: line.words < CHROME.teaser_max_words)
 
 
 def _drop_chrome(lines: list[Line], removed: list[tuple[str, Line]]) -> list[Line]:
