@@ -44,6 +44,7 @@ class TableWriter:
         self._buffer: list[tuple] = []
         self._batches: list[pa.RecordBatch] = []  # rows passed through in Arrow form (add_batch)
         self._batch_rows = 0
+        self._contiguous = False  # add_batch with chars: each row group written as one chunk
         self._chars = 0
         self._writer = pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
 
@@ -92,15 +93,17 @@ class TableWriter:
             self._batch_rows += 1
             self._chars += count
             if self._batch_rows >= ROW_GROUP_ROWS or self._chars >= ROW_GROUP_CHARS:
-                self._batches = _contiguous([*self._batches, batch.slice(start, end - start)])
+                self._batches.append(batch.slice(start, end - start))
                 start = end
                 self._flush()
-        if start < batch.num_rows:  # buffered as one batch, so that `close` writes it contiguous too
-            self._batches = _contiguous([*self._batches, batch.slice(start)])
+        if start < batch.num_rows:
+            self._batches.append(batch.slice(start))
+        self._contiguous = True  # a Parquet page's cut depends on the arrays' chunks: one chunk a row group
 
     def _flush(self) -> None:
         if self._batches:
-            table = pa.Table.from_batches(self._batches).cast(self.schema)
+            table = pa.Table.from_batches(self._batches)
+            table = (table.combine_chunks() if self._contiguous else table).cast(self.schema)
             self._writer.write_table(table, row_group_size=table.num_rows)
             self.rows += table.num_rows
             self._batches, self._batch_rows, self._chars = [], 0, 0
@@ -130,11 +133,6 @@ class TableWriter:
         self._flush()
         self._writer.close()
         del self._writer
-
-
-def _contiguous(batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
-    """The rows of `batches` as one batch (a Parquet page's cut depends on the arrays' chunks)."""
-    return batches if len(batches) == 1 else pa.Table.from_batches(batches).combine_chunks().to_batches()
 
 
 def dump_json(obj) -> str:
