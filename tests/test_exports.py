@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stancekit.exports import ExportReadError, iter_json_array, iter_raw_tasks, iter_tasks, parse_task
+from stancekit.exports import (ExportReadError, iter_json_array, iter_raw_tasks, iter_raw_tasks_at, iter_tasks, parse_task,
+                               raw_task_at)
 from stancekit.records import Relation, Span, parse_result
 from stancekit.taxonomy import load
 
@@ -39,6 +40,18 @@ def test_fast_scan_equals_whole_parse(tmp_path_factory, tasks, window, indent, a
     got = [parse_task(path, i, raw) for i, raw in iter_raw_tasks(path, window=window)]
     assert got == tasks
     assert [type(v) for t in got for v in t.values()] == [type(v) for t in tasks for v in t.values()]
+    # Each task's byte offset finds its bytes again (the reader re-reads a task there when an id repeats),
+    # whether the first read is bounded by the next task's offset or not.
+    whole = path.read_bytes()
+    found = list(iter_raw_tasks_at(path, window=window))
+    ends = [offset if offset >= 0 else len(whole) for _, offset, _ in found[1:]] + [len(whole)]
+    for (i, offset, raw), end in zip(found, ends):
+        if offset < 0:  # given over to the exact reader (e.g. a BOM split by a window of 1 byte)
+            assert isinstance(raw, dict)
+            continue
+        assert whole[offset:offset + len(raw)] == raw and raw[:1] == b"{"
+        assert parse_task(path, i, raw_task_at(path, i, offset, end - offset)) == tasks[i]
+        assert parse_task(path, i, raw_task_at(path, i, offset, window)) == tasks[i]
 
 
 def test_fast_scan_hands_tasks_over_as_bytes(tmp_path):
@@ -55,6 +68,18 @@ def test_exact_reader_takes_over_what_the_scan_refuses(tmp_path):
     path = tmp_path / "export.json"
     path.write_text('[{"id": 1}, {"id": 2, "x": NaN}, {"id": 3}]', encoding="utf-8")
     assert [t["id"] for _, t in iter_tasks(path)] == [1, 2, 3]
+    assert [(i, offset, type(t)) for i, offset, t in iter_raw_tasks_at(path)] == [(0, 1, bytes), (1, -1, dict), (2, -1, dict)]
+
+
+def test_a_task_read_again_after_the_file_changed_is_a_one_line_error(tmp_path):
+    """`raw_task_at` finds no task where the file no longer has one: ExportReadError naming the file, no traceback."""
+    path = tmp_path / "export.json"
+    path.write_text('[{"id": 1}, {"id": 2}]', encoding="utf-8")
+    (_, _, _), (i, offset, raw) = iter_raw_tasks_at(path)
+    assert raw_task_at(path, i, offset) == raw == b'{"id": 2}'
+    path.write_text('[{"id": 1}]', encoding="utf-8")
+    with pytest.raises(ExportReadError, match=rf"^{re.escape(str(path))}: task 1 is no longer at byte 12: the file changed"):
+        raw_task_at(path, i, offset)
 
 
 @settings(max_examples=300, deadline=None)

@@ -147,18 +147,27 @@ def iter_raw_tasks(path: str | Path, window: int = WINDOW_BYTES) -> Iterator[tup
     ExportReadError naming the task and character. So either path yields the same tasks and the
     same errors.
     """
+    for index, _, task in iter_raw_tasks_at(path, window):
+        yield index, task
+
+
+def iter_raw_tasks_at(path: str | Path, window: int = WINDOW_BYTES) -> Iterator[tuple[int, int, bytes | dict]]:
+    """`iter_raw_tasks` with where each task is: (index, offset, task), `offset` the byte offset of the
+    task's bytes in the file (of its opening brace; `raw_task_at` reads them again from there), or -1
+    for a task yielded as a dict by the exact reader. Raises ExportReadError as `iter_raw_tasks`."""
     try:
         with open(path, "rb") as stream:
             buf = stream.read(window)
+            base = 0  # the file offset of buf[0], in bytes
             pos = 3 if buf.startswith(b"\xef\xbb\xbf") else 0
             while True:  # the opening bracket
                 while pos < len(buf) and buf[pos] in _BLANK:
                     pos += 1
                 if pos < len(buf) or len(buf) < window:
                     break
-                buf, pos = buf[pos:] + stream.read(window), 0
+                buf, base, pos = buf[pos:] + stream.read(window), base + pos, 0
             if buf[pos:pos + 1] != b"[":
-                yield from _exact(path, 0)  # raises its message
+                yield from _exact_at(path, 0)  # raises its message
                 return
             pos += 1
             index = 0
@@ -171,37 +180,66 @@ def iter_raw_tasks(path: str | Path, window: int = WINDOW_BYTES) -> Iterator[tup
                     more = stream.read(window)
                     if not more:
                         break
-                    buf, pos = more, 0
+                    buf, base, pos = more, base + len(buf), 0
                 if buf[pos:pos + 1] != b"{":
                     rest = buf[pos + 1:]
                     while buf[pos:pos + 1] == b"]" and not rest.strip(_BLANK):
                         rest = stream.read(window)
                         if not rest:
                             return
-                    yield from _exact(path, index)
+                    yield from _exact_at(path, index)
                     return
                 while True:
-                    try:
-                        _RAW.decode(memoryview(buf)[pos:])
-                        end = len(buf)  # the task ends exactly at the end of the window
+                    end = _task_end(buf, pos)
+                    if end is not None:
                         break
-                    except (msgspec.DecodeError, RecursionError) as exc:
-                        found = _TRAILING.search(str(exc))
-                        if found and buf[pos + int(found.group(1)) - 1] in _AFTER_TASK:
-                            end = pos + int(found.group(1)) - 1
-                            break
-                        if len(buf) - pos < MAX_TASK_CHARS:  # the task may go on past the window
-                            more = stream.read(max(window, len(buf) - pos))
-                            if more:
-                                buf, pos = buf[pos:] + more, 0
-                                continue
-                        yield from _exact(path, index)
-                        return
-                yield index, buf[pos:end]
+                    if len(buf) - pos < MAX_TASK_CHARS:  # the task may go on past the window
+                        more = stream.read(max(window, len(buf) - pos))
+                        if more:
+                            buf, base, pos = buf[pos:] + more, base + pos, 0
+                            continue
+                    yield from _exact_at(path, index)
+                    return
+                yield index, base + pos, buf[pos:end]
                 index += 1
                 pos = end
     except OSError as exc:
         raise ExportReadError(path, f"cannot read ({exc.strerror})") from exc
+
+
+def _task_end(buf: bytes, pos: int) -> int | None:
+    """Where the JSON value at buf[pos] ends (msgspec's scan, building nothing), when it ends within buf
+    and is followed by a separator, `]` or nothing; else None (cut short by the end of buf, or not JSON)."""
+    try:
+        _RAW.decode(memoryview(buf)[pos:])
+        return len(buf)  # the task ends exactly at the end of the buffer
+    except (msgspec.DecodeError, RecursionError) as exc:
+        found = _TRAILING.search(str(exc))
+        if found and buf[pos + int(found.group(1)) - 1] in _AFTER_TASK:
+            return pos + int(found.group(1)) - 1
+        return None
+
+
+def raw_task_at(path: str | Path, index: int, offset: int, size: int = WINDOW_BYTES) -> bytes:
+    """The bytes of task `index` read again from byte `offset` of the file, where `iter_raw_tasks_at`
+    found it: the same scan, reading `size` bytes first (the distance to the next task when known), then
+    more up to MAX_TASK_CHARS. Raises ExportReadError when no task is there any more (the file changed
+    since it was read) or the file cannot be read."""
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(offset)
+            buf = stream.read(max(size, 1))
+            while buf[:1] == b"{":
+                end = _task_end(buf, 0)
+                if end is not None:
+                    return buf[:end]
+                more = stream.read(max(WINDOW_BYTES, len(buf))) if len(buf) < MAX_TASK_CHARS else b""
+                if not more:
+                    break
+                buf += more
+    except OSError as exc:
+        raise ExportReadError(path, f"cannot read ({exc.strerror})") from exc
+    raise ExportReadError(path, f"task {index} is no longer at byte {offset}: the file changed while it was read")
 
 
 def parse_task(path: str | Path, index: int, raw: bytes | dict) -> dict:
@@ -239,6 +277,12 @@ def _is_unicode(task: dict) -> bool:
         return True
     except UnicodeEncodeError:
         return False
+
+
+def _exact_at(path: str | Path, index: int) -> Iterator[tuple[int, int, dict]]:
+    """`_exact` as (index, -1, task): a task of the exact reader has no byte offset."""
+    for i, task in _exact(path, index):
+        yield i, -1, task
 
 
 def iter_tasks(path: str | Path) -> Iterator[tuple[int, dict]]:
