@@ -404,3 +404,16 @@ def test_problems_before_an_unreadable_task_are_reported(workers, tmp_path):
     with pytest.raises(ExportReadError):
         list(reader.check([path]))
     assert found == expected and reader.summary.tasks == len(tasks)
+
+
+def test_a_file_given_twice_repeats_like_a_copy(tmp_path):
+    """The same path read twice in a row is two reads: each annotation of the second is a DUPLICATE_ANNOTATION
+    of the first, as it is for a copy under another name (the path once named one file number for both)."""
+    path = write(base_export(), tmp_path / "export.json")
+    copy_ = tmp_path / "copy.json"
+    copy_.write_bytes(path.read_bytes())
+    twice = [(p.code, p.pointer, p.message) for p in validate.validate_exports([path, path], TAXONOMY)]
+    copied = [(p.code, p.pointer, p.message.replace(str(copy_), str(path)))
+              for p in validate.validate_exports([path, copy_], TAXONOMY)]
+    duplicates = [c for c in twice if c[0] == "DUPLICATE_ANNOTATION"]
+    assert twice == copied and len(duplicates) == sum(len(t["annotations"]) for t in base_export())

@@ -553,7 +553,7 @@ class Reader:
         self.paths: list[str] = []
         self.prediction_paths: list[str] = []
         self.predictions_ids_only = 0  # predictions given as ids only (a plain export), skipped
-        self._files: list[str] = []  # every file read, so that a location packs into 64 bits (_where)
+        self._files: list[str] = []  # every file read, once per read, so that a location packs into 64 bits (_where)
         self._tasks = _FirstSeen()  # task key -> (32-bit digest of data, where first seen)
         self._annotations = _FirstSeen()  # (*task key, annotation id) -> (digest, where)
         self._votes = _FirstSeen(values=False)  # (doc_id, chunk, annotator, ground truth) -> where first seen
@@ -592,6 +592,7 @@ class Reader:
         """(index, records) of each task of each file: records only when asked for."""
         for path in paths:
             self.paths.append(str(path))
+            self._files.append(str(path))  # a file read twice is two files: its tasks repeat
             self.summary.files += 1
             for batch in self._checked(str(path), records, convert):
                 self._tasks.prefetch([checked.key for _, checked in batch if checked.key is not None])
@@ -669,7 +670,7 @@ class Reader:
         ctx = (path, index, checked.task_id)
         problems = checked.problems
         if checked.key is not None and checked.data_digest is not None:
-            digest, where = self._tasks.setdefault(checked.key, checked.data_digest, self._where(path, index))
+            digest, where = self._tasks.setdefault(checked.key, checked.data_digest, self._where(index))
             if digest != checked.data_digest:
                 problems.append(self.validator._problem(
                     ctx, "CONFLICTING_TASK", "/data", f"task {ctx[2]} of document {checked.doc_id} has other "
@@ -696,7 +697,7 @@ class Reader:
         the hash of (task id, doc_id, chunk, annotation id), None when they are not all usable."""
         if key is None or digest is None:
             return True  # no usable identity: a schema violation, reported already
-        here = self._where(ctx[0], ctx[1], i)
+        here = self._where(ctx[1], i)
         first_digest, first = self._annotations.setdefault(key, digest, here)
         if first == here:
             return True
@@ -722,7 +723,7 @@ class Reader:
                                                     f"has no completed_by, expected the annotator's user id or object",
                                                     annotation_id))
             return
-        here = self._where(ctx[0], ctx[1], i)
+        here = self._where(ctx[1], i)
         _, first = self._votes.setdefault(key, 0, here)
         if first != here:
             role = "ground-truth annotation" if ground_truth else "annotation"
@@ -731,10 +732,9 @@ class Reader:
                                                     f"chunk {checked.chunk} at {self._place(first)}, expected one per person",
                                                     annotation_id))
 
-    def _where(self, path: str, index: int, annotation: int | None = None) -> int:
-        """A location packed into 63 bits: file number (15), task index (32), annotation index + 1 (16; 0: the task)."""
-        if not self._files or self._files[-1] != path:
-            self._files.append(path)
+    def _where(self, index: int, annotation: int | None = None) -> int:
+        """A location in the file being read packed into 63 bits: file number (15), task index (32),
+        annotation index + 1 (16; 0: the task)."""
         return ((len(self._files) - 1) << 48) | (index << 16) | (0 if annotation is None else annotation + 1)
 
     def _place(self, where: int) -> str:
