@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stancekit.exports import (ExportReadError, iter_json_array, iter_raw_tasks, iter_raw_tasks_at, iter_tasks, parse_task,
-                               raw_task_at)
+from stancekit.exports import ExportReadError, iter_json_array, iter_raw_tasks, iter_raw_tasks_at, iter_tasks, parse_task, raw_task_at
 from stancekit.records import Relation, Span, parse_result
 from stancekit.taxonomy import load
 

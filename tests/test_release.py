@@ -147,14 +147,14 @@ def _counting_reads(monkeypatch) -> Counter:
     from stancekit import exports, validate
 
     reads: Counter = Counter()
-    real = exports.iter_raw_tasks  # what every read of an export goes through (iter_tasks too)
+    real = exports.iter_raw_tasks_at  # what every read of an export goes through (iter_raw_tasks, iter_tasks too)
 
     def spy(path, *args, **kwargs):
         reads[Path(path).name] += 1
         return real(path, *args, **kwargs)
 
     for module in (exports, validate):
-        monkeypatch.setattr(module, "iter_raw_tasks", spy)
+        monkeypatch.setattr(module, "iter_raw_tasks_at", spy)
     return reads
 
 

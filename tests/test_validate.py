@@ -417,3 +417,91 @@ def test_a_file_given_twice_repeats_like_a_copy(tmp_path):
               for p in validate.validate_exports([path, copy_], TAXONOMY)]
     duplicates = [c for c in twice if c[0] == "DUPLICATE_ANNOTATION"]
     assert twice == copied and len(duplicates) == sum(len(t["annotations"]) for t in base_export())
+
+
+# -- repeats across files: contents compared (read again by byte offset) only when a key repeats ---------------------
+
+def _reordered(value):
+    """The same JSON value with the keys of every object in reverse order."""
+    if isinstance(value, dict):
+        return {k: _reordered(value[k]) for k in reversed(list(value))}
+    return [_reordered(v) for v in value] if isinstance(value, list) else value
+
+
+def _identity_run(paths: list[Path], workers: int, monkeypatch) -> list[tuple]:
+    """Every problem of reading `paths` with one Reader (in `workers` processes, small batches)."""
+    found: list[validate.Problem] = []
+    reader = validate.Reader(TAXONOMY, on_problem=found.append, workers=workers)
+    reader.min_pool_bytes = 0
+    monkeypatch.setattr(validate, "BATCH_BYTES", 20_000)
+    list(reader.check(paths))
+    return [(p.code, p.file, p.pointer, p.message.split(". Fix: ")[0]) for p in found]
+
+
+@pytest.mark.parametrize("exact", [None, "first", "second"])
+@pytest.mark.parametrize("changed", [False, True])
+def test_a_repeat_is_compared_as_json_not_as_bytes(exact, changed, tmp_path, monkeypatch):
+    """The tasks of one export written again otherwise (keys in another order, indented, "\\u00e9" for "é")
+    repeat as DUPLICATE_ANNOTATIONs, none CONFLICTING; a real change of an annotation is CONFLICTING_ANNOTATION
+    and of a task's data CONFLICTING_TASK, exactly there. Alike when either file goes to the exact reader
+    (a NaN in its first task: its digests are taken as it is checked, the other side's read again by offset),
+    and in one process or two workers."""
+    from stancekit.exports import iter_raw_tasks_at
+
+    tasks = base_export()
+    tasks[1]["annotations"][0]["meta"] = {"comment": "café"}
+    again = _reordered(copy.deepcopy(tasks))
+    if changed:
+        again[2]["annotations"][1]["lead_time"] += 1
+        again[4]["data"]["note"] = "edited"
+    for chosen, name in ((tasks, "first"), (again, "second")):
+        if exact == name:
+            chosen[0]["meta"] = {"score": float("nan")}  # not JSON to the scan: this file is read exactly from task 0 on
+    first = write(tasks, tmp_path / "first.json")
+    second = tmp_path / "second.json"
+    second.write_text(json.dumps(again, ensure_ascii=True, indent=2), encoding="utf-8")
+    assert "café" in first.read_text(encoding="utf-8") and "caf\\u00e9" in second.read_text(encoding="utf-8")
+    for path, name in ((first, "first"), (second, "second")):
+        assert {type(raw) for _, _, raw in iter_raw_tasks_at(path)} == {dict if exact == name else bytes}
+    runs = [_identity_run([first, second], workers, monkeypatch) for workers in (1, 2)]
+    assert runs[0] == runs[1]
+    identity = [(code, file, pointer, message) for code, file, pointer, message in runs[0] if file == str(second)]
+    expected = []
+    for t, task in enumerate(tasks):
+        if changed and t == 4:
+            expected.append(("CONFLICTING_TASK", str(second), f"/{t}/data", f"task {task['id']} of document "
+                             f"{task['data']['doc_id']} has other data at {first}#/{t}, expected one task per id"))
+        for a, annotation in enumerate(task["annotations"]):
+            if changed and (t, a) == (2, 1):
+                expected.append(("CONFLICTING_ANNOTATION", str(second), f"/{t}/annotations/{a}",
+                                 f"annotation {annotation['id']} of task {task['id']} differs from the one at "
+                                 f"{first}#/{t}/annotations/{a}, expected one version per (task id, annotation id)"))
+            else:
+                expected.append(("DUPLICATE_ANNOTATION", str(second), f"/{t}/annotations/{a}",
+                                 f"annotation {annotation['id']} of task {task['id']} is also at "
+                                 f"{first}#/{t}/annotations/{a}: counted once"))
+    assert [p for p in identity if p[0] != "SPAN_BOUNDARY_IN_WORD"] == expected
+
+
+@pytest.mark.parametrize("change", ["rewritten", "same size and time"])
+def test_a_file_changed_before_a_repeat_is_read_again_is_a_one_line_error(change, tmp_path):
+    """A repeat reads the first occurrence again from its file: when that file changed since it was read,
+    the pass stops with a one-line ExportReadError naming it, never a traceback or a wrong verdict."""
+    import os
+
+    tasks = base_export()
+    first, second = write(tasks, tmp_path / "first.json"), write(tasks, tmp_path / "second.json")
+    reader = validate.Reader(TAXONOMY, workers=1)
+    checked = reader.check([first, second])
+    assert [next(checked) for _ in tasks] == list(range(len(tasks)))  # the first file is read
+    before = first.stat()
+    if change == "rewritten":
+        first.write_text(json.dumps(tasks[1:], ensure_ascii=False), encoding="utf-8")
+        says = f"{first}: changed while it was read (task 0 is read again to compare a repeated id)"
+    else:  # what the size and time do not tell: no task where there was one
+        first.write_bytes(b"[" + b" " * (before.st_size - 2) + b"]")
+        os.utime(first, ns=(before.st_atime_ns, before.st_mtime_ns))
+        says = f"{first}: task 0 is no longer at byte 1: the file changed while it was read"
+    with pytest.raises(ExportReadError) as raised:
+        next(checked)
+    assert str(raised.value).startswith(says) and "\n" not in str(raised.value)

@@ -21,6 +21,7 @@ import json
 import multiprocessing
 import os
 import zlib
+from array import array
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from . import graphemes
 from . import schema as schema_mod
 from ._files import markdown_table, table_cell
 from .errors import CheckFailed, InputError
-from .exports import ExportReadError, iter_raw_tasks, parse_task
+from .exports import WINDOW_BYTES, ExportReadError, iter_raw_tasks, iter_raw_tasks_at, parse_task, raw_task_at
 from .records import Record, annotation_record, annotator_id
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
@@ -523,8 +524,10 @@ class Reader:
     One pass does both: `validate` is this reader's report, and every other stage consumes its
     records. Across all files read by one Reader, an annotation is identified by (task id,
     annotation id), scoped by the task's doc_id and chunk (`_hash`): a repeat with identical
-    content is DUPLICATE_ANNOTATION (counted once), with other content CONFLICTING_ANNOTATION;
-    a task id with other data is CONFLICTING_TASK. With a
+    content (equal as JSON: `_digest`) is DUPLICATE_ANNOTATION (counted once), with other content
+    CONFLICTING_ANNOTATION; a task id with other data is CONFLICTING_TASK. Contents are compared only
+    when a key repeats: both tasks are then read again from their files by byte offset (`_content`),
+    but for a task the exact reader gave (no offset), whose digests were taken when it was checked. With a
     `documents` store, each task's text must be documents.text[offset:offset + len(text)].
 
         reader = Reader(taxonomy, documents=store)
@@ -534,9 +537,10 @@ class Reader:
     Records of a task with an error-level problem are not yielded (a stage refuses such input
     anyway). `read_tasks` turns each record into what the stage needs where the task was checked.
     Memory holds a few batches of tasks plus 20 bytes per task and per annotation and 16 per
-    annotator vote (`_FirstSeen`: about 13 MB for 100k tasks of 3 annotations).
-    Raises ConfigError (config does not match the taxonomy) and
-    stancekit.exports.ExportReadError (a file that cannot be read as an export).
+    annotator vote (`_FirstSeen`), and 8 per task (its byte offset): about 14 MB for 100k tasks of
+    3 annotations. Raises ConfigError (config does not match the taxonomy) and
+    stancekit.exports.ExportReadError (a file that cannot be read as an export, or one that changed
+    before a task of it was read again).
     """
 
     def __init__(self, taxonomy: Taxonomy, config_xml: str | None = None, documents: DocumentStore | None = None,
@@ -554,8 +558,13 @@ class Reader:
         self.prediction_paths: list[str] = []
         self.predictions_ids_only = 0  # predictions given as ids only (a plain export), skipped
         self._files: list[str] = []  # every file read, once per read, so that a location packs into 64 bits (_where)
-        self._tasks = _FirstSeen()  # task key -> (32-bit digest of data, where first seen)
-        self._annotations = _FirstSeen()  # (*task key, annotation id) -> (digest, where)
+        self._offsets: list[array] = []  # per file read: the byte offset of each task, -1 from the exact reader
+        self._stats: list[tuple[int, int] | None] = []  # per file read: (size, mtime_ns) when its read began
+        self._read_again: dict[tuple[int, int], dict] = {}  # (file number, index) -> the last few tasks read again
+        # The content of the first occurrence: a 32-bit digest of data or annotation for a task the exact
+        # reader gave; 0 for a task read as bytes (read again by offset when the key repeats: `_content`).
+        self._tasks = _FirstSeen()  # task key -> (digest of data or 0, where first seen)
+        self._annotations = _FirstSeen()  # (*task key, annotation id) -> (digest or 0, where)
         self._votes = _FirstSeen(values=False)  # (doc_id, chunk, annotator, ground truth) -> where first seen
 
     def _report(self, problems: list[Problem]) -> None:
@@ -593,6 +602,8 @@ class Reader:
         for path in paths:
             self.paths.append(str(path))
             self._files.append(str(path))  # a file read twice is two files: its tasks repeat
+            self._offsets.append(array("q"))
+            self._stats.append(_stat(str(path)))
             self.summary.files += 1
             for batch in self._checked(str(path), records, convert):
                 self._tasks.prefetch([checked.key for _, checked in batch if checked.key is not None])
@@ -603,7 +614,7 @@ class Reader:
 
     def _checked(self, path: str, records: bool, convert: Callable | None) -> Iterator[list[tuple[int, _Checked]]]:
         """Batches of (index, what `_check` found) for the tasks of one export, in task order."""
-        raws = iter_raw_tasks(path)
+        raws = _noting(iter_raw_tasks_at(path), self._offsets[-1])
         if self.on_bytes is not None:
             raws = _counting(raws, self.on_bytes)
         try:
@@ -669,9 +680,10 @@ class Reader:
         self.summary.tasks += 1
         ctx = (path, index, checked.task_id)
         problems = checked.problems
-        if checked.key is not None and checked.data_digest is not None:
-            digest, where = self._tasks.setdefault(checked.key, checked.data_digest, self._where(index))
-            if digest != checked.data_digest:
+        if checked.key is not None:
+            here = self._where(index)
+            digest, where = self._tasks.setdefault(checked.key, checked.data_digest, here)
+            if where != here and self._content(where, digest) != self._content(here, checked.data_digest):
                 problems.append(self.validator._problem(
                     ctx, "CONFLICTING_TASK", "/data", f"task {ctx[2]} of document {checked.doc_id} has other "
                     f"data at {self._place(where)}, expected one task per id"))
@@ -701,7 +713,7 @@ class Reader:
         first_digest, first = self._annotations.setdefault(key, digest, here)
         if first == here:
             return True
-        if first_digest == digest:
+        if self._content(first, first_digest) == self._content(here, digest):
             problems.append(self.validator._problem(ctx, "DUPLICATE_ANNOTATION", f"/annotations/{i}",
                                                     f"annotation {annotation_id} of task {ctx[2]} is also at {self._place(first)}: "
                                                     f"counted once", annotation_id))
@@ -736,6 +748,33 @@ class Reader:
         """A location in the file being read packed into 63 bits: file number (15), task index (32),
         annotation index + 1 (16; 0: the task)."""
         return ((len(self._files) - 1) << 48) | (index << 16) | (0 if annotation is None else annotation + 1)
+
+    def _content(self, where: int, digest: int) -> int:
+        """The content digest (`_digest`) of the task data or annotation at a packed location (`_where`):
+        `digest` (stored with its key) when the exact reader gave the task; else the task's bytes are read
+        again at its byte offset (`raw_task_at`; the last few tasks read again are kept parsed) and digested
+        here, as a worker would have. Raises ExportReadError when the file changed since its read began."""
+        file, index, annotation = where >> 48, (where >> 16) & 0xFFFFFFFF, where & 0xFFFF
+        offsets, path = self._offsets[file], self._files[file]
+        if offsets[index] < 0:
+            return digest
+        task = self._read_again.get((file, index))
+        if task is None:
+            if _stat(path) != self._stats[file]:
+                raise ExportReadError(path, f"changed while it was read (task {index} is read again to compare a "
+                                            f"repeated id): read it again when it is complete")
+            following = offsets[index + 1] if index + 1 < len(offsets) and offsets[index + 1] >= 0 else -1
+            size = following - offsets[index] if following >= 0 else WINDOW_BYTES
+            task = parse_task(path, index, raw_task_at(path, index, offsets[index], size))
+            if len(self._read_again) >= 4:
+                del self._read_again[next(iter(self._read_again))]
+            self._read_again[(file, index)] = task
+        annotations = task.get("annotations")
+        if annotation == 0 and isinstance(task.get("data"), dict):
+            return _digest(task["data"])
+        if annotation and isinstance(annotations, list) and annotation <= len(annotations):
+            return _digest(annotations[annotation - 1])
+        raise ExportReadError(path, f"task {index} at byte {offsets[index]} changed while the file was read")
 
     def _place(self, where: int) -> str:
         """`file#/index` or `file#/index/annotations/i` of a packed location."""
@@ -855,8 +894,9 @@ class _Checked:
     doc_id: object
     chunk: object
     key: int | None  # hash of (task id, doc_id, chunk), when the task has a usable id and doc_id
-    data_digest: int | None  # of data, when the task has a usable id and doc_id
+    data_digest: int  # of data, when the task has a key and came as a dict (exact reader); else 0
     annotations: list[tuple]  # (index, id as a key, digest or _CANCELLED, key, vote, record) per annotation object:
+    # digest: as data_digest (0 for a task read as bytes), None when the annotation has no key;
     # key: hash of (task id, doc_id, chunk, annotation id) when the digest is not None; vote (annotator,
     # ground truth, hash of (doc_id, chunk, annotator, ground truth)) when the task is clean, else None;
     # record: when asked for and the task is clean, the Record (or what the stage's conversion made of it)
@@ -866,8 +906,11 @@ class _Checked:
 def _check(validator: Validator, documents: DocumentStore | None, path: str, index: int, raw: bytes | dict,
            records: bool = True, convert: Callable | None = None) -> _Checked:
     """Parse and check one task (against its document, with `documents`), and (when it has no error of its
-    own) take the vote of each annotation and, with `records`, build its record (passed through `convert`)."""
+    own) take the vote of each annotation and, with `records`, build its record (passed through `convert`).
+    Content digests (`_digest`) are taken only of a task the exact reader gave (a dict): one read as bytes
+    has a byte offset, by which the Reader reads it again should one of its ids repeat."""
     task = parse_task(path, index, raw)
+    eager = isinstance(raw, dict)
     problems = validator.check_task(path, index, task)
     task_id = _key(task.get("id"))
     data = task.get("data") if isinstance(task.get("data"), dict) else None
@@ -887,7 +930,7 @@ def _check(validator: Validator, documents: DocumentStore | None, path: str, ind
             continue
         annotation_id = _key(annotation.get("id"))
         identified = task_id is not None and annotation_id is not None and data is not None
-        digest = _digest(annotation) if identified else None
+        digest = (_digest(annotation) if eager else 0) if identified else None
         key = _hash((task_id, doc_id, chunk, annotation_id)) if identified else None
         vote = record = None
         if clean:
@@ -901,7 +944,7 @@ def _check(validator: Validator, documents: DocumentStore | None, path: str, ind
     drafts = task.get("drafts")
     identified = task_id is not None and isinstance(doc_id, str)
     return _Checked(task_id, problems, doc_id, chunk, _hash((task_id, doc_id, chunk)) if identified else None,
-                    _digest(data) if identified else None, annotations, len(drafts) if isinstance(drafts, list) else 0)
+                    _digest(data) if identified and eager else 0, annotations, len(drafts) if isinstance(drafts, list) else 0)
 
 
 def _start_worker(validator: Validator, documents: DocumentStore | None, convert: Callable | None) -> None:
@@ -963,6 +1006,22 @@ def _done(item) -> tuple:
     return item.get()
 
 
+def _noting(tasks: Iterator[tuple[int, int, bytes | dict]], offsets: array) -> Iterator[tuple[int, bytes | dict]]:
+    """The (index, task) of `iter_raw_tasks_at`, each task's byte offset appended to `offsets` (at its index)."""
+    for index, offset, raw in tasks:
+        offsets.append(offset)
+        yield index, raw
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    """(size in bytes, modification time in ns) of a file, to tell whether it changed; None when it has none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
 def _counting(raws: Iterator[tuple[int, bytes | dict]], on_bytes: Callable[[int], None]) -> Iterator:
     for index, raw in raws:
         on_bytes(len(raw) + 1 if isinstance(raw, bytes) else 0)
@@ -973,10 +1032,10 @@ class _FirstSeen:
     """key -> (value, where) of the first time each 64-bit key was seen: 20 bytes a key (16 without values).
 
     The keys of the last MERGE additions wait in a small dict; then they move into sorted numpy
-    arrays (binary search), so memory grows by a 64-bit key, a 32-bit value (a content digest)
-    and a 64-bit packed location per key, not by a Python tuple and its objects. `prefetch` looks
-    up a batch's keys in the arrays with one binary search, so that `setdefault` of each stays a
-    dict lookup. numpy is imported at the first merge (a small export never needs it).
+    arrays (binary search), so memory grows by a 64-bit key, a 32-bit value (the Reader's: a content
+    digest, or 0 for content read again by offset) and a 64-bit packed location per key, not by a Python
+    tuple and its objects. `prefetch` looks up a batch's keys in the arrays with one binary search, so
+    that `setdefault` of each stays a dict lookup. numpy is imported at the first merge (a small export never needs it).
     """
 
     MERGE = 1 << 12
