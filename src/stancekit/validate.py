@@ -36,7 +36,7 @@ from . import graphemes
 from . import schema as schema_mod
 from ._files import markdown_table, table_cell
 from .errors import CheckFailed, InputError
-from .exports import WINDOW_BYTES, ExportReadError, iter_raw_tasks, iter_raw_tasks_at, parse_task, raw_task_at
+from .exports import ExportReadError, iter_raw_tasks, iter_raw_tasks_at, parse_task, raw_task_at
 from .records import Record, annotation_record, annotator_id
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
@@ -526,8 +526,8 @@ class Reader:
     annotation id), scoped by the task's doc_id and chunk (`_hash`): a repeat with identical
     content (equal as JSON: `_digest`) is DUPLICATE_ANNOTATION (counted once), with other content
     CONFLICTING_ANNOTATION; a task id with other data is CONFLICTING_TASK. Contents are compared only
-    when a key repeats: both tasks are then read again from their files by byte offset (`_content`),
-    but for a task the exact reader gave (no offset), whose digests were taken when it was checked. With a
+    when a key repeats (`_same`): both tasks are then read again from their files by byte offset, but
+    for a task the exact reader gave (no offset), whose digests were taken when it was checked. With a
     `documents` store, each task's text must be documents.text[offset:offset + len(text)].
 
         reader = Reader(taxonomy, documents=store)
@@ -560,9 +560,10 @@ class Reader:
         self._files: list[str] = []  # every file read, once per read, so that a location packs into 64 bits (_where)
         self._offsets: list[array] = []  # per file read: the byte offset of each task, -1 from the exact reader
         self._stats: list[tuple[int, int] | None] = []  # per file read: (size, mtime_ns) when its read began
-        self._read_again: dict[tuple[int, int], dict] = {}  # (file number, index) -> the last few tasks read again
+        self._read_again: dict[tuple[int, int], list] = {}  # (file number, index) -> [bytes, task parsed or None]
+        # of the last few tasks read again
         # The content of the first occurrence: a 32-bit digest of data or annotation for a task the exact
-        # reader gave; 0 for a task read as bytes (read again by offset when the key repeats: `_content`).
+        # reader gave; 0 for a task read as bytes (read again by offset when the key repeats: `_same`).
         self._tasks = _FirstSeen()  # task key -> (digest of data or 0, where first seen)
         self._annotations = _FirstSeen()  # (*task key, annotation id) -> (digest or 0, where)
         self._votes = _FirstSeen(values=False)  # (doc_id, chunk, annotator, ground truth) -> where first seen
@@ -683,7 +684,7 @@ class Reader:
         if checked.key is not None:
             here = self._where(index)
             digest, where = self._tasks.setdefault(checked.key, checked.data_digest, here)
-            if where != here and self._content(where, digest) != self._content(here, checked.data_digest):
+            if where != here and not self._same(where, digest, here, checked.data_digest):
                 problems.append(self.validator._problem(
                     ctx, "CONFLICTING_TASK", "/data", f"task {ctx[2]} of document {checked.doc_id} has other "
                     f"data at {self._place(where)}, expected one task per id"))
@@ -713,7 +714,7 @@ class Reader:
         first_digest, first = self._annotations.setdefault(key, digest, here)
         if first == here:
             return True
-        if self._content(first, first_digest) == self._content(here, digest):
+        if self._same(first, first_digest, here, digest):
             problems.append(self.validator._problem(ctx, "DUPLICATE_ANNOTATION", f"/annotations/{i}",
                                                     f"annotation {annotation_id} of task {ctx[2]} is also at {self._place(first)}: "
                                                     f"counted once", annotation_id))
@@ -749,32 +750,55 @@ class Reader:
         annotation index + 1 (16; 0: the task)."""
         return ((len(self._files) - 1) << 48) | (index << 16) | (0 if annotation is None else annotation + 1)
 
+    def _same(self, first: int, first_digest: int, here: int, digest: int) -> bool:
+        """Whether the task data or annotations at two packed locations (`_where`) are equal as JSON, given
+        the digests stored with them (`_FirstSeen`: 0 for a task read as bytes). Two tasks read as bytes
+        whose bytes are equal are equal (nothing to parse: a file given twice, an unchanged task in two
+        snapshots); else their content digests (`_content`) are compared. Raises ExportReadError when a
+        file changed since its read began."""
+        tasks = [(where >> 48, (where >> 16) & 0xFFFFFFFF) for where in (first, here)]  # (file number, index)
+        if all(self._offsets[file][index] >= 0 for file, index in tasks) and \
+                self._again(*tasks[0])[0] == self._again(*tasks[1])[0]:
+            return True
+        return self._content(first, first_digest) == self._content(here, digest)
+
     def _content(self, where: int, digest: int) -> int:
-        """The content digest (`_digest`) of the task data or annotation at a packed location (`_where`):
-        `digest` (stored with its key) when the exact reader gave the task; else the task's bytes are read
-        again at its byte offset (`raw_task_at`; the last few tasks read again are kept parsed) and digested
-        here, as a worker would have. Raises ExportReadError when the file changed since its read began."""
+        """The content digest (`_digest`) of the task data or annotation at a packed location: `digest`
+        (stored with its key) when the exact reader gave the task; else that of the task read again (`_again`)
+        and parsed here, as a worker would have. Raises ExportReadError as `_again`."""
         file, index, annotation = where >> 48, (where >> 16) & 0xFFFFFFFF, where & 0xFFFF
-        offsets, path = self._offsets[file], self._files[file]
-        if offsets[index] < 0:
+        if self._offsets[file][index] < 0:
             return digest
-        task = self._read_again.get((file, index))
-        if task is None:
-            if _stat(path) != self._stats[file]:
-                raise ExportReadError(path, f"changed while it was read (task {index} is read again to compare a "
-                                            f"repeated id): read it again when it is complete")
-            following = offsets[index + 1] if index + 1 < len(offsets) and offsets[index + 1] >= 0 else -1
-            size = following - offsets[index] if following >= 0 else WINDOW_BYTES
-            task = parse_task(path, index, raw_task_at(path, index, offsets[index], size))
-            if len(self._read_again) >= 4:
-                del self._read_again[next(iter(self._read_again))]
-            self._read_again[(file, index)] = task
+        entry = self._again(file, index)
+        if entry[1] is None:
+            entry[1] = parse_task(self._files[file], index, entry[0])
+        task = entry[1]
         annotations = task.get("annotations")
         if annotation == 0 and isinstance(task.get("data"), dict):
             return _digest(task["data"])
         if annotation and isinstance(annotations, list) and annotation <= len(annotations):
             return _digest(annotations[annotation - 1])
-        raise ExportReadError(path, f"task {index} at byte {offsets[index]} changed while the file was read")
+        raise ExportReadError(self._files[file], f"task {index} at byte {self._offsets[file][index]} changed while "
+                                                 f"the file was read")
+
+    def _again(self, file: int, index: int) -> list:
+        """[bytes, None or the task parsed] of task `index` of file read number `file`, read again at its byte
+        offset (`raw_task_at`: the distance to the next task first, when known); the last few are kept. Raises
+        ExportReadError when the file's size or modification time changed since its read began, or no task
+        is at that offset any more."""
+        entry = self._read_again.get((file, index))
+        if entry is None:
+            path, offsets = self._files[file], self._offsets[file]
+            if _stat(path) != self._stats[file]:
+                raise ExportReadError(path, f"changed while it was read (task {index} is read again to compare a "
+                                            f"repeated id): read it again when it is complete")
+            following = offsets[index + 1] if index + 1 < len(offsets) and offsets[index + 1] >= 0 else -1
+            size = following - offsets[index] if following >= 0 else _AGAIN_BYTES
+            entry = [raw_task_at(path, index, offsets[index], size), None]
+            if len(self._read_again) >= 4:
+                del self._read_again[next(iter(self._read_again))]
+            self._read_again[(file, index)] = entry
+        return entry
 
     def _place(self, where: int) -> str:
         """`file#/index` or `file#/index/annotations/i` of a packed location."""
@@ -858,6 +882,7 @@ def _digest(value: object) -> int:
 POOL_MIN_BYTES = 32 << 20  # below this an export is read in the calling process
 BATCH_BYTES = 1 << 20  # tasks are checked (in the workers: sent) in batches of about this many bytes
 _CANCELLED = -1  # the digest slot of a cancelled annotation
+_AGAIN_BYTES = 1 << 16  # read first when a task is read again and the next task's offset is not known yet
 # Set in each worker process by _start_worker: the validator, the worker's own connection to the
 # document store, and the stage's conversion of records (Reader.read_tasks).
 _worker: tuple[Validator, DocumentStore | None, Callable | None]
