@@ -32,11 +32,11 @@ import jsonschema_rs
 import orjson
 
 from . import config as config_mod
-from . import graphemes
 from . import schema as schema_mod
 from ._files import markdown_table, table_cell
 from .errors import CheckFailed, InputError
 from .exports import ExportReadError, iter_raw_tasks, iter_raw_tasks_at, parse_task, raw_task_at
+from .fastpath import CleanTasks, cuts, ls_text
 from .records import Record, annotation_record, annotator_id
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
@@ -216,19 +216,6 @@ def _key(value: object) -> str | int | None:
     return value if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
-def _ls_text(piece: str) -> str:
-    """value.text as Label Studio writes it: every CR and every LF becomes a literal backslash-n."""
-    return piece.replace("\r", "\\n").replace("\n", "\\n")
-
-
-def _cuts(text: str, i: int) -> bool:
-    """True when a span boundary at code point i (0 < i < len(text)) cuts a word or a grapheme cluster."""
-    a, b = text[i - 1], text[i]
-    if (a.isalnum() or a == "_") and (b.isalnum() or b == "_"):
-        return True
-    return (a > "\x7f" or b > "\x7f" or a == "\r") and not graphemes.is_boundary(text, i)  # ASCII: boundary but CR LF
-
-
 def check_config(config_xml: str, taxonomy: Taxonomy, where: str = "config") -> None:
     """Raise ConfigError unless the labeling config has exactly the taxonomy's controls and values.
 
@@ -267,6 +254,7 @@ class Validator:
             check_config(config_xml, taxonomy, config_where)
         self.taxonomy = taxonomy
         self.schema = schema_mod.build(taxonomy)
+        self.clean = CleanTasks(taxonomy)  # the fast path for tasks with no problem (fastpath.py)
         self._schema = jsonschema_rs.validator_for(schema_mod.task_schema(self.schema))
         self._result_root = ({k: v for k, v in self.schema.items() if k not in ("type", "items")}
                              | {"type": "array", "items": {"$ref": "#/$defs/result_item"}})
@@ -401,7 +389,7 @@ class Validator:
             return None
         piece = text[start:end]
         shown = value.get("text")
-        if shown != piece and isinstance(shown, str) and shown != _ls_text(piece):
+        if shown != piece and isinstance(shown, str) and shown != ls_text(piece):
             problems.append(self._problem(ctx, "SPAN_TEXT_MISMATCH", f"{at}/{j}/value/text",
                                           f"value.text is {_show(shown)}, expected text[{start}:{end}] = {_show(piece)} "
                                           f"(or with each CR and LF written as \\n)", annotation_id, rid))
@@ -409,12 +397,12 @@ class Validator:
             problems.append(self._problem(ctx, "SPAN_WHITESPACE_ONLY", f"{at}/{j}/value",
                                           f"span [{start}, {end}) is {_show(piece)}, expected some non-whitespace text",
                                           annotation_id, rid))
-        elif (start > 0 and _cuts(text, start)) or (end < size and _cuts(text, end)):
-            cuts = [f"start {start} splits {_show(text[start - 1:start + 1])}"] if start > 0 and _cuts(text, start) else []
-            if end < size and _cuts(text, end):
-                cuts.append(f"end {end} splits {_show(text[end - 1:end + 1])}")
+        elif (start > 0 and cuts(text, start)) or (end < size and cuts(text, end)):
+            splits = [f"start {start} splits {_show(text[start - 1:start + 1])}"] if start > 0 and cuts(text, start) else []
+            if end < size and cuts(text, end):
+                splits.append(f"end {end} splits {_show(text[end - 1:end + 1])}")
             problems.append(self._problem(ctx, "SPAN_BOUNDARY_IN_WORD", f"{at}/{j}/value",
-                                          f"span {_show(piece)}: {'; '.join(cuts)}, expected whole words", annotation_id, rid))
+                                          f"span {_show(piece)}: {'; '.join(splits)}, expected whole words", annotation_id, rid))
         return start, end
 
     def _check_annotation(self, ctx, problems, at, annotation_id, result, text, complete: bool = True) -> None:
@@ -935,8 +923,9 @@ def _check(validator: Validator, documents: DocumentStore | None, path: str, ind
     Content digests (`_digest`) are taken only of a task the exact reader gave (a dict): one read as bytes
     has a byte offset, by which the Reader reads it again should one of its ids repeat."""
     task = parse_task(path, index, raw)
+    certain = isinstance(raw, bytes) and validator.clean.decode(raw) is not None
+    problems = [] if certain else validator.check_task(path, index, task)
     eager = isinstance(raw, dict)
-    problems = validator.check_task(path, index, task)
     task_id = _key(task.get("id"))
     data = task.get("data") if isinstance(task.get("data"), dict) else None
     doc_id = data.get("doc_id") if data is not None else None

@@ -1,0 +1,173 @@
+"""The fast path of `stancekit.validate`: recognise, in C as far as possible, a task with no problem at all.
+
+Most tasks of a real export are clean. For those, building a Python dict, running the JSON Schema
+over it and then walking every result item in Python (`Validator.check_task`) finds nothing, at
+about 0.5 ms a task. `CleanTasks.decode` instead decodes the task's bytes into typed msgspec
+Structs (types, required fields and bounds checked while parsing, in C) and then runs the
+semantic checks over those Structs with early exits. It answers only "certainly clean" (the typed
+task) or "not certain" (None); on None the caller runs the full `check_task`, which words every
+problem. So the fast path can be conservative (it refuses, for example, an empty `choices` list
+or a float offset that the full check would accept or word) but must never accept a task in which
+`check_task` finds a problem: tests/test_fastpath.py checks exactly that implication, on
+generated tasks and on every export fixture.
+
+The rules are the ones of `Validator.check_task` and `Validator._check_annotation` (their codes are
+listed there); the span-text rules (`ls_text`, `cuts`) live here and serve both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal, Union
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from . import graphemes
+from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
+
+
+def ls_text(piece: str) -> str:
+    """value.text as Label Studio writes it: every CR and every LF becomes a literal backslash-n."""
+    return piece.replace("\r", "\\n").replace("\n", "\\n")
+
+
+def cuts(text: str, i: int) -> bool:
+    """True when a span boundary at code point i (0 < i < len(text)) cuts a word or a grapheme cluster."""
+    a, b = text[i - 1], text[i]
+    if (a.isalnum() or a == "_") and (b.isalnum() or b == "_"):
+        return True
+    return (a > "\x7f" or b > "\x7f" or a == "\r") and not graphemes.is_boundary(text, i)  # ASCII: boundary but CR LF
+
+
+# -- the typed shape of a clean task: the export schema's types, bounds and enums, checked by msgspec
+#    while it parses. Unknown fields are ignored, as the schema ignores them. The taxonomy's names and
+#    values are built into the Structs (`_task_type`); a result item's class is picked by its from_name.
+
+_Count = Annotated[int, Meta(ge=0)]
+
+
+class Annotation(Struct, gc=False):
+    id: int
+    result: list  # of the taxonomy's item Structs (`_task_type` replaces this annotation)
+    completed_by: int | dict | UnsetType = UNSET
+    was_cancelled: bool = False
+    ground_truth: bool = False
+
+
+class Data(Struct, gc=False):
+    text: str = msgspec.field(name=TEXT_NAME)
+    doc_id: str | UnsetType = UNSET
+    title: str | None | UnsetType = UNSET
+    chunk: _Count = 0
+    offset: _Count = 0
+
+
+class Task(Struct, gc=False):
+    id: int
+    data: Data
+    annotations: list[Annotation]
+    drafts: list[int | dict] | UnsetType = UNSET
+    predictions: list[int | dict] | UnsetType = UNSET
+
+
+def _one_of(values: Iterable[str]) -> object:
+    """A list of exactly one of `values` (labels and choices are single-choice controls)."""
+    return Annotated[list[Literal[tuple(values)]], Meta(min_length=1, max_length=1)]  # type: ignore[misc]
+
+
+def _task_type(taxonomy: Taxonomy) -> tuple[type, type, dict[str, type]]:
+    """(task Struct, span item Struct, {question name: its choice item Struct}) of the taxonomy's labeling config:
+    the result items are a union tagged by from_name (a relation, which has none, is refused)."""
+    span_value = msgspec.defstruct("SpanValue", [("start", int), ("end", int), ("labels", _one_of(taxonomy.label_names)),
+                                                 ("text", str | UnsetType, UNSET)], gc=False)
+    item = [("id", str), ("to_name", Literal[TEXT_NAME]), ("type", Literal["labels"]), ("value", span_value)]
+    span = msgspec.defstruct("Span", item, tag_field="from_name", tag=LABELS_NAME, gc=False)
+    choices = {}
+    for q in taxonomy.questions:
+        fields: list[tuple[str, Any] | tuple[str, Any, Any]] = [("choices", _one_of(q.value_names))]
+        if q in taxonomy.region_attributes:
+            fields += [("start", int | UnsetType, UNSET), ("end", int | UnsetType, UNSET), ("text", str | UnsetType, UNSET)]
+        value = msgspec.defstruct(f"{q.name}Value", fields, gc=False)
+        choice = msgspec.defstruct(q.name, [("id", str), ("to_name", Literal[TEXT_NAME]), ("type", Literal["choices"]),
+                                            ("value", value)], tag_field="from_name", tag=q.name, gc=False)
+        choices[q.name] = choice
+    annotation = msgspec.defstruct("Annotation", [("result", list[Union[(span, *choices.values())]])],  # type: ignore[misc]
+                                   bases=(Annotation,), gc=False)
+    task = msgspec.defstruct("Task", [("annotations", list[annotation])], bases=(Task,), gc=False)  # type: ignore[valid-type]
+    return task, span, choices
+
+
+class CleanTasks:
+    """Recognises clean tasks for one taxonomy. Build once, then call `decode` per task."""
+
+    def __init__(self, taxonomy: Taxonomy):
+        task, self._span, items = _task_type(taxonomy)  # items: question name -> its choice item Struct
+        self._decoder: msgspec.json.Decoder[Task] = msgspec.json.Decoder(task)
+        self._region = frozenset(items[q.name] for q in taxonomy.region_attributes)
+        self._attributes = {label: frozenset(items[q.name] for q in taxonomy.attributes_for(label))
+                            for label in taxonomy.label_names}
+        self._required_attributes = {
+            label: frozenset(items[q.name] for q in taxonomy.attributes_for(label) if q.required)
+            for label in taxonomy.label_names
+        }
+        self._required_questions = frozenset(items[q.name] for q in taxonomy.document_choices if q.required)
+        self._incompatible = {
+            (items[q.name], v.value): frozenset(v.incompatible_labels)
+            for q in taxonomy.document_choices for v in q.values if v.incompatible_labels
+        }
+
+    def decode(self, raw: bytes) -> Task | None:
+        """The task of the JSON bytes `raw` when it is certainly clean (`Validator.check_task` would find
+        no problem in it), else None (not certain: run the full check). Never raises."""
+        try:  # msgspec refuses a lone surrogate escape ("\\ud83d"), as parse_task does
+            task = self._decoder.decode(raw)
+        except (msgspec.DecodeError, RecursionError):
+            return None
+        if task.drafts or not task.annotations:
+            return None
+        text = task.data.text
+        for annotation in task.annotations:
+            if annotation.was_cancelled or not self._clean_result(annotation.result, text):
+                return None
+        return task
+
+    def _clean_result(self, result: list[Any], text: str) -> bool:
+        """Whether one submitted annotation's result list (of typed items) is clean against the task text."""
+        span: Any = self._span
+        spans: dict[str, str] = {}  # region id -> label
+        places: set[tuple[str, int, int]] = set()
+        size = len(text)
+        for item in result:
+            if type(item) is not span:
+                continue
+            value = item.value
+            start, end, label = value.start, value.end, value.labels[0]
+            if item.id in spans or not 0 <= start < end <= size or (label, start, end) in places:
+                return False
+            spans[item.id] = label
+            places.add((label, start, end))
+            piece = text[start:end]
+            shown = value.text
+            if ((shown is not UNSET and shown != piece and shown != ls_text(piece)) or piece.isspace()
+                    or (start > 0 and cuts(text, start)) or (end < size and cuts(text, end))):
+                return False
+        region = self._region  # the Structs of per-region attributes
+        answered = [(item.id, type(item)) for item in result if type(item) in region]
+        given = set(answered)
+        attributes = self._attributes
+        asked = {(rid, kind) for rid, label in spans.items() for kind in attributes[label]}
+        if len(given) != len(answered) or not given <= asked:
+            return False  # an attribute answered twice for one span, for no span, or for a span it is not asked for
+        if given != asked:
+            required = self._required_attributes
+            if not {(rid, kind) for rid, label in spans.items() for kind in required[label]} <= given:
+                return False
+        answers = {type(item): item.value.choices[0] for item in result if type(item) is not span and type(item) not in region}
+        if len(answers) != len(result) - len(spans) - len(answered) or not self._required_questions <= answers.keys():
+            return False  # a document question answered twice, or a required one not at all
+        for kind, answer in answers.items():
+            excluded = self._incompatible.get((kind, answer))
+            if excluded and not excluded.isdisjoint(spans.values()):
+                return False
+        return True

@@ -1,0 +1,130 @@
+"""The fast path (stancekit.fastpath) accepts only tasks in which the full check finds no problem.
+
+The property checked everywhere: `CleanTasks.decode(raw) is not None` implies
+`Validator.check_task(...) == []`. It is checked on the real export, on the export with each
+validator code's defect, on random mutations of the real export, and on one-span tasks over texts
+with emoji, flags, combining marks, CRLF and Cyrillic; on the real export and the one-span tasks
+the fast path must also accept what the full check finds clean (else it would not be fast).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from export_mutations import DEFECTS, TAXONOMY, base_export
+from stancekit import validate
+from test_validate import JSON_VALUES, TEXTS, _one_span_export, _paths
+
+VALIDATOR = validate.Validator(TAXONOMY)
+
+
+def _verdicts(tasks: list) -> list[tuple[bool, list]]:
+    """(accepted by the fast path, check_task's problems) of each task, each read from its JSON bytes."""
+    out = []
+    for index, task in enumerate(tasks):
+        if not isinstance(task, dict):  # not a task: the reader refuses it before any check
+            continue
+        raw = json.dumps(task, ensure_ascii=False).encode()
+        out.append((VALIDATOR.clean.decode(raw) is not None, VALIDATOR.check_task("export.json", index, json.loads(raw))))
+    return out
+
+
+def test_the_real_export_takes_the_fast_path():
+    verdicts = _verdicts(base_export())
+    assert [accepted for accepted, _ in verdicts] == [problems == [] for _, problems in verdicts]
+    assert sum(accepted for accepted, _ in verdicts) >= 5  # all but the task with a warning
+
+
+# the codes of the Reader (identity across tasks, the documents): not check_task's to find
+READER_CODES = {"UNKNOWN_DOCUMENT", "TASK_TEXT_MISMATCH", "CONFLICTING_TASK", "DUPLICATE_ANNOTATION",
+                "CONFLICTING_ANNOTATION", "ANNOTATOR_MISSING", "REPEATED_ANNOTATOR"}
+
+
+def _clean_tasks() -> list:
+    """The tasks of the real export in which the full check finds nothing."""
+    return [task for task, (_, problems) in zip(base_export(), _verdicts(base_export())) if not problems]
+
+
+@pytest.mark.parametrize("code", sorted(set(DEFECTS) - READER_CODES))
+def test_a_task_with_a_defect_is_left_to_the_full_check(code):
+    tasks = _clean_tasks()
+    pointer = DEFECTS[code](tasks)  # the defect lands on an otherwise clean task
+    verdicts = _verdicts(tasks)
+    defective = verdicts[int(pointer.split("/")[1])]
+    assert code in {p.code for p in defective[1]}
+    assert not defective[0]
+    assert not [problems for accepted, problems in verdicts if accepted and problems]
+
+
+@given(data=st.data())
+def test_a_mutated_task_is_accepted_only_when_the_full_check_finds_nothing(data):
+    tasks = base_export()[:2]
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(list(_paths(tasks))[1:]))
+        parent = tasks
+        for key in path[:-1]:
+            parent = parent[key]
+        if data.draw(st.booleans()):
+            del parent[path[-1]]  # a field, or an item, choice, annotation
+        elif data.draw(st.booleans()) and isinstance(parent, list):
+            parent.append(parent[path[-1]])  # a repeated item, annotation or choice
+        else:
+            parent[path[-1]] = data.draw(JSON_VALUES | st.integers(-2, 3000) | st.sampled_from(_NAMES))
+    for accepted, problems in _verdicts(tasks):
+        assert not (accepted and problems), problems
+
+
+_NAMES = [*TAXONOMY.label_names, *(q.name for q in TAXONOMY.questions),
+          *(v for q in TAXONOMY.questions for v in q.value_names), "labels", "choices", "relation", "text"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=TEXTS, data=st.data())
+def test_a_span_is_accepted_exactly_when_the_full_check_finds_nothing(text, data):
+    start = data.draw(st.integers(-1, len(text)))
+    end = data.draw(st.integers(start, len(text) + 1))
+    piece = text[max(start, 0):max(end, 0)]
+    shown = data.draw(st.sampled_from([piece, piece.replace("\r", "\\n").replace("\n", "\\n"), piece + "x", piece.strip()]))
+    [(accepted, problems)] = _verdicts(_one_span_export(text, start, end, shown))
+    assert accepted == (problems == []), problems
+
+
+def _first_span(task: dict) -> dict:
+    return next(item for item in task["annotations"][0]["result"] if item["type"] == "labels")
+
+
+@pytest.mark.parametrize("change", [
+    lambda task: _first_span(task)["value"].update(start=float(_first_span(task)["value"]["start"])),  # 3.0
+    lambda task: _first_span(task).update(id=7),
+    lambda task: task["annotations"][0].update(was_cancelled=True),
+    lambda task: task.update(drafts=[{"id": 1, "result": []}]),
+    lambda task: task["annotations"][0]["result"].append({"from_id": "a", "to_id": "b", "type": "relation"}),
+], ids=["float offset", "integer region id", "cancelled", "draft", "relation"])
+def test_what_the_full_check_would_word_or_accept_is_left_to_it(change):
+    """Conservative refusals: the full check accepts these, or words them; the fast path does not decide."""
+    task = _clean_tasks()[0]
+    change(task)
+    assert VALIDATOR.clean.decode(json.dumps(task, ensure_ascii=False).encode()) is None
+
+
+def test_a_lone_surrogate_is_left_to_the_exact_reader():
+    task = _clean_tasks()[0]
+    raw = json.dumps(task).replace('"text": "', '"text": "\\ud83d', 1).encode()
+    assert b"\\ud83d" in raw and VALIDATOR.clean.decode(raw) is None
+
+
+def test_a_second_span_under_a_region_id_is_left_to_the_full_check():
+    """Its attributes are the first span's, so only the region id itself tells (DUPLICATE_REGION_ID)."""
+    task, result = next((task, a["result"]) for task in _clean_tasks() for a in task["annotations"]
+                        if len({item["value"]["labels"][0] for item in a["result"] if item["type"] == "labels"}) > 1)
+    spans = [item for item in result if item["type"] == "labels"]
+    first = spans[0]
+    other = next(item for item in spans if item["value"]["labels"] != first["value"]["labels"])
+    result.append({**first, "value": {**other["value"], "labels": first["value"]["labels"]}})
+    [(accepted, problems)] = _verdicts([task])
+    assert [p.code for p in problems] == ["DUPLICATE_REGION_ID"]
+    assert not accepted
