@@ -505,3 +505,41 @@ def test_a_file_changed_before_a_repeat_is_read_again_is_a_one_line_error(change
     with pytest.raises(ExportReadError) as raised:
         next(checked)
     assert str(raised.value).startswith(says) and "\n" not in str(raised.value)
+
+
+def _feed(fd: int, data: bytes) -> None:
+    with open(fd, "wb") as stream:
+        stream.write(data)
+
+
+def test_repeats_in_pipes_are_compared_without_reading_again(tmp_path, monkeypatch):
+    """A pipe (`stancekit validate <(cat a.json) <(cat b.json)`) cannot be read again by offset: its tasks are
+    digested as they are checked, with the same verdicts as the files themselves (no "cannot read")."""
+    import os
+    import threading
+
+    tasks = base_export()
+    again = _reordered(copy.deepcopy(tasks))
+    again[2]["annotations"][1]["lead_time"] += 1
+    contents = [json.dumps(tasks, ensure_ascii=False).encode(), json.dumps(again, indent=2).encode()]
+    files = []
+    for n, content in enumerate(contents):
+        files.append(tmp_path / f"file{n}.json")
+        files[-1].write_bytes(content)
+    expected = _identity_run(files, 1, monkeypatch)
+    pipes, writers = [], []
+    for content in contents:  # what the shell's process substitution passes: /dev/fd/N of a pipe
+        read, write = os.pipe()
+        pipes.append(Path(f"/dev/fd/{read}"))
+        writers.append(threading.Thread(target=_feed, args=(write, content)))
+        writers[-1].start()
+    try:
+        got = _identity_run(pipes, 1, monkeypatch)
+    finally:
+        for writer, pipe in zip(writers, pipes):
+            writer.join(5)
+            os.close(int(pipe.name))
+    for pipe, file in zip(pipes, files):
+        got = [tuple(str(v).replace(str(pipe), str(file)) for v in problem) for problem in got]
+    assert got == expected and ("CONFLICTING_ANNOTATION", str(files[1]), "/2/annotations/1") in [p[:3] for p in got]
+    assert sum(p[0] == "DUPLICATE_ANNOTATION" for p in got) == sum(len(t["annotations"]) for t in tasks) - 1

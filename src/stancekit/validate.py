@@ -20,6 +20,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import stat
 import zlib
 from array import array
 from collections import Counter, deque
@@ -547,7 +548,8 @@ class Reader:
         self.predictions_ids_only = 0  # predictions given as ids only (a plain export), skipped
         self._files: list[str] = []  # every file read, once per read, so that a location packs into 64 bits (_where)
         self._offsets: list[array] = []  # per file read: the byte offset of each task, -1 from the exact reader
-        self._stats: list[tuple[int, int] | None] = []  # per file read: (size, mtime_ns) when its read began
+        self._stats: list[tuple[int, int] | None] = []  # per file read: (size, mtime_ns) when its read began, None
+        # for a file that cannot be read again (a pipe)
         self._read_again: dict[tuple[int, int], list] = {}  # (file number, index) -> [bytes, task parsed or None]
         # of the last few tasks read again
         # The content of the first occurrence: a 32-bit digest of data or annotation for a task the exact
@@ -603,9 +605,12 @@ class Reader:
 
     def _checked(self, path: str, records: bool, convert: Callable | None) -> Iterator[list[tuple[int, _Checked]]]:
         """Batches of (index, what `_check` found) for the tasks of one export, in task order."""
-        raws = _noting(iter_raw_tasks_at(path), self._offsets[-1])
+        again = self._stats[-1] is not None
+        raws = _noting(iter_raw_tasks_at(path), self._offsets[-1], again)
         if self.on_bytes is not None:
             raws = _counting(raws, self.on_bytes)
+        if not again:  # a pipe: its tasks are parsed here, so that their digests are taken as they are checked
+            raws = ((index, parse_task(path, index, raw)) for index, raw in raws)
         try:
             size = os.path.getsize(path)
         except OSError:
@@ -1020,20 +1025,23 @@ def _done(item) -> tuple:
     return item.get()
 
 
-def _noting(tasks: Iterator[tuple[int, int, bytes | dict]], offsets: array) -> Iterator[tuple[int, bytes | dict]]:
-    """The (index, task) of `iter_raw_tasks_at`, each task's byte offset appended to `offsets` (at its index)."""
+def _noting(tasks: Iterator[tuple[int, int, bytes | dict]], offsets: array, again: bool
+            ) -> Iterator[tuple[int, bytes | dict]]:
+    """The (index, task) of `iter_raw_tasks_at`, each task's byte offset appended to `offsets` (at its index):
+    -1 for a task of the exact reader, or of a file that cannot be read again (`again` False)."""
     for index, offset, raw in tasks:
-        offsets.append(offset)
+        offsets.append(offset if again else -1)
         yield index, raw
 
 
 def _stat(path: str) -> tuple[int, int] | None:
-    """(size in bytes, modification time in ns) of a file, to tell whether it changed; None when it has none."""
+    """(size in bytes, modification time in ns) of a regular file, to tell whether it changed; None for
+    anything else (a pipe, which cannot be read again; a missing file)."""
     try:
-        stat = os.stat(path)
+        found = os.stat(path)
     except OSError:
         return None
-    return stat.st_size, stat.st_mtime_ns
+    return (found.st_size, found.st_mtime_ns) if stat.S_ISREG(found.st_mode) else None
 
 
 def _counting(raws: Iterator[tuple[int, bytes | dict]], on_bytes: Callable[[int], None]) -> Iterator:
