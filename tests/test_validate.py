@@ -444,7 +444,8 @@ def test_a_repeat_is_compared_as_json_not_as_bytes(exact, changed, tmp_path, mon
     """The tasks of one export written again otherwise (keys in another order, indented, "\\u00e9" for "é")
     repeat as DUPLICATE_ANNOTATIONs, none CONFLICTING; a real change of an annotation is CONFLICTING_ANNOTATION
     and of a task's data CONFLICTING_TASK, exactly there. Alike when either file goes to the exact reader
-    (a NaN in its first task: its digests are taken as it is checked, the other side's read again by offset),
+    (a NaN in its fourth task: the digests of the tasks from there on are taken as they are checked, the other
+    side's tasks read again by offset),
     and in one process or two workers."""
     from stancekit.exports import iter_raw_tasks_at
 
@@ -456,13 +457,13 @@ def test_a_repeat_is_compared_as_json_not_as_bytes(exact, changed, tmp_path, mon
         again[4]["data"]["note"] = "edited"
     for chosen, name in ((tasks, "first"), (again, "second")):
         if exact == name:
-            chosen[0]["meta"] = {"score": float("nan")}  # not JSON to the scan: this file is read exactly from task 0 on
+            chosen[3]["meta"] = {"score": float("nan")}  # not JSON to the scan: the exact reader reads on from task 3
     first = write(tasks, tmp_path / "first.json")
     second = tmp_path / "second.json"
     second.write_text(json.dumps(again, ensure_ascii=True, indent=2), encoding="utf-8")
     assert "café" in first.read_text(encoding="utf-8") and "caf\\u00e9" in second.read_text(encoding="utf-8")
     for path, name in ((first, "first"), (second, "second")):
-        assert {type(raw) for _, _, raw in iter_raw_tasks_at(path)} == {dict if exact == name else bytes}
+        assert [type(raw) for _, _, raw in iter_raw_tasks_at(path)] == [bytes] * 3 + [dict if exact == name else bytes] * 3
     runs = [_identity_run([first, second], workers, monkeypatch) for workers in (1, 2)]
     assert runs[0] == runs[1]
     identity = [(code, file, pointer, message) for code, file, pointer, message in runs[0] if file == str(second)]
