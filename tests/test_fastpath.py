@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from export_mutations import DEFECTS, TAXONOMY, base_export
+from export_mutations import DEFECTS, TAXONOMY, base_export, documents_parquet
 from stancekit import validate
+from stancekit.documents import DocumentStore
 from test_validate import JSON_VALUES, TEXTS, _one_span_export, _paths
 
 VALIDATOR = validate.Validator(TAXONOMY)
@@ -128,3 +129,32 @@ def test_a_second_span_under_a_region_id_is_left_to_the_full_check():
     [(accepted, problems)] = _verdicts([task])
     assert [p.code for p in problems] == ["DUPLICATE_REGION_ID"]
     assert not accepted
+
+
+class _Unsure:
+    """A fast path that is never sure: forces `_check` to parse and check every task the full way."""
+
+    def decode(self, raw: bytes) -> None:
+        return None
+
+
+@pytest.mark.parametrize("change", [
+    lambda task: None,
+    lambda task: task["data"].update(offset=task["data"].get("offset", 0) + 1),  # TASK_TEXT_MISMATCH
+    lambda task: task["data"].pop("doc_id"),  # UNKNOWN_DOCUMENT
+    lambda task: task["annotations"][0].pop("completed_by"),  # ANNOTATOR_MISSING, in the Reader
+    lambda task: task["annotations"][0].update(ground_truth=True, completed_by={"id": 3, "email": "a@b.org"}),
+], ids=["as exported", "text not the document's", "no doc_id", "no annotator", "ground truth by email"])
+def test_a_typed_task_is_checked_as_its_dict(change, tmp_path):
+    """`_check` without records reads a task the fast path accepts from its typed Structs (`_check_typed`):
+    it must find what the dict path finds, but the content digests that only the dict path takes."""
+    documents = DocumentStore.open(documents_parquet(tmp_path / "documents.parquet"))
+    full = validate.Validator(TAXONOMY)
+    full.clean = _Unsure()  # type: ignore[assignment]
+    for index, task in enumerate(_clean_tasks()):
+        change(task)
+        raw = json.dumps(task, ensure_ascii=False).encode()
+        assert VALIDATOR.clean.decode(raw) is not None
+        typed = validate._check(VALIDATOR, documents, "e.json", index, raw, records=False)
+        parsed = validate._check(full, documents, "e.json", index, raw, records=False)
+        assert typed == parsed

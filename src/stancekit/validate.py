@@ -31,8 +31,10 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import jsonschema_rs
 import orjson
+from msgspec import UNSET
 
 from . import config as config_mod
+from . import fastpath
 from . import schema as schema_mod
 from ._files import markdown_table, table_cell
 from .errors import CheckFailed, InputError
@@ -927,9 +929,11 @@ def _check(validator: Validator, documents: DocumentStore | None, path: str, ind
     own) take the vote of each annotation and, with `records`, build its record (passed through `convert`).
     Content digests (`_digest`) are taken only of a task the exact reader gave (a dict): one read as bytes
     has a byte offset, by which the Reader reads it again should one of its ids repeat."""
+    typed = validator.clean.decode(raw) if isinstance(raw, bytes) else None  # None: not certainly clean
+    if typed is not None and not records:
+        return _check_typed(validator, documents, path, index, typed)
     task = parse_task(path, index, raw)
-    certain = isinstance(raw, bytes) and validator.clean.decode(raw) is not None
-    problems = [] if certain else validator.check_task(path, index, task)
+    problems = [] if typed is not None else validator.check_task(path, index, task)
     eager = isinstance(raw, dict)
     task_id = _key(task.get("id"))
     data = task.get("data") if isinstance(task.get("data"), dict) else None
@@ -964,6 +968,26 @@ def _check(validator: Validator, documents: DocumentStore | None, path: str, ind
     identified = task_id is not None and isinstance(doc_id, str)
     return _Checked(task_id, problems, doc_id, chunk, _hash((task_id, doc_id, chunk)) if identified else None,
                     _digest(data) if identified and eager else 0, annotations, len(drafts) if isinstance(drafts, list) else 0)
+
+
+def _check_typed(validator: Validator, documents: DocumentStore | None, path: str, index: int,
+                 task: fastpath.Task) -> _Checked:
+    """`_check` without records of a task read as bytes that the fast path found clean (`CleanTasks.decode`),
+    from its typed Structs: no dict is built. The same _Checked as `_check` would give (data.chunk
+    defaults to 0 in both, a missing doc_id is None); tests/test_fastpath.py compares the two."""
+    data = task.data
+    doc_id = None if data.doc_id is UNSET else data.doc_id
+    problems = _document_problems(validator, documents, (path, index, task.id), doc_id, data.text, data.offset)
+    clean = doc_id and not any(p.level == ERROR for p in problems)
+    annotations = []
+    for i, annotation in enumerate(task.annotations):
+        vote = None
+        if clean:
+            annotator = annotator_id(annotation.completed_by)  # UNSET: nobody, as a missing completed_by
+            vote = (annotator, annotation.ground_truth, _hash((doc_id, data.chunk, annotator, int(annotation.ground_truth))))
+        annotations.append((i, annotation.id, 0, _hash((task.id, doc_id, data.chunk, annotation.id)), vote, None))
+    key = _hash((task.id, doc_id, data.chunk)) if doc_id is not None else None
+    return _Checked(task.id, problems, doc_id, data.chunk, key, 0, annotations, 0)
 
 
 def _start_worker(validator: Validator, documents: DocumentStore | None, convert: Callable | None) -> None:
