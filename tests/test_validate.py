@@ -19,7 +19,7 @@ from export_mutations import DEFECTS, ROOT, TAXONOMY, base_export, documents_par
 from stancekit import schema, validate
 from stancekit.cli import main
 from stancekit.documents import DocumentStore
-from stancekit.exports import ExportReadError
+from stancekit.exports import ExportReadError, iter_raw_tasks_at
 
 CONFIG = (ROOT / "schema/labeling-config.xml").read_text(encoding="utf-8")
 
@@ -544,3 +544,23 @@ def test_repeats_in_pipes_are_compared_without_reading_again(tmp_path, monkeypat
         got = [tuple(str(v).replace(str(pipe), str(file)) for v in problem) for problem in got]
     assert got == expected and ("CONFLICTING_ANNOTATION", str(files[1]), "/2/annotations/1") in [p[:3] for p in got]
     assert sum(p[0] == "DUPLICATE_ANNOTATION" for p in got) == sum(len(t["annotations"]) for t in tasks) - 1
+
+
+def test_a_batch_sent_by_offset_is_read_as_it_was_scanned(tmp_path):
+    """Workers read a batch of a regular file themselves (`_ByOffset`); a file changed since its read
+    began is a one-line ExportReadError, not tasks cut from other bytes."""
+    from array import array
+
+    export = write(base_export(), tmp_path / "e.json")
+    offsets, batch = array("q"), []
+    for index, offset, raw in iter_raw_tasks_at(export):
+        offsets.append(offset)
+        batch.append((index, raw))
+    validate._start_worker(validate.Validator(TAXONOMY), None, None)
+    by_value = validate._check_batch(str(export), batch, True)
+    shipped = validate._by_offset(batch, offsets, validate._stat(str(export)))
+    assert isinstance(shipped, validate._ByOffset)
+    assert validate._check_batch(str(export), shipped, True) == by_value
+    export.write_bytes(export.read_bytes().replace(b'"text"', b'"Text"', 1))
+    checked, error = validate._check_batch(str(export), shipped, True)
+    assert checked == [] and "changed while it was read" in str(error) and "\n" not in str(error)

@@ -630,7 +630,11 @@ class Reader:
         try:
             with multiprocessing.get_context("fork").Pool(workers, _start_worker, (self.validator, self.documents, convert)) as pool:
                 for batch in _batches(raws):
-                    pending.append(batch if isinstance(batch, Exception) else pool.apply_async(_check_batch, (path, batch, records)))
+                    if isinstance(batch, Exception):
+                        pending.append(batch)
+                    else:  # from a file that can be read again, the worker reads the bytes itself
+                        shipped = _by_offset(batch, self._offsets[-1], self._stats[-1]) if again else batch
+                        pending.append(pool.apply_async(_check_batch, (path, shipped, records)))
                     while len(pending) > 2 * workers + 1 or (pending and isinstance(pending[-1], Exception)):
                         yield from _finish(_done(pending.popleft()))
                 while pending:
@@ -1008,11 +1012,40 @@ def _check_all(validator: Validator, documents: DocumentStore | None, path: str,
     return checked, None
 
 
-def _check_batch(path: str, batch: list[tuple[int, bytes | dict]], records: bool
+def _check_batch(path: str, batch: list[tuple[int, bytes | dict]] | _ByOffset, records: bool
                  ) -> tuple[list[tuple[int, _Checked]], ExportReadError | None]:
-    """`_check_all` in a worker process."""
+    """`_check_all` in a worker process; a batch shipped `_by_offset` is first read from the file."""
     validator, documents, convert = _worker
+    if isinstance(batch, _ByOffset):
+        with open(path, "rb") as stream:
+            stream.seek(batch.start)
+            data = stream.read(batch.end - batch.start)
+        if len(data) != batch.end - batch.start or _stat(path) != batch.stat:
+            return [], ExportReadError(path, f"changed while it was read (at byte {batch.start}): read it again when it "
+                                             f"is complete")
+        batch = [(index, data[start:end]) for index, start, end in batch.tasks]
     return _check_all(validator, documents, path, batch, records, convert)
+
+
+@dataclass
+class _ByOffset:
+    """A batch of tasks sent to a worker by place instead of by value: bytes [start, end) of the file, and
+    (index, start, end) of each task in them. Saves copying each task's bytes through a pipe."""
+
+    start: int
+    end: int
+    tasks: list[tuple[int, int, int]]
+    stat: tuple[int, int] | None  # (size, mtime) of the file when its read began (`_stat`)
+
+
+def _by_offset(batch: list[tuple[int, bytes | dict]], offsets: array, stat: tuple[int, int] | None
+               ) -> list[tuple[int, bytes | dict]] | _ByOffset:
+    """The batch as a `_ByOffset`, when each of its tasks was read as bytes at a known offset (else itself)."""
+    if any(type(raw) is not bytes or offsets[index] < 0 for index, raw in batch):
+        return batch
+    start = offsets[batch[0][0]]
+    return _ByOffset(start, offsets[batch[-1][0]] + len(batch[-1][1]),
+                     [(index, offsets[index] - start, offsets[index] - start + len(raw)) for index, raw in batch], stat)
 
 
 def _finish(result: tuple[list[tuple[int, _Checked]], ExportReadError | None]) -> Iterator[list[tuple[int, _Checked]]]:
