@@ -4,8 +4,11 @@ Every problem is a `Problem` record with a stable code from `CODES`, a level, th
 annotation and region it is about, and an RFC 6901 JSON pointer into the export file.
 Structure is checked by the JSON Schema generated from the taxonomy (`stancekit.schema`,
 compiled once with jsonschema-rs); what a schema cannot express (offsets against the text,
-joins between items, counts, contradictions) is checked here. Exports are streamed task by
-task (`stancekit.exports.iter_tasks`), so memory does not grow with the export.
+joins between items, counts, contradictions) is checked here. Most tasks of a real export have
+no problem at all: `stancekit.fastpath` recognises those first (typed msgspec Structs, in C), and
+only the others go through the JSON Schema and the checks here, which word every problem. Exports
+are streamed task by task (`stancekit.exports.iter_raw_tasks_at`), so memory does not grow with the
+export.
 
 Library use (e.g. a release refusing invalid input):
 
