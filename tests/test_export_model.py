@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from export_mutations import DEFECTS, TAXONOMY, base_export, documents_parquet, write
-from stancekit import graphemes, release, validate
+from stancekit import fastpath, graphemes, release, validate
 from stancekit.documents import DocumentStore
 
 SLOW = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -172,7 +172,7 @@ def test_tasks_and_validate_agree_on_skin_tones_and_tag_sequences():
         assert not graphemes.is_boundary(text, inside)
         cut = tasks.chunk_bounds(text.replace(" ", ""), inside)[0][1]  # no space to cut at: the grapheme rule decides
         assert graphemes.is_boundary(text.replace(" ", ""), cut)
-    assert validate._cuts("a👍🏽", 2) and not validate._cuts("a👍🏽", 1)
+    assert fastpath.cuts("a👍🏽", 2) and not fastpath.cuts("a👍🏽", 1)
 
 
 @pytest.mark.parametrize("text", ["Кремль\r\nсказал", "e\u0301e\u0301", "🇷🇺🇺🇦"])
