@@ -49,6 +49,7 @@ import time
 from pathlib import Path
 
 from stancekit import taxonomy as taxonomy_mod
+from stancekit.fastpath import ls_text
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "schema" / "labeling-config.xml"
@@ -84,11 +85,6 @@ def _region_id(rng: random.Random) -> str:
     return "".join(rng.choice(REGION_ID_CHARS) for _ in range(10))
 
 
-def _ls_text(piece: str) -> str:
-    """value.text as Label Studio exports it: every CR and LF becomes a literal backslash-n."""
-    return piece.replace("\r", "\\n").replace("\n", "\\n")
-
-
 def _choice_item(rid: str, name: str, value: dict) -> dict:
     return {"value": value, "id": rid, "from_name": name, "to_name": taxonomy_mod.TEXT_NAME,
             "type": "choices", "origin": "manual"}
@@ -96,7 +92,7 @@ def _choice_item(rid: str, name: str, value: dict) -> dict:
 
 def _span_items(rng: random.Random, tax: taxonomy_mod.Taxonomy, text: str, start: int, end: int, label: str) -> list[dict]:
     """A span and its per-region choices, sharing one region id (as Label Studio writes them)."""
-    rid, piece = _region_id(rng), _ls_text(text[start:end])
+    rid, piece = _region_id(rng), ls_text(text[start:end])
     items = [{"value": {"start": start, "end": end, "text": piece, "labels": [label]}, "id": rid,
               "from_name": taxonomy_mod.LABELS_NAME, "to_name": taxonomy_mod.TEXT_NAME, "type": "labels",
               "origin": "manual"}]
@@ -158,7 +154,7 @@ def inject_defect(task: dict, kind: int, tax: taxonomy_mod.Taxonomy) -> str:
         for item in result:
             if item["id"] == rid:
                 item["value"]["start"] += 1
-                item["value"]["text"] = _ls_text(text[item["value"]["start"]:item["value"]["end"]])
+                item["value"]["text"] = ls_text(text[item["value"]["start"]:item["value"]["end"]])
         return "SPAN_BOUNDARY_IN_WORD"
     name, value = contradicting[0]
     for item in result:
