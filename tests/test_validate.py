@@ -130,6 +130,8 @@ def test_several_files_are_reported_with_their_names(tmp_path):
     (lambda good: good[: len(good) // 2], "truncated"),
     (lambda good: good[:-1], "truncated"),
     (lambda good: good.replace(b'"text"', b'"t\xffxt"', 1), "not valid UTF-8"),
+    # in a field that no check reads, of a task that is otherwise clean (the fast path must not skip over it)
+    (lambda good: good.replace(b'"origin": "manual"', b'"origin": "m\xffnual"', 1), "not valid UTF-8"),
     (lambda good: b'{"tasks": []}', "expected a JSON array"),
     (lambda good: b"", "empty file"),
     (lambda good: b"[1, 2]", "not a JSON object"),
