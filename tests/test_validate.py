@@ -486,6 +486,25 @@ def test_a_repeat_is_compared_as_json_not_as_bytes(exact, changed, tmp_path, mon
     assert [p for p in identity if p[0] != "SPAN_BOUNDARY_IN_WORD"] == expected
 
 
+@pytest.mark.parametrize("exact", [False, True])
+def test_an_annotation_id_repeated_within_one_task_is_compared_by_its_content(exact, tmp_path, monkeypatch):
+    """Two annotations of one task under one id are one task's bytes on either side: only their contents tell a
+    DUPLICATE_ANNOTATION (same content) from a CONFLICTING_ANNOTATION, read as bytes or by the exact reader."""
+    tasks = base_export()[:1]
+    annotations = tasks[0]["annotations"]
+    edited = copy.deepcopy(annotations[0])
+    edited["lead_time"] = 12345.5
+    annotations += [edited, copy.deepcopy(annotations[0])]
+    if exact:
+        tasks[0]["meta"] = {"score": float("nan")}  # not JSON to the scan: the exact reader gives the task
+    path = write(tasks, tmp_path / "e.json")
+    assert [type(raw) for _, _, raw in iter_raw_tasks_at(path)] == [dict if exact else bytes]
+    found = [p[:3] for p in _identity_run([path], 1, monkeypatch) if p[0].endswith("_ANNOTATION")]
+    n = len(annotations)
+    assert found == [("CONFLICTING_ANNOTATION", str(path), f"/0/annotations/{n - 2}"),
+                     ("DUPLICATE_ANNOTATION", str(path), f"/0/annotations/{n - 1}")]
+
+
 @pytest.mark.parametrize("change", ["rewritten", "same size and time"])
 def test_a_file_changed_before_a_repeat_is_read_again_is_a_one_line_error(change, tmp_path):
     """A repeat reads the first occurrence again from its file: when that file changed since it was read,
