@@ -488,8 +488,10 @@ def test_a_repeat_is_compared_as_json_not_as_bytes(exact, changed, tmp_path, mon
 
 @pytest.mark.parametrize("exact", [False, True])
 def test_an_annotation_id_repeated_within_one_task_is_compared_by_its_content(exact, tmp_path, monkeypatch):
-    """Two annotations of one task under one id are one task's bytes on either side: only their contents tell a
-    DUPLICATE_ANNOTATION (same content) from a CONFLICTING_ANNOTATION, read as bytes or by the exact reader."""
+    """Two annotations of one task under one id lie in the same task bytes: only their contents tell a
+    DUPLICATE_ANNOTATION (same content) from a CONFLICTING_ANNOTATION, in that task and in a copy of it (whose
+    bytes equal the first task's, but whose edited annotation sits at another place than the first of its id),
+    read as bytes or by the exact reader."""
     tasks = base_export()[:1]
     annotations = tasks[0]["annotations"]
     edited = copy.deepcopy(annotations[0])
@@ -497,12 +499,13 @@ def test_an_annotation_id_repeated_within_one_task_is_compared_by_its_content(ex
     annotations += [edited, copy.deepcopy(annotations[0])]
     if exact:
         tasks[0]["meta"] = {"score": float("nan")}  # not JSON to the scan: the exact reader gives the task
+    tasks.append(copy.deepcopy(tasks[0]))
     path = write(tasks, tmp_path / "e.json")
-    assert [type(raw) for _, _, raw in iter_raw_tasks_at(path)] == [dict if exact else bytes]
+    assert [type(raw) for _, _, raw in iter_raw_tasks_at(path)] == [dict if exact else bytes] * 2
     found = [p[:3] for p in _identity_run([path], 1, monkeypatch) if p[0].endswith("_ANNOTATION")]
     n = len(annotations)
-    assert found == [("CONFLICTING_ANNOTATION", str(path), f"/0/annotations/{n - 2}"),
-                     ("DUPLICATE_ANNOTATION", str(path), f"/0/annotations/{n - 1}")]
+    assert found == [("CONFLICTING_ANNOTATION" if a == n - 2 else "DUPLICATE_ANNOTATION", str(path), f"/{t}/annotations/{a}")
+                     for t in (0, 1) for a in range(n) if t == 1 or a >= n - 2]
 
 
 @pytest.mark.parametrize("change", ["rewritten", "same size and time"])

@@ -755,11 +755,12 @@ class Reader:
     def _same(self, first: int, first_digest: int, here: int, digest: int) -> bool:
         """Whether the task data or annotations at two packed locations (`_where`) are equal as JSON, given
         the digests stored with them (`_FirstSeen`: 0 for a task read as bytes). Two tasks read as bytes
-        whose bytes are equal are equal (nothing to parse: a file given twice, an unchanged task in two
-        snapshots), unless they are one task (an annotation id repeated in it); else their content digests
-        (`_content`) are compared. Raises ExportReadError when a file changed since its read began."""
+        whose bytes are equal hold equal data, and equal annotations at the same index (nothing to parse: a
+        file given twice, an unchanged task in two snapshots); else (an annotation id can repeat within one
+        task, at another index) their content digests (`_content`) are compared. Raises ExportReadError when
+        a file changed since its read began."""
         tasks = [(where >> 48, (where >> 16) & 0xFFFFFFFF) for where in (first, here)]  # (file number, index)
-        if tasks[0] != tasks[1] and all(self._offsets[file][index] >= 0 for file, index in tasks) and \
+        if first & 0xFFFF == here & 0xFFFF and all(self._offsets[file][index] >= 0 for file, index in tasks) and \
                 self._again(*tasks[0])[0] == self._again(*tasks[1])[0]:
             return True
         return self._content(first, first_digest) == self._content(here, digest)
