@@ -1021,9 +1021,12 @@ def _check_batch(path: str, batch: list[tuple[int, bytes | dict]] | _ByOffset, r
     """`_check_all` in a worker process; a batch shipped `_by_offset` is first read from the file."""
     validator, documents, convert = _worker
     if isinstance(batch, _ByOffset):
-        with open(path, "rb") as stream:
-            stream.seek(batch.start)
-            data = stream.read(batch.end - batch.start)
+        try:
+            with open(path, "rb") as stream:
+                stream.seek(batch.start)
+                data = stream.read(batch.end - batch.start)
+        except OSError as exc:  # e.g. removed since the scan
+            return [], ExportReadError(path, f"cannot read ({exc.strerror})")
         if len(data) != batch.end - batch.start or _stat(path) != batch.stat:
             return [], ExportReadError(path, f"changed while it was read (at byte {batch.start}): read it again when it "
                                              f"is complete")
