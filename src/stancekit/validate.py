@@ -521,8 +521,8 @@ class Reader:
     content (equal as JSON: `_digest`) is DUPLICATE_ANNOTATION (counted once), with other content
     CONFLICTING_ANNOTATION; a task id with other data is CONFLICTING_TASK. Contents are compared only
     when a key repeats (`_same`): both tasks are then read again from their files by byte offset, but
-    for a task the exact reader or a pipe gave (no offset), whose digests were taken when it was checked. With a
-    `documents` store, each task's text must be documents.text[offset:offset + len(text)].
+    for a task the exact reader or a pipe gave (no offset), whose digests were taken when it was checked.
+    With a `documents` store, each task's text must be documents.text[offset:offset + len(text)].
 
         reader = Reader(taxonomy, documents=store)
         records = list(reader.read(paths))
