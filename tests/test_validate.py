@@ -130,6 +130,8 @@ def test_several_files_are_reported_with_their_names(tmp_path):
     (lambda good: good[: len(good) // 2], "truncated"),
     (lambda good: good[:-1], "truncated"),
     (lambda good: good.replace(b'"text"', b'"t\xffxt"', 1), "not valid UTF-8"),
+    # in a field that no check reads, of a task that is otherwise clean (the fast path must not skip over it)
+    (lambda good: good.replace(b'"origin": "manual"', b'"origin": "m\xffnual"', 1), "not valid UTF-8"),
     (lambda good: b'{"tasks": []}', "expected a JSON array"),
     (lambda good: b"", "empty file"),
     (lambda good: b"[1, 2]", "not a JSON object"),
@@ -484,6 +486,28 @@ def test_a_repeat_is_compared_as_json_not_as_bytes(exact, changed, tmp_path, mon
     assert [p for p in identity if p[0] != "SPAN_BOUNDARY_IN_WORD"] == expected
 
 
+@pytest.mark.parametrize("exact", [False, True])
+def test_an_annotation_id_repeated_within_one_task_is_compared_by_its_content(exact, tmp_path, monkeypatch):
+    """Two annotations of one task under one id lie in the same task bytes: only their contents tell a
+    DUPLICATE_ANNOTATION (same content) from a CONFLICTING_ANNOTATION, in that task and in a copy of it (whose
+    bytes equal the first task's, but whose edited annotation sits at another place than the first of its id),
+    read as bytes or by the exact reader."""
+    tasks = base_export()[:1]
+    annotations = tasks[0]["annotations"]
+    edited = copy.deepcopy(annotations[0])
+    edited["lead_time"] = 12345.5
+    annotations += [edited, copy.deepcopy(annotations[0])]
+    if exact:
+        tasks[0]["meta"] = {"score": float("nan")}  # not JSON to the scan: the exact reader gives the task
+    tasks.append(copy.deepcopy(tasks[0]))
+    path = write(tasks, tmp_path / "e.json")
+    assert [type(raw) for _, _, raw in iter_raw_tasks_at(path)] == [dict if exact else bytes] * 2
+    found = [p[:3] for p in _identity_run([path], 1, monkeypatch) if p[0].endswith("_ANNOTATION")]
+    n = len(annotations)
+    assert found == [("CONFLICTING_ANNOTATION" if a == n - 2 else "DUPLICATE_ANNOTATION", str(path), f"/{t}/annotations/{a}")
+                     for t in (0, 1) for a in range(n) if t == 1 or a >= n - 2]
+
+
 @pytest.mark.parametrize("change", ["rewritten", "same size and time"])
 def test_a_file_changed_before_a_repeat_is_read_again_is_a_one_line_error(change, tmp_path):
     """A repeat reads the first occurrence again from its file: when that file changed since it was read,
@@ -564,3 +588,6 @@ def test_a_batch_sent_by_offset_is_read_as_it_was_scanned(tmp_path):
     export.write_bytes(export.read_bytes().replace(b'"text"', b'"Text"', 1))
     checked, error = validate._check_batch(str(export), shipped, True)
     assert checked == [] and "changed while it was read" in str(error) and "\n" not in str(error)
+    export.unlink()  # removed since the scan (which holds it open): the same kind of error, not an OSError
+    checked, error = validate._check_batch(str(export), shipped, True)
+    assert checked == [] and isinstance(error, ExportReadError) and "cannot read" in str(error)

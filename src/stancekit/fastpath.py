@@ -122,7 +122,9 @@ class CleanTasks:
         no problem in it), else None (not certain: run the full check). Never raises."""
         try:  # msgspec refuses a lone surrogate escape ("\\ud83d"), as parse_task does
             task = self._decoder.decode(raw)
-        except (msgspec.DecodeError, RecursionError):
+            if not raw.isascii():  # msgspec skips a field it has no place for without checking its UTF-8
+                raw.decode("utf-8")
+        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
             return None
         if task.drafts or not task.annotations:
             return None

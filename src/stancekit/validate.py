@@ -521,8 +521,8 @@ class Reader:
     content (equal as JSON: `_digest`) is DUPLICATE_ANNOTATION (counted once), with other content
     CONFLICTING_ANNOTATION; a task id with other data is CONFLICTING_TASK. Contents are compared only
     when a key repeats (`_same`): both tasks are then read again from their files by byte offset, but
-    for a task the exact reader gave (no offset), whose digests were taken when it was checked. With a
-    `documents` store, each task's text must be documents.text[offset:offset + len(text)].
+    for a task the exact reader or a pipe gave (no offset), whose digests were taken when it was checked.
+    With a `documents` store, each task's text must be documents.text[offset:offset + len(text)].
 
         reader = Reader(taxonomy, documents=store)
         records = list(reader.read(paths))
@@ -755,11 +755,12 @@ class Reader:
     def _same(self, first: int, first_digest: int, here: int, digest: int) -> bool:
         """Whether the task data or annotations at two packed locations (`_where`) are equal as JSON, given
         the digests stored with them (`_FirstSeen`: 0 for a task read as bytes). Two tasks read as bytes
-        whose bytes are equal are equal (nothing to parse: a file given twice, an unchanged task in two
-        snapshots); else their content digests (`_content`) are compared. Raises ExportReadError when a
-        file changed since its read began."""
+        whose bytes are equal hold equal data, and equal annotations at the same index (nothing to parse: a
+        file given twice, an unchanged task in two snapshots); else (an annotation id can repeat within one
+        task, at another index) their content digests (`_content`) are compared. Raises ExportReadError when
+        a file changed since its read began."""
         tasks = [(where >> 48, (where >> 16) & 0xFFFFFFFF) for where in (first, here)]  # (file number, index)
-        if all(self._offsets[file][index] >= 0 for file, index in tasks) and \
+        if first & 0xFFFF == here & 0xFFFF and all(self._offsets[file][index] >= 0 for file, index in tasks) and \
                 self._again(*tasks[0])[0] == self._again(*tasks[1])[0]:
             return True
         return self._content(first, first_digest) == self._content(here, digest)
@@ -1020,9 +1021,12 @@ def _check_batch(path: str, batch: list[tuple[int, bytes | dict]] | _ByOffset, r
     """`_check_all` in a worker process; a batch shipped `_by_offset` is first read from the file."""
     validator, documents, convert = _worker
     if isinstance(batch, _ByOffset):
-        with open(path, "rb") as stream:
-            stream.seek(batch.start)
-            data = stream.read(batch.end - batch.start)
+        try:
+            with open(path, "rb") as stream:
+                stream.seek(batch.start)
+                data = stream.read(batch.end - batch.start)
+        except OSError as exc:  # e.g. removed since the scan
+            return [], ExportReadError(path, f"cannot read ({exc.strerror})")
         if len(data) != batch.end - batch.start or _stat(path) != batch.stat:
             return [], ExportReadError(path, f"changed while it was read (at byte {batch.start}): read it again when it "
                                              f"is complete")
