@@ -49,7 +49,7 @@ _Count = Annotated[int, Meta(ge=0)]
 
 class Annotation(Struct, gc=False):
     id: int
-    result: list  # of the taxonomy's item Structs (`_task_type` replaces this annotation)
+    result: list  # of the taxonomy's item Structs: `_task_type` derives the Struct that types it
     completed_by: int | dict | UnsetType = UNSET
     was_cancelled: bool = False
     ground_truth: bool = False
@@ -118,8 +118,9 @@ class CleanTasks:
         }
 
     def decode(self, raw: bytes) -> Task | None:
-        """The task of the JSON bytes `raw` when it is certainly clean (`Validator.check_task` would find
-        no problem in it), else None (not certain: run the full check). Never raises."""
+        """The task of `raw` (the JSON bytes of one task) when it is certainly clean (`Validator.check_task`
+        would find no problem in it, and `parse_task` would read it), else None (not certain: run the full
+        check). Never raises."""
         try:  # msgspec refuses a lone surrogate escape ("\\ud83d"), as parse_task does
             task = self._decoder.decode(raw)
             if not raw.isascii():  # msgspec skips a field it has no place for without checking its UTF-8
