@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from export_mutations import REAL_EXPORT, ROOT, TAXONOMY
@@ -118,6 +118,9 @@ def test_fuzz_ingest_txt(content):
 
 @FUZZ
 @given(content=inputs(".html"))
+@example(content=SAMPLES[".html"].replace(b"<!DOCTYPE", b"<![DOCTYPE", 1))  # Python 3.11's parser asserted on these
+@example(content=SAMPLES[".html"].replace(b"<!DOCTYPE", b"<![\x01DOCTYPE", 1))
+@example(content=SAMPLES[".html"] + b"<![ ")
 def test_fuzz_ingest_html(content):
     check_ingest(content, ".html")
 

@@ -54,6 +54,18 @@ class _ArticleExtractor(HTMLParser):
         self.removed: list[Removal] = []  # text of skipped elements and of blocks outside the article
         self.skipped_text: list | None = None  # [rule, raw start, raw end, parts] of the open skipped element
 
+    def parse_marked_section(self, i: int, report: bool = True) -> int:
+        """A `<![` construct. Python 3.11's parser raises AssertionError on one it does not know as SGML
+        (`<![DOCTYPE html>`, `<![ `): read that as browsers do, a bogus comment up to the next `>` (WHATWG
+        HTML, "markup declaration open state"), so the page is ingested instead of crashing."""
+        position = self.getpos()
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            self.lineno, self.offset = position  # it moved the position before raising
+            end = self.rawdata.find(">", i + 3)
+            return -1 if end < 0 else end + 1
+
     def _index(self) -> int:
         line, col = self.getpos()
         return self.line_starts[line - 1] + col
