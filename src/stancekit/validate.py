@@ -792,9 +792,7 @@ class Reader:
         entry = self._read_again.get((file, index))
         if entry is None:
             path, offsets = self._files[file], self._offsets[file]
-            if _stat(path) != self._stats[file]:
-                raise ExportReadError(path, f"changed while it was read (task {index} is read again to compare a "
-                                            f"repeated id): read it again when it is complete")
+            _unchanged(path, self._stats[file], f"task {index} is read again to compare a repeated id")
             following = offsets[index + 1] if index + 1 < len(offsets) and offsets[index + 1] >= 0 else -1
             size = following - offsets[index] if following >= 0 else _AGAIN_BYTES
             entry = [raw_task_at(path, index, offsets[index], size), None]
@@ -1018,7 +1016,9 @@ def _check_all(validator: Validator, documents: DocumentStore | None, path: str,
 
 def _check_batch(path: str, batch: list[tuple[int, bytes | dict]] | _ByOffset, records: bool
                  ) -> tuple[list[tuple[int, _Checked]], ExportReadError | None]:
-    """`_check_all` in a worker process; a batch shipped `_by_offset` is first read from the file."""
+    """`_check_all` in a worker process; a batch shipped `_by_offset` is first read from the file. Raises
+    ExportReadError (it travels back to the Reader whole) when that file cannot be read or changed since
+    its read began."""
     validator, documents, convert = _worker
     if isinstance(batch, _ByOffset):
         try:
@@ -1026,10 +1026,8 @@ def _check_batch(path: str, batch: list[tuple[int, bytes | dict]] | _ByOffset, r
                 stream.seek(batch.start)
                 data = stream.read(batch.end - batch.start)
         except OSError as exc:  # e.g. removed since the scan
-            return [], ExportReadError(path, f"cannot read ({exc.strerror})")
-        if len(data) != batch.end - batch.start or _stat(path) != batch.stat:
-            return [], ExportReadError(path, f"changed while it was read (at byte {batch.start}): read it again when it "
-                                             f"is complete")
+            raise ExportReadError(path, f"cannot read ({exc.strerror})") from exc
+        _unchanged(path, None if len(data) != batch.end - batch.start else batch.stat, f"at byte {batch.start}")
         batch = [(index, data[start:end]) for index, start, end in batch.tasks]
     return _check_all(validator, documents, path, batch, records, convert)
 
@@ -1096,6 +1094,13 @@ def _noting(tasks: Iterator[tuple[int, int, bytes | dict]], offsets: array, agai
     for index, offset, raw in tasks:
         offsets.append(offset if again else -1)
         yield index, raw
+
+
+def _unchanged(path: str, stat: tuple[int, int] | None, where: str) -> None:
+    """Raise ExportReadError unless the file still has the `_stat` it had when its read began (`stat`;
+    None: known to have changed). `where` says what was being read again."""
+    if stat is None or _stat(path) != stat:
+        raise ExportReadError(path, f"changed while it was read ({where}): read it again when it is complete")
 
 
 def _stat(path: str) -> tuple[int, int] | None:
