@@ -144,10 +144,15 @@ class _Unsure:
     lambda task: task["data"].pop("doc_id"),  # UNKNOWN_DOCUMENT
     lambda task: task["annotations"][0].pop("completed_by"),  # ANNOTATOR_MISSING, in the Reader
     lambda task: task["annotations"][0].update(ground_truth=True, completed_by={"id": 3, "email": "a@b.org"}),
-], ids=["as exported", "text not the document's", "no doc_id", "no annotator", "ground truth by email"])
-def test_a_typed_task_is_checked_as_its_dict(change, tmp_path):
-    """`_check` without records reads a task the fast path accepts from its typed Structs (`_check_typed`):
-    it must find what the dict path finds, but the content digests that only the dict path takes."""
+    lambda task: task["annotations"][1].update(lead_time=12.5, created_at="2026-11-21T10:00:00Z", updated_at=7),
+    lambda task: task["data"].update(title=None, source="feed", extra={"nested": [1, "два"]}),
+], ids=["as exported", "text not the document's", "no doc_id", "no annotator", "ground truth by email",
+        "times", "more data"])
+@pytest.mark.parametrize("records", [False, True])
+def test_a_typed_task_is_checked_as_its_dict(change, records, tmp_path):
+    """`_check` reads a task the fast path accepts from its typed Structs (`_check_typed`): it must find
+    what the dict path finds, and make the same records (`CleanTasks.records` against
+    `records.annotation_record`), but the content digests that only the dict path takes."""
     documents = DocumentStore.open(documents_parquet(tmp_path / "documents.parquet"))
     full = validate.Validator(TAXONOMY)
     full.clean = _Unsure()  # type: ignore[assignment]
@@ -155,24 +160,26 @@ def test_a_typed_task_is_checked_as_its_dict(change, tmp_path):
         change(task)
         raw = json.dumps(task, ensure_ascii=False).encode()
         assert VALIDATOR.clean.decode(raw) is not None
-        typed = validate._check(VALIDATOR, documents, "e.json", index, raw, records=False)
-        parsed = validate._check(full, documents, "e.json", index, raw, records=False)
+        typed = validate._check(VALIDATOR, documents, "e.json", index, raw, records=records)
+        parsed = validate._check(full, documents, "e.json", index, raw, records=records)
         assert typed == parsed
+        assert all(a[5] is not None for a in typed.annotations) == (records and bool(typed.annotations[0][4]))
 
 
 _KEYS = ["id", "start", "end", "from_name", "type", "labels", "choices", "text", "chunk", "offset", "doc_id",
-         "completed_by", "was_cancelled", "ground_truth", "result", "annotations", "drafts", "meta"]
+         "completed_by", "was_cancelled", "ground_truth", "result", "annotations", "drafts", "meta", "title",
+         "lead_time", "created_at", "updated_at", "data"]
 _VALUES = st.sampled_from(['0', '1', '3.0', '1e2', '-1', 'true', 'null', '""', '[]', '{}', '"label"', '"polarity"',
                            '"choices"', '["STANCE"]', '["support"]', '123456789012345678901234567890', '"\\ud83d"'])
 _STRING = st.binary(max_size=6).map(lambda b: b'"' + bytes(c for c in b if c >= 0x20 and c not in b'"\\') + b'"')
 
 
 @settings(max_examples=100, deadline=None)
-@given(data=st.data())
-def test_a_task_written_otherwise_is_checked_as_without_the_fast_path(data, tmp_path_factory):
-    """`_check` with and without the fast path gives the same (problems, keys, votes; or the same ExportReadError)
-    for a clean task whose JSON text gets a key again (a duplicate key: the last one counts) or a field no check
-    reads, whose bytes may not be UTF-8 (msgspec skips such a field unread)."""
+@given(data=st.data(), records=st.booleans())
+def test_a_task_written_otherwise_is_checked_as_without_the_fast_path(data, records, tmp_path_factory):
+    """`_check` with and without the fast path gives the same (problems, keys, votes, records; or the same
+    ExportReadError) for a clean task whose JSON text gets a key again (a duplicate key: the last one counts)
+    or a field no check reads, whose bytes may not be UTF-8 (msgspec skips such a field unread)."""
     raw = json.dumps(data.draw(st.sampled_from(_clean_tasks())), ensure_ascii=False).encode()
     for _ in range(data.draw(st.integers(1, 3))):
         at = data.draw(st.sampled_from([i + 1 for i, c in enumerate(raw) if c == ord("{")]))
@@ -186,7 +193,7 @@ def test_a_task_written_otherwise_is_checked_as_without_the_fast_path(data, tmp_
     found = []
     for validator in (VALIDATOR, full):
         try:
-            found.append(validate._check(validator, None, str(path), 0, raw, records=False))
+            found.append(validate._check(validator, None, str(path), 0, raw, records=records))
         except validate.ExportReadError as exc:
             found.append(str(exc))
     assert found[0] == found[1]

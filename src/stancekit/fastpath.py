@@ -17,13 +17,14 @@ listed there); the span-text rules (`ls_text`, `cuts`) live here and serve both.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Annotated, Any, Literal, Union
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
 import msgspec
-from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec import UNSET, Meta, Raw, Struct, UnsetType
 
 from . import graphemes
+from .records import Record, record, spans_of
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
 
 
@@ -53,6 +54,9 @@ class Annotation(Struct, gc=False):
     completed_by: int | dict | UnsetType = UNSET
     was_cancelled: bool = False
     ground_truth: bool = False
+    lead_time: Any = None  # the record takes these as records.record does from a dict (a number, strings)
+    created_at: Any = None
+    updated_at: Any = None
 
 
 class Data(Struct, gc=False):
@@ -65,7 +69,7 @@ class Data(Struct, gc=False):
 
 class Task(Struct, gc=False):
     id: int
-    data: Data
+    data: Raw  # the JSON text of the task's data: typed as `Data` by `decode`, a dict for its records
     annotations: list[Annotation]
     drafts: list[int | dict] | UnsetType = UNSET
     predictions: list[int | dict] | UnsetType = UNSET
@@ -98,12 +102,28 @@ def _task_type(taxonomy: Taxonomy) -> tuple[type, type, dict[str, type]]:
     return task, span, choices
 
 
+def _fields(annotation: Annotation) -> Callable[[str], object]:
+    """The annotation's fields by name, as `dict.get` gives an exported annotation's (None when missing)."""
+    return lambda name: getattr(annotation, name, None)
+
+
+class Clean(NamedTuple):
+    """A task the fast path found clean: its Structs, and its data typed."""
+
+    task: Task
+    data: Data
+
+
 class CleanTasks:
     """Recognises clean tasks for one taxonomy. Build once, then call `decode` per task."""
 
     def __init__(self, taxonomy: Taxonomy):
         task, self._span, items = _task_type(taxonomy)  # items: question name -> its choice item Struct
         self._decoder: msgspec.json.Decoder[Task] = msgspec.json.Decoder(task)
+        self._data: msgspec.json.Decoder[Data] = msgspec.json.Decoder(Data)
+        self._questions = [q.name for q in taxonomy.document_choices]
+        self._attribute_names = [q.name for q in taxonomy.region_attributes]
+        self._names = {kind: name for name, kind in items.items()}
         self._region = frozenset(items[q.name] for q in taxonomy.region_attributes)
         self._attributes = {label: frozenset(items[q.name] for q in taxonomy.attributes_for(label))
                             for label in taxonomy.label_names}
@@ -117,23 +137,51 @@ class CleanTasks:
             for q in taxonomy.document_choices for v in q.values if v.incompatible_labels
         }
 
-    def decode(self, raw: bytes) -> Task | None:
+    def decode(self, raw: bytes) -> Clean | None:
         """The task of `raw` (the JSON bytes of one task) when it is certainly clean (`Validator.check_task`
         would find no problem in it, and `parse_task` would read it), else None (not certain: run the full
         check). Never raises."""
         try:  # msgspec refuses a lone surrogate escape ("\\ud83d"), as parse_task does
             task = self._decoder.decode(raw)
+            data = self._data.decode(task.data)
             if not raw.isascii():  # msgspec skips a field it has no place for without checking its UTF-8
                 raw.decode("utf-8")
         except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
             return None
         if task.drafts or not task.annotations:
             return None
-        text = task.data.text
+        text = data.text
         for annotation in task.annotations:
             if annotation.was_cancelled or not self._clean_result(annotation.result, text):
                 return None
-        return task
+        return Clean(task, data)
+
+    def records(self, clean: Clean, file: str, index: int) -> list[Record]:
+        """The record of each annotation of a clean task (`decode`) that is task `index` of `file`: the
+        records `records.annotation_record` makes of its dict (tests/test_fastpath.py compares them),
+        from the typed result items."""
+        task, data = clean
+        as_exported = msgspec.json.decode(task.data)  # parse_task's dict of the same bytes
+        span: Any = self._span
+        names = self._names
+        out = []
+        for i, annotation in enumerate(task.annotations):
+            choices: dict[str, str | None] = dict.fromkeys(self._questions)
+            found: dict[str, tuple[str, int, int]] = {}
+            attributes: dict[str, dict[str, str]] = {}
+            for item in annotation.result:
+                kind = type(item)
+                if kind is span:
+                    value = item.value
+                    found[item.id] = (value.labels[0], value.start, value.end)
+                elif kind in self._region:
+                    attributes.setdefault(item.id, {})[names[kind]] = item.value.choices[0]
+                else:
+                    choices[names[kind]] = item.value.choices[0]
+            out.append(record(file, index, f"/{index}/annotations/{i}", task.id, as_exported,
+                              _fields(annotation), choices,
+                              spans_of(found, attributes, self._attribute_names, data.text, data.offset), []))
+        return out
 
     def _clean_result(self, result: list[Any], text: str) -> bool:
         """Whether one submitted annotation's result list (of typed items) is clean against the task text."""

@@ -12,7 +12,7 @@ offset added) and carry the document text they cover.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .taxonomy import LABELS_NAME, TEXT_NAME, Taxonomy
@@ -120,12 +120,21 @@ def parse_result(result: list, taxonomy: Taxonomy, task_text: str, offset: int
             choices[name] = value["choices"][0]
         elif kind == "choices" and name in attr_names and value.get("choices"):
             attributes.setdefault(item["id"], {})[name] = value["choices"][0]
+    relations.sort(key=lambda r: (r.from_id, r.to_id, r.direction or "", r.labels))
+    return choices, spans_of(found, attributes, attr_names, task_text, offset), relations
+
+
+def spans_of(found: dict[str, tuple[str, int, int]], attributes: dict[str, dict[str, str]], attr_names: list[str],
+             task_text: str, offset: int) -> list[Span]:
+    """The spans of one annotation: `found` maps each region id to its (label, start, end) in task code
+    points, `attributes` to its per-region answers (question name -> value); `attr_names` are the
+    taxonomy's per-region questions. In document offsets (offset added), sorted by (start, end, label,
+    region id), each with task_text[start:end] and a value or None for every per-region question."""
     spans = [Span(rid, label, start + offset, end + offset, task_text[start:end],
                   {name: attributes.get(rid, {}).get(name) for name in attr_names})
              for rid, (label, start, end) in found.items()]
     spans.sort(key=lambda s: (s.start, s.end, s.label, s.region_id))
-    relations.sort(key=lambda r: (r.from_id, r.to_id, r.direction or "", r.labels))
-    return choices, spans, relations
+    return spans
 
 
 def annotation_record(file: str, task_index: int, pointer: str, task: dict, annotation: dict,
@@ -134,18 +143,28 @@ def annotation_record(file: str, task_index: int, pointer: str, task: dict, anno
     data = task["data"]
     offset = data.get("offset", 0)
     choices, spans, relations = parse_result(annotation.get("result") or [], taxonomy, data[TEXT_NAME], offset)
+    return record(file, task_index, pointer, task.get("id"), data, annotation.get, choices, spans, relations)
+
+
+def record(file: str, task_index: int, pointer: str, task_id: int | None, data: dict, field: Callable[[str], object],
+           choices: dict[str, str | None], spans: list[Span], relations: list[Relation]) -> Record:
+    """The record of one validated annotation (or prediction, when `pointer` has /predictions/), from its
+    task's id and data (as exported), its parsed result, and `field`, which gives the annotation's own
+    fields by name (None when missing): `dict.get` of an exported annotation, or the attributes of the
+    fast path's typed one (`stancekit.fastpath.records`)."""
     prediction = "/predictions/" in pointer
+    annotation_id = field("id")
     return Record(
         layer=PREDICTION if prediction else ANNOTATION, file=file, task_index=task_index, pointer=pointer,
-        task_id=task.get("id"), doc_id=data["doc_id"], chunk=data.get("chunk", 0), offset=offset, data=data,
-        annotation_id=annotation.get("id") if isinstance(annotation.get("id"), int) else None,
-        annotator=None if prediction else annotator_id(annotation.get("completed_by")),
+        task_id=task_id, doc_id=data["doc_id"], chunk=data.get("chunk", 0), offset=data.get("offset", 0), data=data,
+        annotation_id=annotation_id if isinstance(annotation_id, int) else None,
+        annotator=None if prediction else annotator_id(field("completed_by")),
         choices=choices, spans=spans, relations=relations,
-        ground_truth=None if prediction else annotation.get("ground_truth") is True,
-        lead_time=_number(annotation.get("lead_time")), created_at=_string(annotation.get("created_at")),
-        updated_at=_string(annotation.get("updated_at")),
-        model_version=_string(annotation.get("model_version")) if prediction else None,
-        score=_number(annotation.get("score")) if prediction else None)
+        ground_truth=None if prediction else field("ground_truth") is True,
+        lead_time=_number(field("lead_time")), created_at=_string(field("created_at")),
+        updated_at=_string(field("updated_at")),
+        model_version=_string(field("model_version")) if prediction else None,
+        score=_number(field("score")) if prediction else None)
 
 
 def choice_items(choices: dict[str, str | None], ids: dict[str, str] | None = None, origin: str | None = None) -> list[dict]:

@@ -936,8 +936,8 @@ def _check(validator: Validator, documents: DocumentStore | None, path: str, ind
     Content digests (`_digest`) are taken only of a task the exact reader gave (a dict): one read as bytes
     has a byte offset, by which the Reader reads it again should one of its ids repeat."""
     typed = validator.clean.decode(raw) if isinstance(raw, bytes) else None  # None: not certainly clean
-    if typed is not None and not records:
-        return _check_typed(validator, documents, path, index, typed)
+    if typed is not None:
+        return _check_typed(validator, documents, path, index, typed, records, convert)
     task = parse_task(path, index, raw)
     problems = [] if typed is not None else validator.check_task(path, index, task)
     eager = isinstance(raw, dict)
@@ -977,21 +977,24 @@ def _check(validator: Validator, documents: DocumentStore | None, path: str, ind
 
 
 def _check_typed(validator: Validator, documents: DocumentStore | None, path: str, index: int,
-                 task: fastpath.Task) -> _Checked:
-    """`_check` without records of a task read as bytes that the fast path found clean (`CleanTasks.decode`),
-    from its typed Structs: no dict is built. The same _Checked as `_check` would give (data.chunk
-    defaults to 0 in both, a missing doc_id is None); tests/test_fastpath.py compares the two."""
-    data = task.data
+                 typed: fastpath.Clean, records: bool, convert: Callable | None) -> _Checked:
+    """`_check` of a task read as bytes that the fast path found clean (`CleanTasks.decode`), from its typed
+    Structs: no dict of the task is built. The same _Checked as `_check` would give (data.chunk defaults
+    to 0 in both, a missing doc_id is None); tests/test_fastpath.py compares the two."""
+    task, data = typed
     doc_id = None if data.doc_id is UNSET else data.doc_id
     problems = _document_problems(validator, documents, (path, index, task.id), doc_id, data.text, data.offset)
     clean = doc_id and not any(p.level == ERROR for p in problems)
+    made = validator.clean.records(typed, path, index) if clean and records else [None] * len(task.annotations)
     annotations = []
-    for i, annotation in enumerate(task.annotations):
+    for i, (annotation, record) in enumerate(zip(task.annotations, made)):
         vote = None
         if clean:
             annotator = annotator_id(annotation.completed_by)  # UNSET: nobody, as a missing completed_by
             vote = (annotator, annotation.ground_truth, _hash((doc_id, data.chunk, annotator, int(annotation.ground_truth))))
-        annotations.append((i, annotation.id, 0, _hash((task.id, doc_id, data.chunk, annotation.id)), vote, None))
+            if record is not None and convert is not None:
+                record = convert(record, documents)
+        annotations.append((i, annotation.id, 0, _hash((task.id, doc_id, data.chunk, annotation.id)), vote, record))
     key = _hash((task.id, doc_id, data.chunk)) if doc_id is not None else None
     return _Checked(task.id, problems, doc_id, data.chunk, key, 0, annotations, 0)
 
