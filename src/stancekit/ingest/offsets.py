@@ -32,10 +32,11 @@ def offset_map(units: list[Unit], encoding: str) -> dict:
 
 def _locate(omap: dict, index: int) -> tuple[int, int, int, int]:
     """The unit that holds clean code point `index`: (clean start, clean end, raw start, raw end)."""
-    r = bisect.bisect_right(omap["clean"], index) - 1
-    step, rstep = int(omap["clean_step"][r]), int(omap["raw_step"][r])
-    k = (index - int(omap["clean"][r])) // step
-    clean = int(omap["clean"][r]) + k * step
+    starts = omap["clean"]
+    r = bisect.bisect_right(starts, index) - 1
+    step, rstep, first = int(omap["clean_step"][r]), int(omap["raw_step"][r]), int(starts[r])
+    k = (index - first) // step
+    clean = first + k * step
     raw = int(omap["raw"][r]) + k * rstep
     return clean, clean + step, raw, raw + rstep
 

@@ -300,13 +300,15 @@ class _Rows:
         layer, doc_id, annotation_id = record.layer, record.doc_id, record.annotation_id
         annotator, model_version = base.get("annotator"), base.get("model_version")
         omap = store.offset_map(doc_id) if record.spans and store is not None else None
+        shared = _chars((layer, doc_id, annotator, model_version))  # the strings every span row repeats
         spans = []
         for span in record.spans:  # the reader checked labels and attributes against the taxonomy
             start, end = span.start, span.end
             raw_start, raw_end = ingest.to_raw_offsets(omap, start, end) if omap else (None, None)
+            attributes = span.attributes.values()
             values = (layer, doc_id, annotation_id, span.region_id, annotator, model_version, span.label,
-                      start, end, raw_start, raw_end, span.text, *span.attributes.values(), None, None)
-            spans.append((values, _chars(values)))
+                      start, end, raw_start, raw_end, span.text, *attributes, None, None)
+            spans.append((values, shared + len(span.region_id) + len(span.label) + len(span.text) + _chars(attributes)))
         relations = [self._row(self.relation_columns, {
             **base, "task_id": record.task_id, "from_id": relation.from_id, "to_id": relation.to_id,
             "direction": relation.direction, "labels": list(relation.labels)}) for relation in record.relations]
@@ -320,7 +322,7 @@ class _Rows:
         return values, _chars(values)
 
 
-def _chars(values: tuple) -> int:
+def _chars(values: Iterable) -> int:
     """Characters of text in a row (its strings): what cuts row groups (writer.ROW_GROUP_CHARS)."""
     return sum([len(v) for v in values if type(v) is str])
 
