@@ -166,26 +166,64 @@ def test_a_typed_task_is_checked_as_its_dict(change, records, tmp_path):
         assert all(a[5] is not None for a in typed.annotations) == (records and bool(typed.annotations[0][4]))
 
 
+def test_a_number_past_a_float_in_the_data_is_read_as_without_the_fast_path(tmp_path):
+    """A data field no check reads may hold a number msgspec cannot hold (1e400; the exact reader reads inf):
+    the fast path accepts the task, and its records carry the data as `parse_task` gives it."""
+    task = _clean_tasks()[0]
+    task["data"]["weight"] = "past a float"
+    raw = json.dumps(task, ensure_ascii=False).replace('"past a float"', "1e400").encode()
+    path = tmp_path / "export.json"
+    path.write_bytes(b"[" + raw + b"]")
+    full = validate.Validator(TAXONOMY)
+    full.clean = _Unsure()  # type: ignore[assignment]
+    assert VALIDATOR.clean.decode(raw) is not None
+    typed = validate._check(VALIDATOR, None, str(path), 0, raw, records=True)
+    assert typed == validate._check(full, None, str(path), 0, raw, records=True)
+    assert typed.annotations[0][5].data["weight"] == float("inf")
+
+
+def _objects(value: object):
+    """Every object (dict) in a JSON value, outer first."""
+    if isinstance(value, dict):
+        yield value
+    for inner in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
+        yield from _objects(inner)
+
+
 _KEYS = ["id", "start", "end", "from_name", "type", "labels", "choices", "text", "chunk", "offset", "doc_id",
          "completed_by", "was_cancelled", "ground_truth", "result", "annotations", "drafts", "meta", "title",
          "lead_time", "created_at", "updated_at", "data"]
-_VALUES = st.sampled_from(['0', '1', '3.0', '1e2', '-1', 'true', 'null', '""', '[]', '{}', '"label"', '"polarity"',
-                           '"choices"', '["STANCE"]', '["support"]', '123456789012345678901234567890', '"\\ud83d"'])
+_VALUES = st.sampled_from(['0', '1', '3.0', '1e2', '-1', '-0.0', '0.1', '1e400', '-1E400', 'true', 'false', 'null', '""', '[]',
+                           '{}', '"label"', '"polarity"', '"choices"', '["STANCE"]', '["support"]', '{"id": 3, "email": "a@b.org"}',
+                           '123456789012345678901234567890', '18446744073709551616', '"\\ud83d"', '"\\ud83d\\ude00"', '"\\u00e9"'])
 _STRING = st.binary(max_size=6).map(lambda b: b'"' + bytes(c for c in b if c >= 0x20 and c not in b'"\\') + b'"')
 
 
 @settings(max_examples=100, deadline=None)
 @given(data=st.data(), records=st.booleans())
 def test_a_task_written_otherwise_is_checked_as_without_the_fast_path(data, records, tmp_path_factory):
-    """`_check` with and without the fast path gives the same (problems, keys, votes, records; or the same
-    ExportReadError) for a clean task whose JSON text gets a key again (a duplicate key: the last one counts)
-    or a field no check reads, whose bytes may not be UTF-8 (msgspec skips such a field unread)."""
-    raw = json.dumps(data.draw(st.sampled_from(_clean_tasks())), ensure_ascii=False).encode()
-    for _ in range(data.draw(st.integers(1, 3))):
-        at = data.draw(st.sampled_from([i + 1 for i, c in enumerate(raw) if c == ord("{")]))
-        key = data.draw(st.sampled_from(_KEYS)).encode()
-        value = data.draw(_STRING | _VALUES.map(str.encode))
-        raw = raw[:at] + b'"' + key + b'": ' + value + b", " + raw[at:]
+    """`_check` with and without the fast path gives the same (problems, keys, votes, records, to the types
+    of their values; or the same ExportReadError) for a clean task whose JSON text gets a key again (a
+    duplicate key: the last one counts), first or last in its object and maybe written with an escape, or a
+    field no check reads, whose bytes may not be UTF-8 (msgspec skips such a field unread)."""
+    task = data.draw(st.sampled_from(_clean_tasks()))
+    fields = []
+    for n in range(data.draw(st.integers(1, 3))):
+        inner = list(_objects(task))  # the task, its data and annotations, or any object in it
+        into = data.draw(st.sampled_from([task, task["data"], *task["annotations"]]) | st.sampled_from(inner))
+        place = {f"\0{n}": None}  # a mark, written over below
+        if data.draw(st.booleans()):  # first in its object: the key written after it counts
+            place.update(into)
+            into.clear()
+        into.update(place)  # else last: it counts
+        key = data.draw(st.sampled_from(_KEYS))
+        if data.draw(st.booleans()):  # "was\u005fcancelled" is "was_cancelled"
+            i = data.draw(st.integers(0, len(key) - 1))
+            key = f"{key[:i]}\\u{ord(key[i]):04x}{key[i + 1:]}"
+        fields.append(b'"' + key.encode() + b'": ' + data.draw(_STRING | _VALUES.map(str.encode)))
+    raw = json.dumps(task, ensure_ascii=data.draw(st.booleans())).encode()
+    for n, field in enumerate(fields):
+        raw = raw.replace(b'"\\u0000%d": null' % n, field)
     path = tmp_path_factory.mktemp("written") / "export.json"
     path.write_bytes(b"[" + raw + b"]")
     full = validate.Validator(TAXONOMY)
@@ -197,3 +235,4 @@ def test_a_task_written_otherwise_is_checked_as_without_the_fast_path(data, reco
         except validate.ExportReadError as exc:
             found.append(str(exc))
     assert found[0] == found[1]
+    assert repr(found[0]) == repr(found[1])  # 1 and 1.0 and True are equal, but a record must hold the same type

@@ -156,12 +156,16 @@ class CleanTasks:
                 return None
         return Clean(task, data)
 
-    def records(self, clean: Clean, file: str, index: int) -> list[Record]:
+    def records(self, clean: Clean, file: str, index: int) -> list[Record] | None:
         """The record of each annotation of a clean task (`decode`) that is task `index` of `file`: the
         records `records.annotation_record` makes of its dict (tests/test_fastpath.py compares them),
-        from the typed result items."""
+        from the typed result items. None when its data holds a number msgspec cannot hold (past a float,
+        1e400, in a field `decode` skips): only the exact reader reads it (as inf), so `parse_task` must."""
         task, data = clean
-        as_exported = msgspec.json.decode(task.data)  # parse_task's dict of the same bytes
+        try:
+            as_exported = msgspec.json.decode(task.data)  # parse_task's dict of the same bytes
+        except msgspec.DecodeError:
+            return None
         span: Any = self._span
         names = self._names
         out = []
