@@ -2,6 +2,7 @@
 
 import json
 import unicodedata
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -136,6 +137,25 @@ def test_document_store_refuses_a_repeated_doc_id_as_read_documents_does(tmp_pat
     assert str(stored.value) == str(read.value) == f"{path}: row {at}: doc_id d{repeat_of} appears twice"
     store = documents.DocumentStore.open(_documents(tmp_path, rows[:at]))
     assert store.text(f"d{at - 1}") == "t" and f"d{at}" not in store
+
+
+def test_a_document_store_made_in_a_relative_directory_can_be_reopened(tmp_path, monkeypatch):
+    """`stancekit release --out-dir rel` makes its store in a relative build directory, and each export reader
+    worker reopens it (`reopen`, through a file URI, which must be absolute): that raised ValueError in the
+    pool's initializer, and the pool started new workers for ever (the release hung)."""
+    from stancekit import documents
+
+    path = _documents(tmp_path, [{"doc_id": "d0", "title": "", "text": "t", "source_file": "s"}])
+    monkeypatch.chdir(tmp_path)
+    Path("rel").mkdir()
+    store = documents.DocumentStore(directory=Path("rel"))
+    for _ in store.load(path):
+        pass
+    again = store.reopen()
+    assert again.text("d0") == "t"
+    again.close()
+    store.close()
+    assert not list(Path("rel").iterdir())  # removed on close
 
 
 _ints = st.lists(st.integers(-2**63, 2**63 - 1) | st.integers(0, 2**31 - 1), max_size=6)

@@ -185,7 +185,8 @@ class DocumentStore:
         self.path: Path | None = None
         self._owned = db_path is None  # the store created its file, and deletes it
         if db_path is None:
-            db_path = Path(tempfile.mkdtemp(prefix="stancekit-documents-", dir=directory)) / "documents.sqlite"
+            # absolute: `reopen` opens it through a file URI (in a worker, whatever its working directory)
+            db_path = Path(tempfile.mkdtemp(prefix="stancekit-documents-", dir=directory)).absolute() / "documents.sqlite"
             self._db = sqlite3.connect(db_path)
             # Large pages: a document is a few pages, not dozens of overflow pages. No syncs: the file is
             # private and temporary (a crash loses it either way).
