@@ -12,7 +12,9 @@ or a float offset that the full check would accept or word) but must never accep
 generated tasks and on every export fixture.
 
 The rules are the ones of `Validator.check_task` and `Validator._check_annotation` (their codes are
-listed there); the span-text rules (`ls_text`, `cuts`) live here and serve both.
+listed there); the span-text rules (`ls_text`, `cuts`) live here and serve both. A stage that needs the
+records of a clean task (the release) gets them from the same Structs (`CleanTasks.records`), through
+the one record builder (`records.record`, `records.spans_of`): the task is parsed once.
 """
 
 from __future__ import annotations

@@ -131,12 +131,19 @@ def spans_of(found: dict[str, tuple[str, int, int]], attributes: dict[str, dict[
     points, `attributes` to its per-region answers (question name -> value); `attr_names` are the
     taxonomy's per-region questions. In document offsets (offset added), sorted by (start, end, label,
     region id), each with task_text[start:end] and a value or None for every per-region question."""
-    unanswered = dict.fromkeys(attr_names)
-    spans = [Span(rid, label, start + offset, end + offset, task_text[start:end],
-                  {name: answers.get(name) for name in attr_names} if (answers := attributes.get(rid)) else unanswered.copy())
+    unanswered: dict[str, str | None] = dict.fromkeys(attr_names)
+    spans = [Span(rid, label, start + offset, end + offset, task_text[start:end], _answers(unanswered, attributes.get(rid)))
              for rid, (label, start, end) in found.items()]
     spans.sort(key=lambda s: (s.start, s.end, s.label, s.region_id))
     return spans
+
+
+def _answers(unanswered: dict[str, str | None], answers: dict[str, str] | None) -> dict[str, str | None]:
+    """Every per-region question (in the taxonomy's order: `unanswered`'s keys) -> its answer or None."""
+    attributes: dict[str, str | None] = unanswered.copy()
+    if answers:
+        attributes.update(answers)  # keys of `unanswered` only: the order stays the taxonomy's
+    return attributes
 
 
 def annotation_record(file: str, task_index: int, pointer: str, task: dict, annotation: dict,
