@@ -110,10 +110,11 @@ def _fields(annotation: Annotation) -> Callable[[str], object]:
 
 
 class Clean(NamedTuple):
-    """A task the fast path found clean: its Structs, and its data typed."""
+    """A task the fast path found clean: its Structs, its data typed, and its data as `parse_task` gives it."""
 
     task: Task
     data: Data
+    as_exported: dict
 
 
 class CleanTasks:
@@ -122,7 +123,6 @@ class CleanTasks:
     def __init__(self, taxonomy: Taxonomy):
         task, self._span, items = _task_type(taxonomy)  # items: question name -> its choice item Struct
         self._decoder: msgspec.json.Decoder[Task] = msgspec.json.Decoder(task)
-        self._data: msgspec.json.Decoder[Data] = msgspec.json.Decoder(Data)
         self._questions = [q.name for q in taxonomy.document_choices]
         self._attribute_names = [q.name for q in taxonomy.region_attributes]
         self._names = {kind: name for name, kind in items.items()}
@@ -145,10 +145,13 @@ class CleanTasks:
         check). Never raises."""
         try:  # msgspec refuses a lone surrogate escape ("\\ud83d"), as parse_task does
             task = self._decoder.decode(raw)
-            data = self._data.decode(task.data)
+            # data as a dict, as parse_task reads it: a number past a float (1e400, which only the exact
+            # reader reads, as inf) in a field no check reads leaves the task to the full check
+            as_exported = msgspec.json.decode(task.data)
+            data = msgspec.convert(as_exported, Data)
             if not raw.isascii():  # msgspec skips a field it has no place for without checking its UTF-8
                 raw.decode("utf-8")
-        except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError):
             return None
         if task.drafts or not task.annotations:
             return None
@@ -156,18 +159,13 @@ class CleanTasks:
         for annotation in task.annotations:
             if annotation.was_cancelled or not self._clean_result(annotation.result, text):
                 return None
-        return Clean(task, data)
+        return Clean(task, data, as_exported)
 
-    def records(self, clean: Clean, file: str, index: int) -> list[Record] | None:
+    def records(self, clean: Clean, file: str, index: int) -> list[Record]:
         """The record of each annotation of a clean task (`decode`) that is task `index` of `file`: the
         records `records.annotation_record` makes of its dict (tests/test_fastpath.py compares them),
-        from the typed result items. None when its data holds a number msgspec cannot hold (past a float,
-        1e400, in a field `decode` skips): only the exact reader reads it (as inf), so `parse_task` must."""
-        task, data = clean
-        try:
-            as_exported = msgspec.json.decode(task.data)  # parse_task's dict of the same bytes
-        except msgspec.DecodeError:
-            return None
+        from the typed result items."""
+        task, data, as_exported = clean
         span: Any = self._span
         names = self._names
         out = []

@@ -937,9 +937,7 @@ def _check(validator: Validator, documents: DocumentStore | None, path: str, ind
     has a byte offset, by which the Reader reads it again should one of its ids repeat."""
     typed = validator.clean.decode(raw) if isinstance(raw, bytes) else None  # None: not certainly clean
     if typed is not None:
-        checked = _check_typed(validator, documents, path, index, typed, records, convert)
-        if checked is not None:
-            return checked  # else its records need the exact reader's dict: it is read as one below
+        return _check_typed(validator, documents, path, index, typed, records, convert)
     task = parse_task(path, index, raw)
     problems = [] if typed is not None else validator.check_task(path, index, task)
     eager = isinstance(raw, dict)
@@ -979,18 +977,15 @@ def _check(validator: Validator, documents: DocumentStore | None, path: str, ind
 
 
 def _check_typed(validator: Validator, documents: DocumentStore | None, path: str, index: int,
-                 typed: fastpath.Clean, records: bool, convert: Callable | None) -> _Checked | None:
+                 typed: fastpath.Clean, records: bool, convert: Callable | None) -> _Checked:
     """`_check` of a task read as bytes that the fast path found clean (`CleanTasks.decode`), from its typed
     Structs: no dict of the task is built. The same _Checked as `_check` would give (data.chunk defaults
-    to 0 in both, a missing doc_id is None); tests/test_fastpath.py compares the two. None when its records
-    cannot be made from the Structs (`CleanTasks.records`)."""
-    task, data = typed
+    to 0 in both, a missing doc_id is None); tests/test_fastpath.py compares the two."""
+    task, data, _ = typed
     doc_id = None if data.doc_id is UNSET else data.doc_id
     problems = _document_problems(validator, documents, (path, index, task.id), doc_id, data.text, data.offset)
     clean = doc_id and not any(p.level == ERROR for p in problems)
     made = validator.clean.records(typed, path, index) if clean and records else [None] * len(task.annotations)
-    if made is None:
-        return None
     annotations = []
     for i, (annotation, record) in enumerate(zip(task.annotations, made)):
         vote = None
