@@ -592,3 +592,31 @@ def test_a_batch_sent_by_offset_is_read_as_it_was_scanned(tmp_path):
     export.unlink()  # removed since the scan (which holds it open): the same kind of error, not an OSError
     with pytest.raises(ExportReadError, match="cannot read"):
         validate._check_batch(str(export), shipped, True)
+
+
+def test_a_worker_that_cannot_open_the_document_store_is_an_error_not_a_hang(tmp_path):
+    """A worker opens the document store again (its own read-only connection). When that fails (here its
+    file was removed after the main process opened it), the run ends with a one-line DocumentsError, as
+    `stancekit release --out-dir` with a relative path once did not: an exception in the pool's initializer
+    makes multiprocessing start new workers for ever. A 60-second alarm turns such a hang into a failure."""
+    import signal
+
+    from stancekit.documents import DocumentsError
+
+    store = DocumentStore.open(documents_parquet(tmp_path / "documents.parquet"))
+    path = write(base_export(), tmp_path / "export.json")
+    store.db_path.unlink()  # the main process's connection keeps its file; a new connection cannot open it
+    reader = validate.Reader(TAXONOMY, documents=store, workers=2)
+    reader.min_pool_bytes = 0
+
+    def hang(*_):
+        raise TimeoutError("the reader hangs: a worker that cannot start is started again and again")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(60)
+    try:
+        with pytest.raises(DocumentsError, match="cannot open the document store again"):
+            list(reader.read([path]))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

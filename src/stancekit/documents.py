@@ -203,8 +203,11 @@ class DocumentStore:
 
     def reopen(self) -> DocumentStore:
         """The same store through a new read-only connection (for another process: a SQLite connection
-        must not cross a fork)."""
-        store = DocumentStore(self.db_path)
+        must not cross a fork). Raises DocumentsError when its file cannot be opened (e.g. removed)."""
+        try:
+            store = DocumentStore(self.db_path)
+        except sqlite3.Error as exc:
+            raise DocumentsError(f"{self.db_path}: cannot open the document store again ({exc})") from exc
         store.path = self.path
         return store
 

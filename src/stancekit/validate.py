@@ -885,8 +885,9 @@ BATCH_BYTES = 1 << 20  # tasks are checked (in the workers: sent) in batches of 
 _CANCELLED = -1  # the digest slot of a cancelled annotation
 _AGAIN_BYTES = 1 << 16  # read first when a task is read again and the next task's offset is not known yet
 # Set in each worker process by _start_worker: the validator, the worker's own connection to the
-# document store, and the stage's conversion of records (Reader.read_tasks).
-_worker: tuple[Validator, DocumentStore | None, Callable | None]
+# document store, and the stage's conversion of records (Reader.read_tasks); or the error that kept
+# the worker from opening the store.
+_worker: tuple[Validator, DocumentStore | None, Callable | None] | InputError
 
 
 def default_workers(ships: Literal["problems", "rows", "records"] = "records") -> int:
@@ -1000,8 +1001,13 @@ def _check_typed(validator: Validator, documents: DocumentStore | None, path: st
 
 
 def _start_worker(validator: Validator, documents: DocumentStore | None, convert: Callable | None) -> None:
+    """The worker pool's initializer. It never raises: a pool whose initializer raises starts new workers
+    for ever (the run hangs); the error is kept, and the worker's first batch raises it."""
     global _worker
-    _worker = (validator, None if documents is None else documents.reopen(), convert)
+    try:
+        _worker = (validator, None if documents is None else documents.reopen(), convert)
+    except InputError as exc:  # DocumentsError: the store's file cannot be opened
+        _worker = exc
 
 
 def _check_all(validator: Validator, documents: DocumentStore | None, path: str, batch: list[tuple[int, bytes | dict]],
@@ -1021,7 +1027,9 @@ def _check_batch(path: str, batch: list[tuple[int, bytes | dict]] | _ByOffset, r
                  ) -> tuple[list[tuple[int, _Checked]], ExportReadError | None]:
     """`_check_all` in a worker process; a batch shipped `_by_offset` is first read from the file. Raises
     ExportReadError (it travels back to the Reader whole) when that file cannot be read or changed since
-    its read began."""
+    its read began, and the error that kept the worker from opening the document store (InputError)."""
+    if isinstance(_worker, InputError):
+        raise _worker
     validator, documents, convert = _worker
     if isinstance(batch, _ByOffset):
         try:
