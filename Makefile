@@ -161,4 +161,4 @@ docs: $(STAMP)
 # Benchmark validate and release against baselines on synthetic exports (TASKS="10000 100000"; README "Performance").
 .PHONY: bench
 bench: $(STAMP)
-	$(BIN)/python scripts/bench.py --tasks $(or $(TASKS),1000 10000)
+	$(BIN)/python scripts/bench.py --settle 120 --tasks $(or $(TASKS),1000 10000)

@@ -31,6 +31,12 @@ Every figure of one N comes from the same run. Label Studio's own export time is
 measured here: it is scaled linearly from the 15.7 s measured for a 10k-task snapshot export
 (LABEL_STUDIO_NOTES.md), and the table shows each approach's time as a multiple of it.
 The generated files are deleted after each N unless --keep is given.
+
+Load: `stancekit validate` and `release` choose their worker processes by the load average
+(`stancekit.validate.default_workers`), which the approach measured just before raises (validate's
+two workers, DuckDB's threads): `--settle SECONDS` waits, before each approach, up to that long for
+the 1-minute load average to fall below half the cores (`make bench` waits up to 120 s). Each row
+gives the load average when its approach started and when it finished.
 """
 
 from __future__ import annotations
@@ -309,8 +315,16 @@ def _inputs(directory: Path, tasks: int, seed: int, reuse: bool) -> tuple[dict, 
     return data, round(time.perf_counter() - started, 1)
 
 
+def settle(limit: float) -> float:
+    """Wait up to `limit` seconds for the 1-minute load average to fall below half the cores; the seconds waited."""
+    started = time.perf_counter()
+    while os.getloadavg()[0] >= (os.cpu_count() or 1) / 2 and time.perf_counter() - started < limit:
+        time.sleep(2)
+    return round(time.perf_counter() - started, 1)
+
+
 def run(tasks: int, workdir: Path, max_whole: int, max_jsonschema: int, keep: bool = False, seed: int = 0,
-        reuse: bool = False, approaches: tuple[str, ...] = APPROACHES) -> list[dict]:
+        reuse: bool = False, approaches: tuple[str, ...] = APPROACHES, settle_seconds: float = 0) -> list[dict]:
     """Generate the inputs for `tasks` tasks and measure every approach on them; one row per approach."""
     directory = workdir / f"n{tasks}"
     data, generated = _inputs(directory, tasks, seed, reuse)
@@ -333,7 +347,10 @@ def run(tasks: int, workdir: Path, max_whole: int, max_jsonschema: int, keep: bo
         for name, argv in commands.items():
             if argv is None or name not in approaches:
                 continue
-            row = {"tasks": tasks, "export_mb": size_mb, "approach": name, **measure(argv, directory),
+            waited = settle(settle_seconds)
+            start_load = round(os.getloadavg()[0], 2)
+            row = {"tasks": tasks, "export_mb": size_mb, "approach": name, "settle_seconds": waited,
+                   "load_avg_1m_start": start_load, **measure(argv, directory),
                    "load_avg_1m": round(os.getloadavg()[0], 2), "generate_seconds": generated,
                    "defects": len(data["defects"])}
             rows.append(row)
@@ -356,12 +373,12 @@ def run(tasks: int, workdir: Path, max_whole: int, max_jsonschema: int, keep: bo
 
 def table(rows: list[dict]) -> str:
     lines = ["| tasks | export MB | approach | seconds | x floor | CPU s | x floor CPU | x LS export | peak RSS MB | tree MB "
-             "| exit | load 1m |",
-             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| exit | load 1m start | load 1m end |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['tasks']} | {r['export_mb']} | {r['approach']} | {r['seconds']} | {r['x_floor']} "
                      f"| {r['cpu_seconds']} | {r['x_floor_cpu']} | {r['x_ls_export']} | {r['peak_rss_mb']} "
-                     f"| {r['tree_pss_mb']} | {r['exit']} | {r['load_avg_1m']} |")
+                     f"| {r['tree_pss_mb']} | {r['exit']} | {r['load_avg_1m_start']} | {r['load_avg_1m']} |")
     return "\n".join(lines)
 
 
@@ -405,13 +422,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=["text", "json"], default="text")
     parser.add_argument("--max-whole", type=int, default=10_000, help="largest N for whole-file json.load")
     parser.add_argument("--max-jsonschema", type=int, default=1_000, help="largest N for Python jsonschema")
+    parser.add_argument("--settle", type=float, default=0, metavar="SECONDS",
+                        help="before each approach, wait up to SECONDS for the 1-minute load average to fall below "
+                             "half the cores (default: 0, no wait)")
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="stancekit-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     before = os.getloadavg()
     try:
         rows = [row for n in args.tasks for row in run(n, workdir, args.max_whole, args.max_jsonschema, args.keep or args.reuse,
-                                                        args.seed, args.reuse, tuple(args.approaches))]
+                                                        args.seed, args.reuse, tuple(args.approaches), args.settle)]
     finally:
         if args.workdir is None and not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

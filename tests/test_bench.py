@@ -48,6 +48,7 @@ def test_benchmark_reports_every_approach_with_numbers(tmp_path):
         for key in ("seconds", "cpu_seconds", "peak_rss_mb", "peak_mb", "x_floor", "x_floor_cpu", "x_ls_export", "export_mb"):
             assert isinstance(r[key], (int, float)) and r[key] > 0, (key, r)
         assert isinstance(r["tree_pss_mb"], (int, float)) and r["peak_mb"] >= r["peak_rss_mb"]
+        assert r["settle_seconds"] == 0 and r["load_avg_1m_start"] >= 0 and r["load_avg_1m"] >= 0
     assert [r["x_floor"] for r in rows if r["approach"] == "floor"] == [1.0, 1.0]
     assert [r["x_floor_cpu"] for r in rows if r["approach"] == "floor"] == [1.0, 1.0]
     # per bar (validate, release): time and memory at each N, and the growth between the two N
