@@ -135,6 +135,8 @@ VALIDATE_CASES = {
                                                "(Expecting property name enclosed in double quotes at character 2)"),
     "deep": (b'[{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}]",
              "task 0 at character 1 is nested too deeply to be a Label Studio task"),
+    "integer-of-5000-digits": (b'[{"id": 1, "data": {"text": "x", "n": 1' + b"0" * 5000 + b'}, "annotations": []}]',
+                               "task 0 at character 1 holds an integer of more than 4300 digits, which Python does not read"),
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -120,6 +121,9 @@ def iter_json_array(stream: TextIO, path: str | Path = "<stream>", chunk_chars: 
                        or any(literal.startswith(rest) for literal in ("true", "false", "null")))
                 what = "truncated" if cut else f"not valid JSON ({exc.msg} at character {consumed + exc.pos})"
                 raise ExportReadError(path, f"task {index} at character {consumed + pos} is {what}") from exc
+            except ValueError as exc:  # an integer past Python's limit of digits for str -> int
+                raise ExportReadError(path, f"task {index} at character {consumed + pos} holds an integer of more than "
+                                            f"{sys.get_int_max_str_digits()} digits, which Python does not read") from exc
         if buf.find("\\ud", pos, end) != -1 or buf.find("\\uD", pos, end) != -1:
             _require_unicode(task, path, f"task {index} at character {consumed + pos}")
         yield index, task

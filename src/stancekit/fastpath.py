@@ -71,7 +71,7 @@ class Data(Struct, gc=False):
 
 class Task(Struct, gc=False):
     id: int
-    data: Raw  # the JSON text of the task's data: typed as `Data` by `decode`, a dict for its records
+    data: Raw  # the JSON text of the task's data: `decode` reads it into a dict (parse_task's), then `Data`
     annotations: list[Annotation]
     drafts: list[int | dict] | UnsetType = UNSET
     predictions: list[int | dict] | UnsetType = UNSET

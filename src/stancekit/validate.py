@@ -940,7 +940,7 @@ def _check(validator: Validator, documents: DocumentStore | None, path: str, ind
     if typed is not None:
         return _check_typed(validator, documents, path, index, typed, records, convert)
     task = parse_task(path, index, raw)
-    problems = [] if typed is not None else validator.check_task(path, index, task)
+    problems = validator.check_task(path, index, task)
     eager = isinstance(raw, dict)
     task_id = _key(task.get("id"))
     data = task.get("data") if isinstance(task.get("data"), dict) else None
