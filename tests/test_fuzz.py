@@ -127,6 +127,7 @@ def test_fuzz_ingest_html(content):
 
 @FUZZ
 @given(content=inputs(".jsonl"))
+@example(content=b'{"text":":","title":"\\ud83d"}')  # a lone surrogate escape in a title: the CLI crashed writing it
 def test_fuzz_ingest_jsonl(content):
     check_ingest(content, ".jsonl")
 

@@ -343,6 +343,23 @@ def test_cli_partial_input_exits_1_and_names_the_lines(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("field", ["text", "title", "url", "published", "author", "id"])
+def test_a_feed_line_with_an_unpaired_surrogate_escape_is_skipped_naming_the_field(field, tmp_path):
+    """JSON may escape a lone surrogate ("\\ud83d"), which no Unicode text holds and UTF-8 cannot store (the
+    CLI crashed writing documents.parquet for one in a title): the line is skipped with a one-line error
+    naming its field; the other lines are ingested."""
+    feed = tmp_path / "feed.jsonl"
+    bad = {"text": "Putin answered the ceasefire proposal.", field: "\\ud83d and more"}
+    lines = ['{"text": "A first article about the truce.", "id": "a1"}',
+             "{" + ", ".join(f'"{k}": "{v}"' for k, v in bad.items()) + "}"]
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "documents.parquet"
+    result = run_cli("ingest", feed, "--out", out)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [f'stancekit: error: {feed}:2: "{field}" has an unpaired surrogate escape; line skipped']
+    assert pq.read_table(out).column("source_id").to_pylist() == ["a1"]
+
+
 @pytest.mark.parametrize("name, content, message", [
     ("missing.txt", None, "cannot read: No such file or directory"),
     ("binary.txt", b"\x81\x8d\x8f not text", "not UTF-8 (byte 0), and no encoding fits it; refused"),

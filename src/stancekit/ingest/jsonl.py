@@ -67,10 +67,21 @@ def _ws_end(line: str, i: int) -> int:
     return m.end() if m else i
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unicode(value: str, key: str, where: str) -> str:
+    """`value`, which JSON may give with an unpaired surrogate escape ("\\ud83d"): no Unicode text holds one,
+    and no file can store it (UTF-8 cannot encode it). Raises IngestError naming the field then."""
+    if _SURROGATE.search(value):
+        raise IngestError(f'{where}: "{key}" has an unpaired surrogate escape; line skipped')
+    return value
+
+
 def _optional_string(record: dict, key: str, where: str) -> str | None:
     value = record.get(key)
     if value is None or isinstance(value, str):
-        return value or None
+        return _unicode(value, key, where) if value else None
     raise IngestError(f"{where}: field {key!r} must be a string, not {type(value).__name__}")
 
 
@@ -110,8 +121,7 @@ def read(path: str, warnings: list[str], errors: list[str]) -> list[dict]:
                 raise IngestError(f"{where}: not a JSON object; line skipped")
             if not isinstance(record.get("text"), str):
                 raise IngestError(f'{where}: no "text" string; line skipped')
-            if any(0xD800 <= ord(c) < 0xE000 for c in record["text"]):
-                raise IngestError(f'{where}: "text" has an unpaired surrogate escape; line skipped')
+            _unicode(record["text"], "text", where)
             start, end = _top_level_string(line, "text")
             units = _json_string_units(line, start, end, byte_offsets(line, "utf-8", line_start))
             source_id = record.get("id")
@@ -120,7 +130,7 @@ def read(path: str, warnings: list[str], errors: list[str]) -> list[dict]:
                 title=_optional_string(record, "title", where), url=_optional_string(record, "url", where),
                 published=_optional_string(record, "published", where),
                 author=_optional_string(record, "author", where),
-                source_id=None if source_id is None else str(source_id)))
+                source_id=None if source_id is None else _unicode(str(source_id), "id", where)))
         except IngestError as exc:
             errors.append(str(exc))
     if not any(raw_line.strip() for raw_line in raw_lines):
