@@ -602,6 +602,44 @@ def test_table_writer_arrow_rows_with_their_characters_give_the_file_of_add(tmp_
     assert by_row.rows == in_arrow.rows == len(rows)
 
 
+def test_table_writer_raises_what_writing_a_row_group_in_the_background_raised(tmp_path):
+    """Row groups are written by a background thread: an error there (a full disk, here a stand-in, since a
+    real full disk cannot be made in a test) is raised by the writer's next row group or by close, not lost."""
+    from stancekit.release import writer
+
+    schema = pa.schema([("text", pa.string())])
+    table_writer = writer.TableWriter(tmp_path / "a.parquet", schema, {})
+
+    class FullDisk:  # stands in for pyarrow's ParquetWriter
+        def write_table(self, table, row_group_size):
+            raise OSError(28, "No space left on device")
+
+    real, table_writer._writer = table_writer._writer, FullDisk()
+    table_writer.add({"text": "x"}, "here")
+    table_writer._flush()  # a row group, handed to the background thread, whose write fails
+    with pytest.raises(OSError, match="No space left"):
+        table_writer.close()
+    real.close()
+
+
+def test_no_fork_happens_while_a_background_job_runs():
+    """Before this process forks (the export reader's workers), every Background waits for its jobs: a child
+    never inherits a lock held by a thread that does not exist in it."""
+    import threading
+    import time
+
+    from stancekit._background import Background
+
+    background, started, done = Background("test"), threading.Event(), []
+    background.submit(lambda: (started.set(), time.sleep(0.5), done.append(True)))
+    started.wait()
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    assert done == [True]  # the fork waited for the job
+    assert os.waitpid(pid, 0)[1] == 0
+
+
 def test_the_document_store_of_a_build_lives_in_its_build_directory(inputs, tmp_path):
     """The document store (a SQLite file as large as the corpus) is made inside the build directory, so that
     the store of a killed release (SIGTERM, SIGKILL: no cleanup runs) is swept with its build by the next one
@@ -610,7 +648,7 @@ def test_the_document_store_of_a_build_lives_in_its_build_directory(inputs, tmp_
 
     root = tmp_path / f"{builder.BUILD_DIR_PREFIX}999999-x"
     root.mkdir()
-    job = builder._Build(root, release.find_inputs(inputs["documents"], [inputs["export"]]), TAXONOMY, {})
+    job = builder._Build(root, release.find_inputs(inputs["documents"], [inputs["export"]]), TAXONOMY)
     try:
         assert job.store.db_path.parent.parent == root and job.store.db_path.is_file()
     finally:

@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 from .. import agreement, columns, croissant, exports, ingest, paths, preannotate, validate
 from .. import documents as documents_mod
 from .. import gold as gold_mod
+from .._background import Background
 from .._files import file_sha256
 from ..errors import ReleaseInputError, ReleaseRefused
 from ..read import LAYERS, MANIFEST, format_version, list_releases, parse_version
@@ -52,6 +53,7 @@ RELEASES_DIR = paths.RELEASES_DIR
 BUILD_DIR_PREFIX = ".build-"  # a temporary build directory: .build-<pid>-<random>, next to its target
 _BUILD_DIR = re.compile(rf"^{re.escape(BUILD_DIR_PREFIX)}(\d+)-")
 DOCUMENT_COLUMNS = documents_mod.COLUMNS
+_HASHER = Background("sha256")  # the inputs' sha256 (hashlib releases the GIL), beside the documents phase
 
 
 @dataclass
@@ -132,9 +134,8 @@ class _Build:
     many and the first (`validate.InputRejected` -> ReleaseRefused).
     """
 
-    def __init__(self, root: Path, inputs: Inputs, taxonomy: Taxonomy, sha256: dict[str, str],
-                 on_bytes: Callable[[int], None] | None = None):
-        self.root, self.inputs, self.taxonomy, self.sha256 = root, inputs, taxonomy, sha256
+    def __init__(self, root: Path, inputs: Inputs, taxonomy: Taxonomy, on_bytes: Callable[[int], None] | None = None):
+        self.root, self.inputs, self.taxonomy = root, inputs, taxonomy
         self.on_bytes = on_bytes  # progress: called with the bytes of each task read
         dicts = dictionaries(taxonomy)
         (root / "data").mkdir()
@@ -459,11 +460,11 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
         metadata = croissant.read_metadata(inputs.metadata) if inputs.metadata else None
     except croissant.CroissantError as exc:
         raise ReleaseInputError(str(exc)) from exc
-    input_listing = inputs.listing()
+    listing = _HASHER.submit(inputs.listing)
     root = Path(tempfile.mkdtemp(prefix=f"{BUILD_DIR_PREFIX}{os.getpid()}-", dir=out_dir))
     root.chmod(0o755)
     try:
-        job = _Build(root, inputs, taxonomy, {item["path"]: item["sha256"] for item in input_listing}, on_bytes)
+        job = _Build(root, inputs, taxonomy, on_bytes)
         try:
             job.run()
         except exports.ExportReadError as exc:
@@ -488,7 +489,7 @@ def build(inputs: Inputs, taxonomy: Taxonomy, out_dir: Path = RELEASES_DIR, vers
             "name": taxonomy.name,
             "version": name,
             "taxonomy": {"name": taxonomy.name, "version": taxonomy.version, "sha256": taxonomy.sha256},
-            "inputs": input_listing,
+            "inputs": listing.result(),
             "counts": {
                 "documents": files["documents.parquet"]["rows"],
                 **({"relations": files["relations.parquet"]["rows"]} if "relations.parquet" in files else {}),

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from concurrent.futures import Future
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from .._background import Background
 from ..errors import ReleaseRefused
 
 # A file's buffered rows are written as a row group at this many rows or characters of text,
@@ -26,6 +28,9 @@ PARQUET_OPTIONS = dict(
     version="2.6", compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True,
     data_page_version="1.0", store_schema=True, write_page_index=False,
 )
+# Row groups are encoded, compressed and written by this thread (pyarrow releases the GIL meanwhile)
+# while the caller buffers the next rows: up to one row group per file waits for it.
+_ENCODER = Background("parquet")
 
 
 class TableWriter:
@@ -33,6 +38,8 @@ class TableWriter:
 
     A row is buffered as a tuple in the order of the schema's columns (`add` takes a dict, `add_rows`
     the tuple itself), and the buffer becomes Arrow columns at each row group: no dict is kept per row.
+    Each row group is then written by a background thread; an error it meets (OSError: e.g. a full disk)
+    is raised by the writer's next row group or by `close`.
     """
 
     def __init__(self, path: Path, schema: pa.Schema, dictionaries: dict[str, list[str]]):
@@ -47,6 +54,7 @@ class TableWriter:
         self._contiguous = False  # add_batch with chars: each row group written as one chunk
         self._chars = 0
         self._writer = pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
+        self._written: Future | None = None  # the row group being written
 
     def add(self, row: dict, where: str) -> None:
         """Buffer one row: column name -> value (a column it lacks is null). Raises ReleaseRefused, naming
@@ -104,8 +112,7 @@ class TableWriter:
         if self._batches:
             table = pa.Table.from_batches(self._batches)
             table = (table.combine_chunks() if self._contiguous else table).cast(self.schema)
-            self._writer.write_table(table, row_group_size=table.num_rows)
-            self.rows += table.num_rows
+            self._write(table)
             self._batches, self._batch_rows, self._chars = [], 0, 0
         if not self._buffer:
             return
@@ -121,9 +128,20 @@ class TableWriter:
                 columns.append(pa.DictionaryArray.from_arrays(indices, dictionary))
             else:
                 columns.append(pa.array(list(values), field.type))
-        self._writer.write_table(pa.Table.from_arrays(columns, schema=self.schema), row_group_size=len(self._buffer))
-        self.rows += len(self._buffer)
+        self._write(pa.Table.from_arrays(columns, schema=self.schema))
         self._buffer, self._chars = [], 0
+
+    def _write(self, table: pa.Table) -> None:
+        """Write `table` as one row group, in the background once the previous one is written."""
+        self._wait()
+        self._written = _ENCODER.submit(self._writer.write_table, table, row_group_size=table.num_rows)
+        self.rows += table.num_rows
+
+    def _wait(self) -> None:
+        """Wait for the row group being written; raise what writing it raised."""
+        written, self._written = self._written, None
+        if written is not None:
+            written.result()
 
     def close(self) -> None:
         """Write the last row group and the footer. The closed writer is dropped: pyarrow's keeps every
@@ -131,6 +149,7 @@ class TableWriter:
         if not hasattr(self, "_writer"):
             return  # closed already
         self._flush()
+        self._wait()
         self._writer.close()
         del self._writer
 
