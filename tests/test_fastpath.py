@@ -236,30 +236,3 @@ def test_a_task_written_otherwise_is_checked_as_without_the_fast_path(data, reco
             found.append(str(exc))
     assert found[0] == found[1]
     assert repr(found[0]) == repr(found[1])  # 1 and 1.0 and True are equal, but a record must hold the same type
-
-
-_UTF8_PIECES = st.sampled_from([b"a", b"\xc2\xa9", b"\xd0\x9f", b"\xe2\x82\xac", b"\xf0\x9f\x98\x80", b"\xed\xa0\x80",
-                                b"\xc0\x80", b"\xf4\x90\x80\x80", b"\xef\xbf\xbf", b"\x80", b"\xff", b"\xe2\x82", b"\xf0"])
-
-
-@settings(max_examples=500, deadline=None)
-@given(raw=st.binary(max_size=40) | st.lists(_UTF8_PIECES | st.binary(max_size=3), max_size=12).map(b"".join))
-def test_arrow_and_python_agree_on_what_is_utf8(raw):
-    """The export reader's workers check UTF-8 with Arrow (`arrow_decodes`): the answers of Python's codec
-    (`decodes`) on any bytes, including surrogates, overlong forms, code points past U+10FFFF and cut sequences."""
-    from stancekit import fastpath
-
-    assert fastpath.arrow_decodes()(raw) is fastpath.decodes(raw)
-
-
-@pytest.mark.parametrize("arrow", [False, True])
-def test_a_field_no_check_reads_that_is_not_utf8_leaves_the_task_to_the_full_check(arrow):
-    from stancekit import fastpath
-
-    clean = fastpath.CleanTasks(TAXONOMY)
-    if arrow:
-        clean.decodes = fastpath.arrow_decodes()
-    task = _clean_tasks()[0]
-    raw = json.dumps({**task, "meta": "Путин"}, ensure_ascii=False).encode()
-    assert clean.decode(raw) is not None
-    assert clean.decode(raw.replace("Путин".encode(), b"\xd0\x9f\xff")) is None

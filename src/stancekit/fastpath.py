@@ -35,38 +35,6 @@ def ls_text(piece: str) -> str:
     return piece.replace("\r", "\\n").replace("\n", "\\n")
 
 
-def decodes(raw: bytes) -> bool:
-    """Whether `raw` is UTF-8 (Python's codec, which builds the string: ~85 µs for a 24 KB task that is not ASCII)."""
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def arrow_decodes() -> Callable[[bytes], bool]:
-    """`decodes` by Arrow's UTF-8 validation over the bytes as they are (a one-string array, no copy,
-    nothing built): the same answers (tests/test_fastpath.py), ~10 µs for the same task, after importing
-    pyarrow (~0.2 s). Bytes past the array's 32-bit offsets (2 GiB) go to `decodes`."""
-    import struct
-
-    import pyarrow as pa
-
-    utf8, invalid = pa.utf8(), pa.ArrowInvalid
-
-    def valid(raw: bytes) -> bool:
-        if len(raw) >= 1 << 31:
-            return decodes(raw)
-        try:
-            pa.Array.from_buffers(utf8, 1, [None, pa.py_buffer(struct.pack("=ii", 0, len(raw))), pa.py_buffer(raw)]
-                                  ).validate(full=True)
-        except invalid:
-            return False
-        return True
-
-    return valid
-
-
 def cuts(text: str, i: int) -> bool:
     """True when a span boundary at code point i (0 < i < len(text)) cuts a word or a grapheme cluster."""
     a, b = text[i - 1], text[i]
@@ -170,9 +138,6 @@ class CleanTasks:
             (items[q.name], v.value): frozenset(v.incompatible_labels)
             for q in taxonomy.document_choices for v in q.values if v.incompatible_labels
         }
-        # whether a task that is not ASCII is UTF-8: `decodes`, or `arrow_decodes()` where importing pyarrow
-        # pays (the export reader's workers, on a large export)
-        self.decodes: Callable[[bytes], bool] = decodes
 
     def decode(self, raw: bytes) -> Clean | None:
         """The task of `raw` (the JSON bytes of one task) when it is certainly clean (`Validator.check_task`
@@ -184,9 +149,9 @@ class CleanTasks:
             # reader reads, as inf) in a field no check reads leaves the task to the full check
             as_exported = msgspec.json.decode(task.data)
             data = msgspec.convert(as_exported, Data)
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-            return None
-        if not raw.isascii() and not self.decodes(raw):  # msgspec skips a field it has no place for unread
+            if not raw.isascii():  # msgspec skips a field it has no place for without checking its UTF-8
+                raw.decode("utf-8")
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError):
             return None
         if task.drafts or not task.annotations:
             return None

@@ -629,7 +629,6 @@ class Reader:
                 yield from _finish(_check_all(self.validator, self.documents, path, batch, records, convert))
             return
         pending: deque = deque()
-        self.validator.clean.decodes = fastpath.arrow_decodes()  # its import pays on an export this large
         gc.freeze()  # the forked workers then share this process's objects instead of copying them as the GC visits them
         try:
             with multiprocessing.get_context("fork").Pool(workers, _start_worker, (self.validator, self.documents, convert)) as pool:
