@@ -160,8 +160,8 @@ def _packed_maps(maps: pa.Array) -> list[bytes | None]:
 
 def _unpacked_map(blob: bytes) -> dict:
     """The offset map of `_packed_maps`' bytes: {"encoding", "clean", "raw", "clean_step", "raw_step", "count"},
-    the integers read from documents.parquet, each list an array.array (no Python int per entry: a tenth of
-    the time of lists), or a list when it held a null."""
+    the integers read from documents.parquet, each list an array.array (no Python int per entry: 7 against
+    23 µs a document of the 10k bench), or a list when it held a null."""
     value = marshal.loads(blob)
     if type(value) is dict:
         return value
