@@ -622,9 +622,10 @@ def test_table_writer_raises_what_writing_a_row_group_in_the_background_raised(t
     real.close()
 
 
-def test_no_fork_happens_while_a_background_job_runs():
-    """Before this process forks (the export reader's workers), every Background waits for its jobs: a child
-    never inherits a lock held by a thread that does not exist in it."""
+def test_no_fork_happens_while_a_background_thread_lives():
+    """Before this process forks (the export reader's workers), every Background waits for its jobs and ends
+    its thread: a child never inherits a lock held by a thread that does not exist in it. A job after the
+    fork starts a new thread."""
     import threading
     import time
 
@@ -637,7 +638,9 @@ def test_no_fork_happens_while_a_background_job_runs():
     if pid == 0:
         os._exit(0)
     assert done == [True]  # the fork waited for the job
+    assert not [t for t in threading.enumerate() if t.name.startswith(background.name)]  # and for its thread
     assert os.waitpid(pid, 0)[1] == 0
+    assert background.submit(lambda: 7).result() == 7
 
 
 def test_the_document_store_of_a_build_lives_in_its_build_directory(inputs, tmp_path):
