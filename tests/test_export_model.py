@@ -152,7 +152,10 @@ PIECES = ["a", "Ж", "й", "e\u0301", "\r\n", "\n", " ", "👍🏽", "👨\u200d
           "\u0301", "\u200d", "\ufe0f", "❤️", "क्षि", "각",
           # break properties the fast path must not take for Other: SpacingMark (Thai SARA AM, a letter),
           # Prepend (Arabic number sign), Hangul jamo L and V, a half-width voiced mark (Extend, a letter)
-          "กำ", "\u0600١", "\u1100", "\u1161", "ｶ\uff9e", "\u0e33"]
+          "กำ", "\u0600١", "\u1100", "\u1161", "ｶ\uff9e", "\u0e33",
+          # beside ASCII (the pair decides alone): Prepend before a letter or a space, a virama (Indic linker),
+          # ZWJ and a regional indicator before ASCII, ASCII before a SpacingMark
+          "\u0600", "\u094d", "\u0915", "\r", "1", ".", "\u0903"]
 
 
 @given(st.lists(st.sampled_from(PIECES), max_size=30).map("".join))

@@ -190,11 +190,21 @@ class CleanTasks:
     def _clean_result(self, result: list[Any], text: str) -> bool:
         """Whether one submitted annotation's result list (of typed items) is clean against the task text."""
         span: Any = self._span
+        region = self._region  # the Structs of per-region attributes
         spans: dict[str, str] = {}  # region id -> label
         places: set[tuple[str, int, int]] = set()
+        answered: list[tuple[str, type]] = []  # (region id, Struct) of each per-region answer
+        answers: dict[type, str] = {}  # Struct of a document question -> its answer
+        questions = 0  # document questions' items (more than len(answers): one answered twice)
         size = len(text)
         for item in result:
-            if type(item) is not span:
+            kind = type(item)
+            if kind is not span:
+                if kind in region:
+                    answered.append((item.id, kind))
+                else:
+                    answers[kind] = item.value.choices[0]
+                    questions += 1
                 continue
             value = item.value
             start, end, label = value.start, value.end, value.labels[0]
@@ -207,19 +217,19 @@ class CleanTasks:
             if ((shown is not UNSET and shown != piece and shown != ls_text(piece)) or piece.isspace()
                     or (start > 0 and cuts(text, start)) or (end < size and cuts(text, end))):
                 return False
-        region = self._region  # the Structs of per-region attributes
-        answered = [(item.id, type(item)) for item in result if type(item) in region]
-        given = set(answered)
         attributes = self._attributes
-        asked = {(rid, kind) for rid, label in spans.items() for kind in attributes[label]}
-        if len(given) != len(answered) or not given <= asked:
-            return False  # an attribute answered twice for one span, for no span, or for a span it is not asked for
-        if given != asked:
+        for rid, kind in answered:
+            label = spans.get(rid)
+            if label is None or kind not in attributes[label]:
+                return False  # an attribute answered for no span, or for a span it is not asked for
+        given = set(answered)
+        if len(given) != len(answered):
+            return False  # an attribute answered twice for one span
+        if len(given) != sum([len(attributes[label]) for label in spans.values()]):  # some not answered
             required = self._required_attributes
             if not {(rid, kind) for rid, label in spans.items() for kind in required[label]} <= given:
                 return False
-        answers = {type(item): item.value.choices[0] for item in result if type(item) is not span and type(item) not in region}
-        if len(answers) != len(result) - len(spans) - len(answered) or not self._required_questions <= answers.keys():
+        if len(answers) != questions or not self._required_questions <= answers.keys():
             return False  # a document question answered twice, or a required one not at all
         for kind, answer in answers.items():
             excluded = self._incompatible.get((kind, answer))

@@ -17,6 +17,7 @@ _CLUSTER = regex.compile(r"\X", regex.DOTALL)
 _SIMPLE = regex.compile(r"[\p{Grapheme_Cluster_Break=Other}\p{Grapheme_Cluster_Break=Control}"
                         r"\p{Grapheme_Cluster_Break=CR}\p{Grapheme_Cluster_Break=LF}]")
 _simple_chars: dict[str, bool] = {}  # character -> whether _SIMPLE matches it (bounded by the characters seen)
+_pairs: dict[str, bool] = {}  # two characters, one of them ASCII -> whether a cluster boundary lies between them
 
 
 def _plain(ch: str) -> bool:
@@ -57,6 +58,20 @@ def is_boundary(text: str, i: int) -> bool:
     """True when code point index i is between two grapheme clusters (or at either end of the text)."""
     if 0 < i < len(text):
         a, b = text[i - 1], text[i]
-        if _plain(a) and _plain(b) and not (a == "\r" and b == "\n"):  # _safe_start(text, i) == i: a boundary
+        if a < "\x80" or b < "\x80":
+            return _pair_boundary(a, b)
+        if _plain(a) and _plain(b):  # _safe_start(text, i) == i: a boundary
             return True
     return cluster_start(text, i) == i
+
+
+def _pair_boundary(a: str, b: str) -> bool:
+    """Whether a cluster boundary lies between a and b when one of them is ASCII: then the two decide
+    alone. The UAX #29 rules that look further left (GB9c Indic conjuncts, GB11 emoji ZWJ sequences,
+    GB12-13 flags) need a non-ASCII character on both sides (a linker, ZWJ or regional indicator
+    left, a consonant, pictograph or indicator right), and no rule looks right of b. Answered by \\X
+    over the pair, kept per pair (bounded by the pairs seen)."""
+    boundary = _pairs.get(a + b)
+    if boundary is None:
+        boundary = _pairs[a + b] = _CLUSTER.match(a + b).end() == 1
+    return boundary
