@@ -41,12 +41,6 @@ def _locate(omap: dict, index: int) -> tuple[int, int, int, int]:
     return clean, clean + step, raw, raw + rstep
 
 
-def _clean_length(omap: dict) -> int:
-    if not len(omap["clean"]):
-        return 0
-    return int(omap["clean"][-1]) + int(omap["count"][-1]) * int(omap["clean_step"][-1])
-
-
 def to_raw_offsets(omap: dict, start: int, end: int) -> tuple[int, int]:
     """Map the clean span [start, end) (code points) to the raw file's bytes [raw_start, raw_end).
 
@@ -66,13 +60,19 @@ def to_raw_offsets(omap: dict, start: int, end: int) -> tuple[int, int]:
     `omap` is the ``offset_map`` of documents.parquet (lists or arrays). Raises ValueError when the
     span is not inside the document (0 <= start <= end <= its length in code points).
     """
-    total = _clean_length(omap)
+    # _locate(omap, start)[2] and _locate(omap, end - 1)[3], each list looked up once (a release maps every span)
+    starts, steps, raw, raw_steps = omap["clean"], omap["clean_step"], omap["raw"], omap["raw_step"]
+    total = int(starts[-1] + omap["count"][-1] * steps[-1]) if len(starts) else 0  # code points
     if not 0 <= start <= end <= total:
         raise ValueError(f"span [{start}, {end}) is outside the document (length {total})")
     if start == end:
         pos = _locate(omap, start)[2] if start < total else _locate(omap, total - 1)[3] if total else 0
         return pos, pos
-    return _locate(omap, start)[2], _locate(omap, end - 1)[3]
+    r = bisect.bisect_right(starts, start) - 1
+    raw_start = raw[r] + (start - starts[r]) // steps[r] * raw_steps[r]
+    last = end - 1
+    r = bisect.bisect_right(starts, last, r) - 1
+    return int(raw_start), int(raw[r] + ((last - starts[r]) // steps[r] + 1) * raw_steps[r])
 
 
 def raw_pieces(omap: dict, start: int, end: int) -> list[tuple[int, int, int, int]]:
