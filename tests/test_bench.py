@@ -78,3 +78,28 @@ def test_text_table_has_a_row_per_approach(tmp_path, capsys):
     assert [cells[2].strip() for cells in rows] == ["floor", "parse-only", "duckdb", "validate", "release"]
     for cells in rows:
         float(cells[3]), float(cells[4]), float(cells[5]), float(cells[6]), float(cells[7])
+
+
+def test_side_by_side_compares_a_revision_with_this_tree():
+    """scripts/bench_side_by_side.py: both versions, both modes, a figure per round (never the timings)."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_side_by_side.py"), "--against", "HEAD", "--tasks", "15",
+         "--rounds", "2", "--format", "json"],
+        capture_output=True, text=True, check=True, timeout=600,
+    )
+    report = json.loads(out.stdout)
+    assert (report["against"], report["tasks"], report["rounds"]) == ("HEAD", 15, 2)
+    assert [(r["version"], r["mode"]) for r in report["rows"]] == [
+        (version, mode) for version in ("HEAD", "this tree") for mode in ("validate", "release")]
+    for row in report["rows"]:
+        assert len(row["rounds_us"]) == 2 and all(t > 0 for t in row["rounds_us"])
+        assert row["best_us"] == min(row["rounds_us"]) and row["best_us"] <= row["median_us"]
+
+
+def test_side_by_side_names_a_revision_git_does_not_have():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_side_by_side.py"), "--against", "no-such-revision"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("cannot take src/stancekit at 'no-such-revision' from git:")
