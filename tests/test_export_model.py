@@ -166,6 +166,16 @@ def test_grapheme_boundaries_match_a_full_scan(text):
         assert graphemes.cluster_start(text, i) in boundaries and graphemes.cluster_start(text, i) <= i
 
 
+def test_the_kept_pairs_stay_bounded_and_right(monkeypatch):
+    monkeypatch.setattr(graphemes, "_PAIRS_KEPT", 4)
+    monkeypatch.setattr(graphemes, "_pairs", {})
+    text = "a\u0301b \u0600c Ж.🇺🇦 e\u0301!"
+    expected = {0, len(text)} | {m.end() for m in regex.finditer(r"\X", text, flags=regex.DOTALL)}
+    for _ in range(2):  # the second time over, from pairs kept or forgotten
+        assert {i for i in range(len(text) + 1) if graphemes.is_boundary(text, i)} == expected
+        assert len(graphemes._pairs) <= 4
+
+
 def test_tasks_and_validate_agree_on_skin_tones_and_tag_sequences():
     from stancekit import tasks
 
