@@ -49,7 +49,8 @@ def import_revision(rev: str, into: Path) -> str:
         detail = exc.stderr.decode(errors="replace").strip() if isinstance(exc, subprocess.CalledProcessError) else exc
         raise SystemExit(f"cannot take src/stancekit at {rev!r} from git: {detail}") from exc
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
+        # the "data" filter where this Python has it (3.11.4+): our own archive, but no member outside `into`
+        tar.extractall(into, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     name = "stancekit_" + "".join(c if c.isalnum() else "_" for c in rev)
     package = into / name
     (into / "src" / "stancekit").rename(package)
