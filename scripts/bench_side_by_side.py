@@ -55,7 +55,7 @@ def import_revision(rev: str, into: Path) -> str:
     package = into / name
     (into / "src" / "stancekit").rename(package)
     for path in package.rglob("*.py"):
-        if any(line.startswith(("from stancekit", "import stancekit")) for line in path.read_text().splitlines()):
+        if any(line.lstrip().startswith(("from stancekit", "import stancekit")) for line in path.read_text().splitlines()):
             raise SystemExit(f"{rev}: {path.relative_to(into)} imports stancekit by absolute name: "
                              "it would run this tree's code, not its own")
     sys.path.insert(0, str(into))
